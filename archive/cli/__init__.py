@@ -1,0 +1,27 @@
+"""The `govarchive` command: a thin click dispatcher over the archive library.
+
+Each verb lives in its own module and exports its click commands in `COMMANDS`; the `crawl` verb is
+added by `crawler.cli`, so this package never imports Scrapy.
+"""
+
+from __future__ import annotations
+
+import click
+
+from archive import __version__
+from archive.cli import db_cmds, extract_cmd, reprocess_cmd, search_cmds, warc_cmds
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="govarchive")
+def cli() -> None:
+    """Archive Chinese government disclosure sites: crawl, clean, store, search, replay."""
+
+
+for _module in (extract_cmd, search_cmds, db_cmds, reprocess_cmd, warc_cmds):
+    for _command in _module.COMMANDS:
+        cli.add_command(_command)
+
+
+def main(args: list[str] | None = None) -> None:
+    cli.main(args=args, prog_name="govarchive")

@@ -1,0 +1,1 @@
+"""govarchive's Scrapy side: the disclosure spider, its middlewares, pipelines and settings."""

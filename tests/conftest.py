@@ -1,0 +1,58 @@
+"""Shared test fixtures: the fixture government site and a throwaway PostgreSQL database."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+PG_ADMIN_URL = os.environ.get("GOVARCHIVE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session")
+def fixture_site():
+    """The bundled fixture government site on a free port, shared by the whole session."""
+    from fixtures.site.server import start_site
+
+    site = start_site(port=0)
+    yield site
+    site.stop()
+
+
+def _pg_reachable() -> str | None:
+    try:
+        import psycopg
+
+        dsn = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(dsn, connect_timeout=3):
+            return None
+    except Exception as exc:  # any failure means: no usable server here
+        return f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc.__class__.__name__}"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    reason = _pg_reachable()
+    if reason:
+        pytest.skip(reason)
+    import psycopg
+
+    name = f"govarchive_test_{uuid.uuid4().hex[:12]}"
+    dsn = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path) -> str:
+    """The same test on the SQLite default and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'govarchive.db'}"
+    return request.getfixturevalue("pg_url")

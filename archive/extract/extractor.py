@@ -1,0 +1,92 @@
+"""The extraction pipeline: repair → decode → parse → fields → clean → body → report."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from archive.extract import body as body_step
+from archive.extract import classify, clean, content, dom, fields, links, metadata
+from archive.extract.decode import decode_body
+from archive.extract.errors import ExtractionError
+from archive.extract.repair import repair_markup
+from archive.extract.text import norm_space, parse_datetime
+from archive.report import Metadata, Report
+
+_METADATA_FIELDS = ("index_no", "doc_number", "issuer", "written_date", "topic", "validity", "keywords")
+
+
+def site_of(url: str) -> str | None:
+    host = urlsplit(url).hostname
+    return host.lower() if host else None
+
+
+def _metadata(labelled: dict[str, str]) -> Metadata:
+    values = {name: norm_space(labelled.get(name)) or None for name in _METADATA_FIELDS}
+    if values["written_date"]:
+        values["written_date"] = parse_datetime(values["written_date"], date_only=True) or values["written_date"]
+    return Metadata(**values)
+
+
+def extract(
+    body: bytes,
+    url: str,
+    *,
+    content_type: str | None = None,
+    encoding: str | None = None,
+    status: int | None = None,
+) -> Report:
+    """Turn one detail page's bytes into a Report (see INTERFACES.md). Raises ExtractionError."""
+    classify.check_binary(body, content_type)
+    text, _codec = decode_body(body, content_type, encoding)
+    classify.check_markup(text)
+    page = dom.parse(repair_markup(text), url)
+    clean.strip_invisible(page.root)
+    visible = len(norm_space(page.root.text_content()))
+    if classify.is_challenge(text, visible, status):
+        raise ExtractionError(f"anti-bot challenge page, not content: {url}", kind="challenge")
+
+    known = body_step.known_container(page)
+    stream = dom.tokens(page.root)
+    labelled = metadata.extract_labelled(stream)
+    headings = fields.find_headings(page.root)
+    heading = fields.matched_heading(page, headings)
+    breadcrumb = fields.extract_breadcrumb(page, stream, fields.extract_title(page, labelled, heading))
+    order = {el: i for i, el in enumerate(page.root.iter())}
+    base = links.page_base(page.root, url)
+
+    protect = [el for el in (known, heading[1] if heading else None) if el is not None]
+    protect += [a for a in page.root.iter("a") if links.is_attachment_link(a)]
+    clean.remove_furniture(page.root, protect)
+    main = body_step.find_body(page, known)
+    if heading is None:
+        heading = fields.nearest_heading(headings, order, order.get(main, 0), len(order))
+    title = fields.extract_title(page, labelled, heading)
+    region = fields.header_tokens(stream, heading[1] if heading else None, set(main.iter()))
+    attachments = links.extract_attachments(page.root, base)
+    content.clean_body(main, title)
+    images = links.extract_images(main, base)
+    text_out = content.body_text(main)
+
+    report = Report(
+        url=url,
+        site=site_of(url),
+        column=fields.extract_column(page, breadcrumb),
+        breadcrumb=breadcrumb,
+        title=title,
+        publish_time=fields.extract_publish_time(page, labelled, region),
+        source=fields.extract_source(page, labelled, region),
+        metadata=_metadata(labelled),
+        body_text=text_out,
+        body_html=content.body_html(main, base),
+        attachments=attachments,
+        images=images,
+    )
+    if not (text_out or attachments or images or title):
+        raise ExtractionError(f"no recognisable content in page: {url}", kind="no-content")
+    report.content_hash = report.compute_content_hash()
+    return report
+
+
+def is_withdrawal_notice(report: Report) -> bool:
+    """True when the page says the document was withdrawn (该信息已撤销/已删除/已撤回/已失效)."""
+    return classify.looks_withdrawn(report.title, report.body_text)

@@ -1,0 +1,245 @@
+"""Report fields found around the body: title, publish time, source, breadcrumb and column.
+
+Each field is a small function over the parsed page; a field that cannot be found is None, never an
+exception, so a strange header never loses the page.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from lxml import etree
+
+from archive.extract.dom import Page, Token, class_id, tokens
+from archive.extract.text import (
+    element_text,
+    join_cjk,
+    norm_space,
+    parse_compact_date,
+    parse_datetime,
+    punct_count,
+)
+
+# Headings shorter than this are column names or buttons, not document titles.
+MIN_TITLE_CHARS = 4
+MAX_TITLE_CHARS = 200
+# A heading may contain the <title> text plus a little (a prefix like 【公示】), not a whole page.
+TITLE_OVERLONG = 1.5
+# A fallback heading (one that matches nothing) must look like a document title, not a column name.
+MIN_FALLBACK_TITLE_CHARS = 6
+# A heading inside the body container counts as its title only among its first few elements.
+TOP_OF_BODY_ELEMENTS = 5
+# How many text nodes after the title are read for the date/source info bar.
+HEADER_TOKENS = 80
+
+_TITLE_CLASS = re.compile(r"title|biaoti|(?:^|[\s_-])(?:bt|tit|wzbt|xxbt)(?:$|[\s_-])|headline|article-?head")
+_TITLE_SPLIT = re.compile(r"\s*(?:[_|｜]|\s[-—–]+\s|--|——)\s*")
+_HEADING_TAGS = frozenset({"h1", "h2", "h3"})
+
+_PUBLISH_METAS = ("pubdate", "publishdate", "firstpublishedtime", "article:published_time", "publishtime",
+                  "dc.date.issued", "dcterms.issued")
+_LABELLED_DATE = re.compile(
+    r"(?<![成生印截施有止])(?:发布|发表|公开|上传|更新|信息|录入)?(?:日期|时间)\s*[:：]\s*(?P<rest>.{0,40})"
+)
+_NOT_PUBLISH_DATE = re.compile(
+    r"(?:成文|生成|印发|发文|施行|截止|有效期?至?|实施|打印)(?:日期|时间)?\s*[:：]?\s*"
+    r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?(?:\s*\d{1,2}[:：]\d{1,2}(?:[:：]\d{1,2})?)?"
+)
+_URL_DATE = re.compile(r"/(?P<y>(?:19|20)\d{2})[/-]?(?P<m>\d{1,2})[/-](?P<d>\d{1,2})/")
+
+_SOURCE_LABEL = re.compile(r"(?<![\u4e00-\u9fff])(?:信息|文章|稿件)?来源\s*[:：]\s*(?P<value>.*)")
+_SOURCE_STOP = re.compile(
+    r"\s*(?:点击|浏览|阅读|访问|字号|字体|作者|编辑|责任|发布|时间|日期|【|\[|打印|分享|\||\d{4}\s*[-/年])"
+)
+_CRUMB_MARKER = re.compile(r"^\s*(?:您现在的位置|您当前的位置|您的位置|当前所在位置|当前位置|所在位置|位置)\s*(?:是)?\s*[:：]?")
+_CRUMB_CLASS = re.compile(r"crumb|position|location|dqwz|mbx|weizhi|(?:^|[\s_-])(?:path|curmbs)(?:$|[\s_-])")
+_CRUMB_SPLIT = re.compile(r"\x1f|>|＞|»|›|→|/|\s{2,}")
+_CRUMB_END_WORDS = frozenset({"正文", "详情", "内容", "正文内容", "文章", "阅读文章", "浏览文章", "详细内容", "信息详情"})
+
+
+def strip_title_suffix(title_tag: str) -> str:
+    """``关于…的通知_通知公告_某某市人民政府`` → ``关于…的通知`` (the longest segment)."""
+    parts = [p for p in _TITLE_SPLIT.split(norm_space(title_tag)) if p]
+    return join_cjk(max(parts, key=len)) if parts else ""
+
+
+def _heading_candidates(root: etree._Element) -> list[tuple[str, etree._Element]]:
+    found = []
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if el.tag in _HEADING_TAGS or (el.tag not in ("html", "body") and _TITLE_CLASS.search(class_id(el))):
+            text = join_cjk(element_text(el))
+            if MIN_TITLE_CHARS <= len(text) <= MAX_TITLE_CHARS:
+                found.append((text, el))
+    return found
+
+
+def _matches(text: str, reference: str) -> bool:
+    if not reference or len(text) < MIN_TITLE_CHARS:
+        return False
+    if text == reference:
+        return True
+    if len(text) < 6:
+        return False
+    return text in reference or (reference in text and len(text) <= len(reference) * TITLE_OVERLONG)
+
+
+def find_headings(root: etree._Element) -> list[tuple[str, etree._Element]]:
+    """Title-like elements (h1–h3, class/id with "title") in document order, before cleaning."""
+    return _heading_candidates(root)
+
+
+def matched_heading(page: Page, headings: list[tuple[str, etree._Element]]) -> tuple[str, etree._Element] | None:
+    """The heading that agrees with the ArticleTitle meta or the <title>: the document's title."""
+    meta = join_cjk(page.metas.get("articletitle", ""))
+    stripped = strip_title_suffix(page.title_tag)
+    full_tag = join_cjk(page.title_tag)
+    for text, el in headings:
+        if _matches(text, meta):
+            return text, el
+    good = [(t, e) for t, e in headings if _matches(t, stripped) or _matches(t, full_tag)]
+    return max(good, key=lambda pair: len(pair[0])) if good else None
+
+
+def nearest_heading(headings: list[tuple[str, etree._Element]], order: dict, body_index: int,
+                    body_size: int) -> tuple[str, etree._Element] | None:
+    """The heading closest above the body (or at the very top of it) when none matches <title>."""
+    best = None
+    for text, el in headings:
+        index = order.get(el, -1)
+        if index < 0 or len(text) < MIN_FALLBACK_TITLE_CHARS:
+            continue
+        if index < body_index or index <= body_index + min(body_size, TOP_OF_BODY_ELEMENTS):
+            best = (text, el)
+        if index > body_index:
+            break
+    return best
+
+
+def extract_title(page: Page, labelled: dict[str, str], heading: tuple[str, etree._Element] | None) -> str | None:
+    """The document's own title: ArticleTitle meta, the page heading, the metadata 标题, the <title>."""
+    meta = join_cjk(page.metas.get("articletitle", ""))
+    if meta == join_cjk(page.metas.get("sitename", "")):
+        meta = ""
+    stripped = strip_title_suffix(page.title_tag)
+    for choice in (meta, heading[0] if heading else "", join_cjk(labelled.get("title", "")), stripped):
+        if len(choice) >= MIN_TITLE_CHARS or (choice and choice == stripped):
+            return choice
+    return None
+
+
+def header_tokens(stream: list[Token], title_el: etree._Element | None, body_set: set) -> list[Token]:
+    """The text nodes between the title heading and the body: where the info bar lives."""
+    start = 0
+    if title_el is not None:
+        inside = set(title_el.iter())
+        hits = [i for i, t in enumerate(stream) if t.owner in inside]
+        start = hits[-1] + 1 if hits else 0
+    region = []
+    for token in stream[start:]:
+        if token.owner is not None and token.owner in body_set:
+            break
+        if token.text is not None and not token.in_link:
+            region.append(token)
+    return region[:HEADER_TOKENS] if title_el is not None else region[-HEADER_TOKENS:]
+
+
+def _region_date(region: list[Token]) -> str | None:
+    text = " ".join(t.text for t in region if t.text)
+    text = _NOT_PUBLISH_DATE.sub(" ", text)
+    for match in _LABELLED_DATE.finditer(text):
+        value = parse_datetime(match["rest"])
+        if value:
+            return value
+    return parse_datetime(text)
+
+
+def _url_date(url: str) -> str | None:
+    path = urlsplit(url).path
+    match = _URL_DATE.search(path)
+    if match:
+        return parse_datetime(f"{match['y']}-{match['m']}-{match['d']}")
+    name = path.rsplit("/", 1)[-1]
+    return parse_compact_date(name) if name.startswith(("t", "art_", "content_")) or name[:1].isdigit() else None
+
+
+def extract_publish_time(page: Page, labelled: dict[str, str], region: list[Token]) -> str | None:
+    """The publish time in ISO form; the first source wins, a later one may add the time of day."""
+    candidates = [parse_datetime(labelled.get("publish"))]
+    candidates += [parse_datetime(page.metas.get(name)) for name in _PUBLISH_METAS]
+    candidates.append(_region_date(region))
+    candidates.append(_url_date(page.url))
+    found = [c for c in candidates if c]
+    if not found:
+        return None
+    best = found[0]
+    if "T" not in best:
+        for other in found[1:]:
+            if "T" in other and other.startswith(best):
+                return other
+    return best
+
+
+def _clean_source(value: str | None) -> str | None:
+    if not value:
+        return None
+    value = _SOURCE_STOP.split(norm_space(value), maxsplit=1)[0].strip(" :：,，;；|")
+    return value or None
+
+
+def extract_source(page: Page, labelled: dict[str, str], region: list[Token]) -> str | None:
+    """来源 / 信息来源 / ContentSource."""
+    meta = _clean_source(page.metas.get("contentsource"))
+    if meta:
+        return meta
+    texts = [t.text for t in region if t.text]
+    for i, text in enumerate(texts):
+        match = _SOURCE_LABEL.search(text)
+        if match:
+            value = match["value"] if match["value"].strip() else " ".join(texts[i + 1:i + 2])
+            if _SOURCE_LABEL.search(value or ""):
+                return None
+            return _clean_source(value)
+    return _clean_source(labelled.get("source"))
+
+
+def _crumb_container(stream: list[Token], root: etree._Element) -> etree._Element | None:
+    for token in stream:
+        if token.text and _CRUMB_MARKER.match(token.text) and len(token.text.strip()) < 60:
+            owner = token.owner
+            while owner is not None and not any(True for _ in owner.iter("a")) and owner.getparent() is not None:
+                owner = owner.getparent()
+            return owner
+    for el in root.iter():
+        if isinstance(el.tag, str) and el.tag not in ("html", "body") and _CRUMB_CLASS.search(class_id(el)):
+            if any(True for _ in el.iter("a")) and len(el.text_content()) < 300:
+                return el
+    return None
+
+
+def extract_breadcrumb(page: Page, stream: list[Token], title: str | None) -> list[str]:
+    """当前位置：首页 > 政务公开 > 规划计划 → ["首页", "政务公开", "规划计划"]."""
+    container = _crumb_container(stream, page.root)
+    if container is None:
+        return []
+    raw = "\x1f".join(t.text for t in tokens(container) if t.text)
+    raw = _CRUMB_MARKER.sub("", raw.lstrip("\x1f \u3000\xa0"))
+    items = [join_cjk(part) for part in _CRUMB_SPLIT.split(raw)]
+    items = [item.strip(" :：") for item in items]
+    items = [item for item in items if item and not _CRUMB_MARKER.fullmatch(item) and len(item) <= 40]
+    while items and (items[-1] in _CRUMB_END_WORDS or (title and items[-1] == title)):
+        items.pop()
+    return items
+
+
+def extract_column(page: Page, breadcrumb: list[str]) -> str | None:
+    meta = norm_space(page.metas.get("columnname"))
+    if meta:
+        return meta
+    return breadcrumb[-1] if breadcrumb else None
+
+
+def is_prose(text: str) -> bool:
+    return punct_count(text) >= 2

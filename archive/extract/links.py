@@ -1,0 +1,88 @@
+"""Attachments (附件) and images, with absolute URLs."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote, urljoin, urlsplit
+
+from lxml import etree
+
+from archive.extract.text import element_text, join_cjk
+from archive.report import Attachment
+
+_DOC_EXT = re.compile(
+    r"\.(?:pdf|docx?|xlsx?|xlsm|pptx?|wps|et|dps|ofd|zip|rar|7z|gz|tar|csv|tiff?|ceb|rtf|txt)$", re.IGNORECASE
+)
+_DOWNLOAD_PATH = re.compile(r"download|downfile|filedown|getfile|attach", re.IGNORECASE)
+_SKIP_HREF = re.compile(r"^\s*(?:javascript:|mailto:|tel:|#)", re.IGNORECASE)
+_ICON = re.compile(r"icon|ico_|spacer|blank\.gif|/(?:file|doc|pdf|xls|zip|rar)\.(?:gif|png)$", re.IGNORECASE)
+# Images this small (declared width or height) are bullets, spacers and file-type icons.
+MIN_IMAGE_SIDE = 24
+
+
+def page_base(root: etree._Element, url: str) -> str:
+    """The URL relative links resolve against: ``<base href>`` if present, else the page URL."""
+    for base in root.iter("base"):
+        href = base.get("href")
+        if href:
+            return urljoin(url, href.strip())
+    return url
+
+
+def is_attachment_link(a: etree._Element) -> bool:
+    href = a.get("href") or ""
+    if not href or _SKIP_HREF.match(href):
+        return False
+    path = urlsplit(href.strip()).path
+    if _DOC_EXT.search(path):
+        return True
+    return bool(_DOC_EXT.search(element_text(a))) or bool(_DOWNLOAD_PATH.search(path) and urlsplit(href).query)
+
+
+def _name(a: etree._Element, url: str) -> str:
+    name = join_cjk(element_text(a)) or (a.get("title") or "").strip()
+    return name or unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+
+
+def extract_attachments(root: etree._Element, base: str) -> list[Attachment]:
+    """Every document link of the (cleaned) page, first name wins, in page order."""
+    found: dict[str, Attachment] = {}
+    for a in root.iter("a"):
+        if not is_attachment_link(a):
+            continue
+        url = urljoin(base, (a.get("href") or "").strip())
+        name = _name(a, url)
+        if url not in found:
+            found[url] = Attachment(url=url, name=name)
+        elif not found[url].name:
+            found[url].name = name
+    return list(found.values())
+
+
+def _image_src(img: etree._Element) -> str:
+    for attr in ("data-original", "data-src", "original-src", "src"):
+        value = (img.get(attr) or "").strip()
+        if value and not value.startswith("data:"):
+            return value
+    return ""
+
+
+def _too_small(img: etree._Element) -> bool:
+    for attr in ("width", "height"):
+        value = (img.get(attr) or "").strip().removesuffix("px")
+        if value.isdigit() and int(value) < MIN_IMAGE_SIDE:
+            return True
+    return False
+
+
+def extract_images(body: etree._Element, base: str) -> list[str]:
+    """Absolute URLs of the body's images, without icons and spacers."""
+    images: list[str] = []
+    for img in body.iter("img"):
+        src = _image_src(img)
+        if not src or _ICON.search(src) or _too_small(img):
+            continue
+        url = urljoin(base, src)
+        if url not in images:
+            images.append(url)
+    return images

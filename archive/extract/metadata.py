@@ -1,0 +1,124 @@
+"""The 信息公开 metadata block, in every layout: table cells, ul/li, dl, and label：value runs.
+
+The page is read as a stream of text nodes with block boundaries (see dom.tokens). A label either
+stands alone (its value is the text that follows, in the same block or the next one) or is followed by
+a colon and its value inside the same text node. Labels may have spaces inside (``索 引 号``,
+``文　　号``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from archive.extract.dom import Token
+from archive.extract.text import norm_space
+
+# Label → field. "title", "publish" and "source" feed the report's own fields.
+LABELS: dict[str, str] = {
+    "索引号": "index_no",
+    "文号": "doc_number",
+    "发文字号": "doc_number",
+    "发文文号": "doc_number",
+    "文件编号": "doc_number",
+    "文件字号": "doc_number",
+    "发布机构": "issuer",
+    "发布单位": "issuer",
+    "发文机关": "issuer",
+    "发文单位": "issuer",
+    "发文机构": "issuer",
+    "制发机关": "issuer",
+    "成文机关": "issuer",
+    "公开主体": "issuer",
+    "成文日期": "written_date",
+    "生成日期": "written_date",
+    "发文日期": "written_date",
+    "印发日期": "written_date",
+    "主题分类": "topic",
+    "信息分类": "topic",
+    "公开类别": "topic",
+    "信息类别": "topic",
+    "所属主题": "topic",
+    "组配分类": "topic",
+    "有效性": "validity",
+    "时效性": "validity",
+    "效力状态": "validity",
+    "是否有效": "validity",
+    "关键词": "keywords",
+    "主题词": "keywords",
+    "关键字": "keywords",
+    "标题": "title",
+    "文件名称": "title",
+    "名称": "title",
+    "发布日期": "publish",
+    "发布时间": "publish",
+    "公开日期": "publish",
+    "来源": "source",
+    "信息来源": "source",
+    "文章来源": "source",
+    "稿件来源": "source",
+}
+_GAP = r"[\s\u3000\xa0]*"
+_ALTERNATION = "|".join(
+    _GAP.join(re.escape(ch) for ch in label) for label in sorted(LABELS, key=len, reverse=True)
+)
+# A label starts a node or follows a non-Chinese character: 资金来源 or 发文字号 never match 来源/文号.
+_LABEL_AT = rf"(?<![\u4e00-\u9fff])(?P<label>{_ALTERNATION})"
+_LABEL_ONLY = re.compile(rf"^\s*(?:{_ALTERNATION}){_GAP}[:：]?{_GAP}$")
+_LABEL_COLON = re.compile(rf"{_LABEL_AT}{_GAP}[:：]")
+_SPACES = re.compile(r"[\s\u3000\xa0]+")
+# Values longer than this are prose that happened to follow a label, not metadata.
+MAX_VALUE_CHARS = 200
+
+
+def _field(label: str) -> str:
+    return LABELS[_SPACES.sub("", label)]
+
+
+def _collect(stream: list[Token], i: int) -> str:
+    """The value after the label-only token at index i."""
+    parts: list[str] = []
+    j = i + 1
+    while j < len(stream) and stream[j].text is None:
+        j += 1
+    while j < len(stream):
+        text = stream[j].text
+        if text is None:
+            if parts:
+                break
+        elif _LABEL_ONLY.match(text) or _LABEL_COLON.match(text.lstrip()):
+            break
+        else:
+            parts.append(text)
+        j += 1
+    return norm_space("".join(parts))
+
+
+def _inline(text: str) -> list[tuple[str, str]]:
+    """label：value pairs inside one text node."""
+    matches = list(_LABEL_COLON.finditer(text))
+    pairs = []
+    for k, match in enumerate(matches):
+        end = matches[k + 1].start() if k + 1 < len(matches) else len(text)
+        pairs.append((_field(match["label"]), norm_space(text[match.end():end])))
+    return pairs
+
+
+def extract_labelled(stream: list[Token]) -> dict[str, str]:
+    """First value of every known label in the page, keyed by field name."""
+    found: dict[str, str] = {}
+    for i, token in enumerate(stream):
+        text = token.text
+        if text is None or token.in_link:
+            continue
+        if _LABEL_ONLY.match(text):
+            name = _field(_SPACES.sub("", text).rstrip(":："))
+            value = _collect(stream, i)
+            if value and name not in found and len(value) <= MAX_VALUE_CHARS:
+                found[name] = value
+            continue
+        for name, value in _inline(text):
+            if not value:
+                value = _collect(stream, i) if text.rstrip().endswith((":", "：")) else ""
+            if value and name not in found and len(value) <= MAX_VALUE_CHARS:
+                found[name] = value
+    return found

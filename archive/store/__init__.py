@@ -1,0 +1,9 @@
+"""Storage, history, search and export (SQLite by default, PostgreSQL to scale out)."""
+
+from archive.store.engine import StoreError, upgrade
+from archive.store.filters import Filters
+from archive.store.history import ReportVersion
+from archive.store.query import QueryError
+from archive.store.store import Store, StoredReport
+
+__all__ = ["Filters", "QueryError", "ReportVersion", "Store", "StoreError", "StoredReport", "upgrade"]

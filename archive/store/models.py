@@ -1,0 +1,152 @@
+"""The database schema (SQLAlchemy 2.0 declarative). Migrations in `migrations/` create it.
+
+The full-text index is not a model: it is a SQLite FTS5 table (`report_fts`) or a PostgreSQL table
+with a tsvector column (`report_search`), created by the migrations and maintained by `search_index`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+ID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite wants INTEGER for an alias of rowid
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Site(Base):
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    host: Mapped[str] = mapped_column(String(255), unique=True)
+    first_seen: Mapped[str] = mapped_column(String(40))
+    last_seen: Mapped[str] = mapped_column(String(40))
+
+
+class CrawlRun(Base):
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    site: Mapped[str | None] = mapped_column(String(255))
+    start_urls: Mapped[str] = mapped_column(Text)  # JSON list
+    settings: Mapped[str] = mapped_column(Text)  # JSON object
+    started_at: Mapped[str] = mapped_column(String(40))
+    finished_at: Mapped[str | None] = mapped_column(String(40))
+    summary: Mapped[str | None] = mapped_column(Text)  # JSON object
+
+
+class ReportRow(Base):
+    """The current state of one report URL; its content lives in `report_versions`."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000), unique=True)
+    site: Mapped[str | None] = mapped_column(String(255), index=True)
+    column: Mapped[str | None] = mapped_column(String(500), index=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    publish_time: Mapped[str | None] = mapped_column(String(40))
+    publish_date: Mapped[str | None] = mapped_column(String(10), index=True)  # YYYY-MM-DD, for filters
+    issuer: Mapped[str | None] = mapped_column(String(500))
+    doc_number: Mapped[str | None] = mapped_column(String(500))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    first_seen: Mapped[str] = mapped_column(String(40))
+    last_seen: Mapped[str] = mapped_column(String(40))
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    withdrawn_at: Mapped[str | None] = mapped_column(String(40))
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ReportVersionRow(Base):
+    """One distinct content of a report, with the fetch and the WARC record it came from."""
+
+    __tablename__ = "report_versions"
+    __table_args__ = (UniqueConstraint("report_id", "version", name="uq_report_versions_report_version"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    data: Mapped[str] = mapped_column(Text)  # Report JSON without fetch facts
+    fetched_at: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[int | None] = mapped_column(Integer)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
+    warc_filename: Mapped[str | None] = mapped_column(String(500))
+    warc_offset: Mapped[int | None] = mapped_column(BigInteger)
+    warc_length: Mapped[int | None] = mapped_column(BigInteger)
+    warc_record_id: Mapped[str | None] = mapped_column(String(100))
+
+
+class ReportAttachment(Base):
+    """A link from a report's current version to a file, by URL (file facts join on `files.url`)."""
+
+    __tablename__ = "report_attachments"
+
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000), index=True)
+    name: Mapped[str | None] = mapped_column(Text)
+
+
+class FileRow(Base):
+    """A fetched attachment, by URL: what it was and where its bytes are archived."""
+
+    __tablename__ = "files"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000), unique=True)
+    content_type: Mapped[str | None] = mapped_column(String(255))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    fetched_at: Mapped[str] = mapped_column(String(40))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
+    warc_filename: Mapped[str | None] = mapped_column(String(500))
+    warc_offset: Mapped[int | None] = mapped_column(BigInteger)
+    warc_length: Mapped[int | None] = mapped_column(BigInteger)
+    warc_record_id: Mapped[str | None] = mapped_column(String(100))
+
+
+class Capture(Base):
+    """Every response record written to the WARC files (pages, lists, robots.txt, files, errors)."""
+
+    __tablename__ = "captures"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    status: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(40))
+    captured_at: Mapped[str] = mapped_column(String(40))
+    warc_filename: Mapped[str | None] = mapped_column(String(500))
+    warc_offset: Mapped[int | None] = mapped_column(BigInteger)
+    warc_length: Mapped[int | None] = mapped_column(BigInteger)
+    warc_record_id: Mapped[str | None] = mapped_column(String(100))
+
+
+class Failure(Base):
+    __tablename__ = "failures"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    kind: Mapped[str] = mapped_column(String(60))
+    detail: Mapped[str] = mapped_column(Text)
+    failed_at: Mapped[str] = mapped_column(String(40))
+
+
+class PayloadDigest(Base):
+    """The revisit index: the first record seen with each payload digest, across all crawls."""
+
+    __tablename__ = "payload_digests"
+
+    digest: Mapped[str] = mapped_column(String(100), primary_key=True)
+    uri: Mapped[str] = mapped_column(String(2000))
+    date: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[str] = mapped_column(String(100))
+
+
+Index("ix_captures_url", Capture.url)
+Index("ix_failures_kind", Failure.kind)

@@ -1,0 +1,176 @@
+"""Chinese full-text search over stored reports, the same on SQLite (FTS5) and PostgreSQL (tsvector).
+
+The query is parsed by `archive.store.query` and compiled for the backend; both indexes hold the
+tokens of `archive.store.tokens`, so a query matches the same reports on both. Ranking is the
+backend's relevance (FTS5 bm25 / ts_rank, title weighted above metadata above body) with the newer
+publish date, then the newer id, breaking ties. Snippets are cut from the body text in Python and
+mark every occurrence of the query's terms.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    cast,
+    column,
+    func,
+    literal_column,
+    nulls_last,
+    select,
+    table,
+    text,
+    tuple_,
+)
+from sqlalchemy.dialects.postgresql import TSQUERY
+
+from archive.store import filters as filters_mod
+from archive.store.filters import Filters
+from archive.store.models import ReportRow, ReportVersionRow
+from archive.store.query import Node, QueryError, Term, parse, positive_terms, to_fts5, to_tsquery
+from archive.store.tokens import runs
+
+__all__ = ["Hit", "QueryError", "search", "snippet"]
+
+MAX_LIMIT = 1000
+SNIPPET_CHARS = 120
+FTS5_WEIGHTS = (10.0, 3.0, 1.0)  # title, meta, body
+MARK = ("<mark>", "</mark>")
+
+
+@dataclass
+class Hit:
+    id: int
+    url: str
+    title: str | None
+    site: str | None
+    column: str | None
+    publish_time: str | None
+    issuer: str | None
+    doc_number: str | None
+    withdrawn: bool
+    score: float
+    snippet: str = ""
+    marks: list[tuple[int, int]] = field(default_factory=list)  # spans of the snippet that matched
+
+    def marked_snippet(self, open_: str = MARK[0], close: str = MARK[1]) -> str:
+        out, last = [], 0
+        for a, b in self.marks:
+            out += [self.snippet[last:a], open_, self.snippet[a:b], close]
+            last = b
+        return "".join(out) + self.snippet[last:]
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data.pop("marks")
+        data["snippet"] = self.marked_snippet()
+        return data
+
+
+def search(conn: Connection, query: str, filters: Filters | None = None, limit: int = 20) -> list[Hit]:
+    """Run a user query; QueryError (a ValueError with a readable message) if it cannot be run."""
+    node = parse(query)
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    R = ReportRow.__table__
+    cols = [
+        R.c.id,
+        R.c.url,
+        R.c.title,
+        R.c.site,
+        R.c.column,
+        R.c.publish_time,
+        R.c.issuer,
+        R.c.doc_number,
+        R.c.withdrawn,
+    ]
+    if conn.dialect.name == "sqlite":
+        fts = table("report_fts", column("rowid"))
+        w = ", ".join(str(x) for x in FTS5_WEIGHTS)
+        score = literal_column(f"bm25(report_fts, {w})")
+        stmt = (
+            select(*cols, (-score).label("score"))
+            .select_from(fts.join(R, R.c.id == fts.c.rowid))
+            .where(text("report_fts MATCH :q").bindparams(q=to_fts5(node)))
+            .order_by(score, nulls_last(R.c.publish_date.desc()), R.c.id.desc())
+        )
+    else:
+        s = table("report_search", column("report_id"), column("tsv"))
+        tsq = cast(bindparam("q", to_tsquery(node)), TSQUERY)
+        rank = func.ts_rank(s.c.tsv, tsq)
+        stmt = (
+            select(*cols, rank.label("score"))
+            .select_from(s.join(R, R.c.id == s.c.report_id))
+            .where(s.c.tsv.op("@@")(tsq))
+            .order_by(rank.desc(), nulls_last(R.c.publish_date.desc()), R.c.id.desc())
+        )
+    stmt = filters_mod.apply(stmt, filters).limit(limit)
+    rows = conn.execute(stmt).all()
+    hits = [
+        Hit(
+            r.id,
+            r.url,
+            r.title,
+            r.site,
+            r.column,
+            r.publish_time,
+            r.issuer,
+            r.doc_number,
+            bool(r.withdrawn),
+            float(r.score),
+        )
+        for r in rows
+    ]
+    _add_snippets(conn, hits, node)
+    return hits
+
+
+def _add_snippets(conn: Connection, hits: list[Hit], node: Node) -> None:
+    if not hits:
+        return
+    V, R = ReportVersionRow.__table__, ReportRow.__table__
+    current = select(R.c.id, R.c.version).where(R.c.id.in_([h.id for h in hits]))
+    bodies = {
+        row.report_id: json.loads(row.data).get("body_text") or ""
+        for row in conn.execute(
+            select(V.c.report_id, V.c.data).where(tuple_(V.c.report_id, V.c.version).in_(current))
+        )
+    }
+    pattern = term_pattern(positive_terms(node))
+    for h in hits:
+        h.snippet, h.marks = snippet(bodies.get(h.id, ""), pattern)
+
+
+def term_pattern(terms: list[Term]) -> re.Pattern | None:
+    """A regex finding any of the terms in original text (pieces of a term may be split by punctuation)."""
+    alts = []
+    for t in sorted(terms, key=lambda t: -len(t.text)):
+        pieces = [re.escape(r.text) for r in runs(t.text)]
+        if pieces:
+            alts.append(r"[\W_]{0,3}".join(pieces))
+    return re.compile("|".join(alts), re.IGNORECASE) if alts else None
+
+
+def snippet(
+    body: str, pattern: re.Pattern | None, width: int = SNIPPET_CHARS
+) -> tuple[str, list[tuple[int, int]]]:
+    """A window of the body around the first match, on one line, with the spans of every match."""
+    flat = " ".join(body.split())
+    first = pattern.search(flat) if pattern else None
+    if first is None:
+        cut = flat[:width]
+        return cut + ("…" if len(flat) > width else ""), []
+    start = max(0, first.start() - width // 3)
+    end = min(len(flat), start + width)
+    start = max(0, min(start, end - width))
+    prefix = "…" if start > 0 else ""
+    window = flat[start:end]
+    marks = [
+        (m.start() + len(prefix), m.end() + len(prefix))
+        for m in pattern.finditer(window)
+        if m.end() > m.start()
+    ]
+    return prefix + window + ("…" if end < len(flat) else ""), marks

@@ -1,0 +1,65 @@
+"""Writing reports into the full-text index: FTS5 on SQLite, a tsvector table on PostgreSQL.
+
+Three fields are indexed: title (weighted highest), meta (document number, issuer, source, keywords)
+and body. Each is turned into tokens by `archive.store.tokens`; the backends only store them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, text
+
+from archive.report import Report
+from archive.store.tokens import MAX_TOKEN_CHARS, index_tokens
+
+# PostgreSQL: each field's token string goes through to_tsvector('simple'), whose parser only splits
+# it on the spaces we put there (tokens are letters, digits and CJK). `||` continues positions right
+# after the previous field, so a separator lexeme ends each field: 101 characters, longer than any
+# token a query can produce (tokens.MAX_TOKEN_CHARS), it keeps phrases from spanning two fields.
+PG_FIELD_END = "q" * (MAX_TOKEN_CHARS + 1)
+PG_TSVECTOR_SQL = (
+    "setweight(to_tsvector('simple', :title), 'A') || setweight(to_tsvector('simple', :meta), 'B')"
+    " || to_tsvector('simple', :body)"
+)
+
+
+def fields_of(report: Report) -> tuple[str, str, str]:
+    md = report.metadata
+    meta = " ".join(v for v in (md.doc_number, md.issuer, md.index_no, md.keywords, report.source) if v)
+    return report.title or "", meta, report.body_text or ""
+
+
+def write(conn: Connection, items: Sequence[tuple[int, Report]], *, replace: bool) -> None:
+    """Index (report id, report) pairs; `replace` first removes what was indexed for those ids."""
+    if not items:
+        return
+    if conn.dialect.name == "sqlite":
+        if replace:
+            conn.execute(text("DELETE FROM report_fts WHERE rowid = :id"), [{"id": i} for i, _ in items])
+        rows = []
+        for rid, report in items:
+            title, meta, body = (" ".join(index_tokens(f)) for f in fields_of(report))
+            rows.append({"id": rid, "title": title, "meta": meta, "body": body})
+        conn.execute(
+            text("INSERT INTO report_fts (rowid, title, meta, body) VALUES (:id, :title, :meta, :body)"), rows
+        )
+    else:
+        rows = []
+        for rid, report in items:
+            title, meta, body = (" ".join(index_tokens(f)) for f in fields_of(report))
+            rows.append(
+                {
+                    "id": rid,
+                    "title": f"{title} {PG_FIELD_END}",
+                    "meta": f"{meta} {PG_FIELD_END}",
+                    "body": body,
+                }
+            )
+        conn.execute(
+            text(
+                f"INSERT INTO report_search (report_id, tsv) VALUES (:id, {PG_TSVECTOR_SQL}) "
+                "ON CONFLICT (report_id) DO UPDATE SET tsv = EXCLUDED.tsv"
+            ),
+            rows,
+        )

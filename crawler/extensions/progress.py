@@ -1,0 +1,169 @@
+"""A crawl a person can watch: a live progress line while crawling and a summary at the end.
+
+The live line (pages, reports, attachments, errors, rate, WARC size) is drawn with rich on stderr when
+stderr is a terminal (GOVARCHIVE_PROGRESS = "auto"), or always/never ("on"/"off"). The summary
+(new/changed/unchanged reports, failures by kind, WARC files and bytes, time) is printed when the
+engine has stopped, after `CrawlRuntime` has recorded it on the crawl run; GOVARCHIVE_SUMMARY = False
+silences it. The extension also makes sure the crawl run is started even when the store pipeline and
+the WARC capture are both disabled.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.asyncio import create_looping_call
+
+from crawler.runtime import CrawlRuntime
+
+if TYPE_CHECKING:
+    from scrapy import Spider
+    from scrapy.crawler import Crawler
+
+
+class ProgressExtension:
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        self.console = Console(file=sys.stderr, highlight=False)
+        self.live_enabled = live_wanted(settings.get("GOVARCHIVE_PROGRESS", "auto"), self.console)
+        self.summary_enabled = settings.getbool("GOVARCHIVE_SUMMARY", True)
+        self.interval = settings.getfloat("GOVARCHIVE_PROGRESS_INTERVAL", 0.5)
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.runtime = CrawlRuntime.of(crawler)
+        self.live: Live | None = None
+        self.task: Any = None
+        self._t0 = time.monotonic()
+        self._swapped: list[tuple[logging.StreamHandler, Any]] = []
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ProgressExtension:
+        if not crawler.settings.getbool("GOVARCHIVE_PROGRESS_ENABLED", True):
+            raise NotConfigured
+        ext = cls(crawler)
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
+        return ext
+
+    def spider_opened(self, spider: Spider) -> None:
+        self._t0 = time.monotonic()
+        self.runtime.ensure_run(spider)
+        if not self.live_enabled:
+            return
+        real_stderr = sys.stderr
+        self.live = Live(self.render(), console=self.console, auto_refresh=False, transient=True)
+        self.live.start()  # replaces sys.stderr with a proxy that prints above the live line
+        self._route_logging(real_stderr, sys.stderr)
+        self.task = create_looping_call(self.refresh)
+        self.task.start(self.interval, now=False)
+
+    def refresh(self) -> None:
+        if self.live is not None:
+            self.live.update(self.render(), refresh=True)
+
+    def render(self) -> Text:
+        get = self.stats.get_value
+        seconds = max(time.monotonic() - self._t0, 1e-6)
+        pages = self.runtime.pages_seen
+        failures = sum(v for k, v in self.stats.get_stats().items() if k.startswith("govarchive/failures/"))
+        warc_bytes = sum(self.runtime.warc_files.values())
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f"pages {pages}  ", style="bold")
+        text.append(f"reports {get('govarchive/reports/received', 0)}  ")
+        text.append(f"files {get('govarchive/files', 0)}  ")
+        text.append(f"errors {failures}  ", style="red" if failures else "")
+        text.append(f"{pages / seconds:.1f}/s  ")
+        text.append(f"WARC {human_bytes(warc_bytes)}  ")
+        text.append(format_duration(seconds), style="dim")
+        return text
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self.task is not None and self.task.running:
+            self.task.stop()
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+        self._restore_logging()
+
+    def engine_stopped(self) -> None:
+        summary = self.runtime.summary
+        if self.summary_enabled and summary is not None:
+            self.console.print(render_summary(summary, self.runtime.run_id))
+
+    def _route_logging(self, real_stderr: Any, proxy: Any) -> None:
+        """Scrapy's log handler holds the real stderr; point it at the Live proxy while it runs."""
+        if proxy is real_stderr:
+            return
+        for handler in logging.root.handlers:
+            if isinstance(handler, logging.StreamHandler) and handler.stream is real_stderr:
+                handler.setStream(proxy)
+                self._swapped.append((handler, real_stderr))
+
+    def _restore_logging(self) -> None:
+        for handler, stream in self._swapped:
+            handler.setStream(stream)
+        self._swapped.clear()
+
+
+def live_wanted(mode: Any, console: Console) -> bool:
+    value = str(mode).strip().lower()
+    if value in {"1", "true", "on", "yes", "always"}:
+        return True
+    if value in {"0", "false", "off", "no", "never"}:
+        return False
+    return console.is_terminal and not console.is_dumb_terminal
+
+
+def render_summary(summary: dict[str, Any], run_id: int | None) -> Text:
+    text = Text()
+    failed = summary.get("status") == "failed"
+    head = "crawl failed: the site could not be crawled" if failed else "crawl finished"
+    reason = summary.get("finish_reason")
+    detail = [f"run {run_id}", format_duration(summary.get("seconds", 0))]
+    if reason and reason != "finished":
+        detail.append(f"stopped: {reason}")
+    text.append(f"{head} ({', '.join(detail)})\n", style="bold red" if failed else "bold")
+    text.append(f"  pages      {summary.get('pages', 0)} fetched, {summary.get('pages_ok', 0)} ok\n")
+    text.append(f"  reports    {summary.get('reports_new', 0)} new, {summary.get('reports_changed', 0)} changed, "
+                f"{summary.get('reports_unchanged', 0)} unchanged\n")
+    text.append(f"  attachments {summary.get('attachments', 0)}\n")
+    failures = summary.get("failures") or {}
+    detail = ", ".join(f"{kind} {n}" for kind, n in sorted(failures.items())) or "none"
+    text.append(f"  failures   {summary.get('failures_total', 0)} ({detail})\n")
+    files = summary.get("warc_files") or []
+    text.append(f"  WARC       {len(files)} file(s), {human_bytes(summary.get('warc_bytes', 0))}, "
+                f"{summary.get('warc_records', 0)} records ({summary.get('warc_revisits', 0)} revisits)")
+    if summary.get("warc_errors"):
+        text.append(f", {summary['warc_errors']} write errors", style="red")
+    for repaired in summary.get("warc_repaired") or []:
+        text.append(f"\n  repaired   unfinished WARC from an interrupted crawl: {format_repair(repaired)}",
+                    style="yellow")
+    return text
+
+
+def format_repair(info: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in info.items())
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+def format_duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    seconds = int(seconds)
+    return f"{seconds // 3600:d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"

@@ -1,0 +1,166 @@
+"""Link policy: which URLs the spider may follow, and which of them are attachments.
+
+Pure functions over URL strings (and response headers for attachments after the fetch), so the
+spider and the tests share one definition of "stays on the site" and "is a trap".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
+
+# Extensions of documents government sites publish as 附件 (et = WPS spreadsheet, ceb = Apabi e-book).
+ATTACHMENT_EXTENSIONS = frozenset({
+    "pdf", "doc", "docx", "xls", "xlsx", "xlsm", "ppt", "pptx", "wps", "et", "dps", "ofd", "zip", "rar", "7z",
+    "gz", "tar", "csv", "rtf", "txt", "ceb", "caj", "tif", "tiff",
+})
+IMAGE_EXTENSIONS = frozenset({"png", "jpg", "jpeg", "gif", "bmp", "webp"})
+# Download endpoints that serve files without an extension in the path (Hanweb downfile.jsp, …).
+_DOWNLOAD_PATH = re.compile(r"(?:download|downfile|filedown|getfile|attachment|fileserver)", re.IGNORECASE)
+_SKIP_SCHEMES = re.compile(r"^\s*(?:javascript|mailto|tel|sms|data|about|ftp|file):", re.IGNORECASE)
+
+# Navigation, search, login, interaction and calendar pages: never part of a column's records.
+NAVIGATION_PATTERNS = (
+    r"/(?:search|so|sousuo|jsearch|fulltextsearch|solr|was5/web/search)(?:[/?.]|$)",
+    r"(?:^|[/?&_.])(?:login|logon|signin|sign_in|register|logout|passport|sso|cas)(?:[/?&=.]|$)",
+    r"/(?:calendar|rili|huodongrili)(?:[/?.]|$)",
+    r"[?&](?:date|day|month|year|ym|riqi)=\d{4}(?:-\d{1,2}){0,2}(?:&|$)",  # query-date calendars
+    r"[?&](?:q|query|keyword|keywords|searchword|wd|kw)=",
+    r"/(?:hdjl|interact|mailbox|xfxx|zxts|liuyan|guestbook)(?:[/?.]|$)",  # 互动交流, 信箱, 投诉
+    r"/cgi-bin/",
+    r"/(?:rss|feed)(?:\.xml)?(?:[/?]|$)",
+    r"[?&](?:print|share|lang)=",
+)
+# Session ids in the URL make every visit a new URL: an infinite space.
+SESSION_PATTERN = re.compile(r"(?:;jsessionid=|[?&](?:jsessionid|phpsessid|sid|sessionid|aspsessionid\w*)=)",
+                             re.IGNORECASE)
+# Trap safety nets: deep paths and a path segment repeated (a/b/a/b/…) come from relative-link loops.
+MAX_PATH_SEGMENTS = 12
+MAX_SEGMENT_REPEATS = 2
+MAX_URL_LENGTH = 1024
+
+
+@dataclass
+class LinkPolicy:
+    """Where a crawl may go. `allowed_hosts` entries starting with "." also allow their subdomains."""
+
+    allowed_hosts: set[str]
+    ignore_patterns: list[re.Pattern[str]] = field(default_factory=list)
+    navigation_patterns: list[re.Pattern[str]] = field(
+        default_factory=lambda: [re.compile(p, re.IGNORECASE) for p in NAVIGATION_PATTERNS])
+
+    @classmethod
+    def for_start_urls(cls, urls: Iterable[str], *, extra_hosts: Iterable[str] = (),
+                       ignore: Iterable[str] = ()) -> LinkPolicy:
+        hosts = {host_of(u) for u in urls if host_of(u)} | {h.lower() for h in extra_hosts}
+        return cls(allowed_hosts=hosts, ignore_patterns=[re.compile(p) for p in ignore])
+
+    def host_allowed(self, url: str) -> bool:
+        host = host_of(url)
+        if not host:
+            return False
+        for allowed in self.allowed_hosts:
+            if allowed.startswith("."):
+                if host == allowed[1:] or host.endswith(allowed):
+                    return True
+            elif host == allowed:
+                return True
+        return False
+
+    def reject_reason(self, url: str) -> str | None:
+        """Why `url` must not be followed, or None when it may be."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            return "scheme"
+        if not self.host_allowed(url):
+            return "offsite"
+        if len(url) > MAX_URL_LENGTH:
+            return "too_long"
+        if SESSION_PATTERN.search(url):
+            return "session_id"
+        if is_deep_or_looping(parts.path):
+            return "path_trap"
+        target = parts.path + ("?" + parts.query if parts.query else "")
+        if any(p.search(target) for p in self.ignore_patterns):
+            return "ignored"
+        if any(p.search(target) for p in self.navigation_patterns):
+            return "navigation"
+        return None
+
+    def allows(self, url: str) -> bool:
+        return self.reject_reason(url) is None
+
+    def allows_attachment(self, url: str) -> bool:
+        """Attachments need only stay on the site: a download endpoint may look like anything."""
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and self.host_allowed(url) and len(url) <= MAX_URL_LENGTH \
+            and not any(p.search(parts.path + "?" + parts.query) for p in self.ignore_patterns)
+
+
+def host_of(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def absolute(base: str, href: str | None) -> str | None:
+    """`href` resolved against `base`, without its fragment; None for javascript:/mailto: and empties."""
+    if not href:
+        return None
+    href = href.strip()
+    if not href or href.startswith("#") or _SKIP_SCHEMES.match(href):
+        return None
+    try:
+        parts = urlsplit(urljoin(base, href))
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https"):
+        return None
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
+
+
+def is_deep_or_looping(path: str) -> bool:
+    segments = [s for s in path.split("/") if s]
+    if len(segments) > MAX_PATH_SEGMENTS:
+        return True
+    counts: dict[str, int] = {}
+    for seg in segments:
+        counts[seg] = counts.get(seg, 0) + 1
+        if counts[seg] > MAX_SEGMENT_REPEATS and not seg.isdigit():
+            return True
+    return False
+
+
+def extension(url: str) -> str:
+    path = urlsplit(url).path
+    name = path.rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[-1].lower() if "." in name else ""
+
+
+def is_attachment_url(url: str) -> bool:
+    """A document link by its extension, or a download endpoint's file name in the query."""
+    if extension(url) in ATTACHMENT_EXTENSIONS:
+        return True
+    parts = urlsplit(url)
+    if parts.query and _DOWNLOAD_PATH.search(parts.path):
+        return True
+    return any(extension("/" + v) in ATTACHMENT_EXTENSIONS for _, v in parse_qsl(parts.query))
+
+
+def is_image_url(url: str) -> bool:
+    return extension(url) in IMAGE_EXTENSIONS
+
+
+def is_attachment_response(content_type: str | None, content_disposition: str | None) -> bool:
+    """After the fetch: a file, not a page (Content-Disposition: attachment, or a non-HTML type)."""
+    if content_disposition and content_disposition.strip().lower().startswith("attachment"):
+        return True
+    if not content_type:
+        return False
+    mime = content_type.split(";", 1)[0].strip().lower()
+    if not mime:
+        return False
+    return not (mime.startswith("text/") or mime in ("application/xhtml+xml", "application/xml"))

@@ -1,0 +1,242 @@
+"""WARC capture: every HTTP exchange written as request + response records, bytes as received.
+
+Placed at a higher order than RedirectMiddleware (600), HttpCompressionMiddleware (590) and
+RetryMiddleware (550), so `process_response` sees the raw response first: still gzip, every 3xx and
+every 503 before it is retried. `process_request` runs after the other middlewares have set their
+headers (cookies, Accept-Encoding, User-Agent), so the request record shows what was sent.
+robots.txt fetches pass through downloader middlewares too and are captured the same way.
+
+The record building lives in `archive.warc`; this module only translates Scrapy objects into an
+`Exchange` and keeps one `WarcWriter` per crawl. A failure to write a record is logged and counted
+(`govarchive/warc/errors`), never raised: losing one record must not lose the crawl.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+
+from archive.warc import Exchange, WarcWriter
+from crawler.runtime import POLITENESS_SETTINGS, CrawlRuntime, is_robots_request, start_urls
+
+if TYPE_CHECKING:
+    from scrapy import Spider
+    from scrapy.crawler import Crawler
+    from scrapy.http import Headers, Request, Response
+
+logger = logging.getLogger(__name__)
+
+STARTED_KEY = "_warc_started_at"  # request.meta: when this download began (UTC)
+DEFAULT_PORTS = {"http": 80, "https": 443}
+# Connection-level headers the HTTP client consumed: the body beside them is already de-chunked.
+HOP_BY_HOP = {b"transfer-encoding"}
+
+
+class WarcCaptureMiddleware:
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        if not settings.getbool("GOVARCHIVE_WARC_ENABLED", True):
+            raise NotConfigured("GOVARCHIVE_WARC_ENABLED is off")
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.runtime = CrawlRuntime.of(crawler)
+        self.directory = Path(settings.get("GOVARCHIVE_WARC_DIR") or "data/warc")
+        self.prefix: str = settings.get("GOVARCHIVE_WARC_PREFIX") or "govarchive"
+        self.max_size = settings.getint("GOVARCHIVE_WARC_MAX_SIZE", 1_000_000_000)
+        self.record_captures = settings.getbool("GOVARCHIVE_RECORD_CAPTURES", True)
+        self.batch_size = max(1, settings.getint("GOVARCHIVE_BATCH_SIZE", 100))
+        self._captures: list[dict[str, Any]] = []  # written to the Store in batches, not per response
+        self.writer: WarcWriter | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> WarcCaptureMiddleware:
+        middleware = cls(crawler)
+        crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
+        middleware.runtime.add_closer(middleware.close)
+        return middleware
+
+    def spider_opened(self, spider: Spider) -> None:
+        from archive.warc.repair import repair_directory
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            repaired = repair_directory(self.directory)
+        except Exception as exc:  # e.g. a closed file of the same name exists: leave both for a person
+            logger.error("could not repair the unfinished WARC files in %s: %s", self.directory, exc)
+            self.runtime.warc_repaired.append({"error": str(exc)})
+            repaired = []
+        for result in repaired:
+            info = _describe(result)
+            self.runtime.warc_repaired.append(info)
+            logger.warning("repaired unfinished WARC file from an interrupted crawl: %s", result.describe())
+        run_id = self.runtime.ensure_run(spider)
+        self.writer = WarcWriter(
+            self.directory,
+            prefix=self.prefix,
+            max_size=self.max_size,
+            warcinfo=self._warcinfo(spider, run_id),
+            digest_index=self.runtime.store.digest_index(),
+        )
+
+    def _warcinfo(self, spider: Spider, run_id: int) -> dict[str, str]:
+        settings = self.crawler.settings
+        politeness = "; ".join(f"{name}={settings.get(name)}" for name in POLITENESS_SETTINGS)
+        robots = "obey robots.txt" if settings.getbool("ROBOTSTXT_OBEY") else "robots.txt ignored"
+        return {
+            "software": f"Scrapy {scrapy.__version__}",
+            "format": "WARC File Format 1.1",
+            "isPartOf": f"crawl-run-{run_id}",
+            "crawl-run-id": str(run_id),
+            "start-urls": " ".join(start_urls(spider)),
+            "politeness": politeness,
+            "robots": robots,
+            "http-header-user-agent": str(settings.get("USER_AGENT") or ""),
+        }
+
+    def process_request(self, request: Request) -> None:
+        request.meta[STARTED_KEY] = datetime.now(UTC)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        queued_at = request.meta.pop(STARTED_KEY, None)
+        if queued_at is None:
+            return response  # not fetched over the network (e.g. served from a cache)
+        if self.writer is None:  # spider_opened failed to set up the writer (logged there)
+            self.stats.inc_value("govarchive/warc/errors")
+            return response
+        started_at = fetch_start(queued_at, request.meta.get("download_latency"))
+        try:
+            written = self.writer.write_exchange(build_exchange(request, response, started_at))
+        except Exception:
+            request.meta["warc_ref"] = None
+            request.meta["warc_revisit"] = False
+            self.stats.inc_value("govarchive/warc/errors")
+            logger.exception("could not write the WARC records for %s", response.url)
+            return response
+        request.meta["warc_ref"] = written.ref
+        request.meta["warc_revisit"] = written.revisit
+        self.stats.inc_value("govarchive/warc/records")
+        if written.revisit:
+            self.stats.inc_value("govarchive/warc/revisits")
+        self.runtime.warc_files[written.ref.filename] = written.ref.offset + written.ref.length
+        if self.record_captures:
+            self._record_capture(request, response, written.ref, written.revisit)
+        return response
+
+    def _record_capture(self, request: Request, response: Response, ref: Any, revisit: bool) -> None:
+        kind = capture_kind(request, response, revisit)
+        self._captures.append({"url": response.url, "status": response.status, "ref": ref,
+                               "run_id": self.runtime.run_id, "kind": kind})
+        if len(self._captures) >= self.batch_size:
+            self._flush_captures()
+
+    def _flush_captures(self) -> None:
+        batch, self._captures = self._captures, []
+        if not batch:
+            return
+        try:
+            self.runtime.store.record_captures(batch)
+        except Exception:
+            self.stats.inc_value("govarchive/capture_errors", len(batch))
+            logger.exception("could not record %d captures", len(batch))
+
+    def close(self) -> None:
+        self._flush_captures()
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        self._measure_files()
+
+    def _measure_files(self) -> None:
+        """Final sizes of this crawl's files, after the writer renamed them from `.open`."""
+        for name in list(self.runtime.warc_files):
+            for candidate in (self.directory / name, self.directory / name.removesuffix(".open")):
+                if candidate.exists():
+                    self.runtime.warc_files.pop(name)
+                    self.runtime.warc_files[candidate.name] = candidate.stat().st_size
+                    break
+
+
+def fetch_start(queued_at: datetime, latency: float | None) -> datetime:
+    """When the request went out: the downloader may hold it in its slot queue (DOWNLOAD_DELAY,
+    concurrency) after `process_request`, so step back from now by Scrapy's download latency (time to
+    the response headers), never earlier than the moment the request entered the downloader."""
+    if not latency:
+        return queued_at
+    return max(queued_at, datetime.now(UTC) - timedelta(seconds=latency))
+
+
+def capture_kind(request: Request, response: Response, revisit: bool) -> str:
+    if is_robots_request(request):
+        return "robots"
+    if 300 <= response.status < 400:
+        return "redirect"
+    if response.status >= 400:
+        return "error"
+    return "revisit" if revisit else "response"
+
+
+def build_exchange(request: Request, response: Response, started_at: datetime) -> Exchange:
+    """The exchange as it went over the wire, as far as Scrapy's HTTP client lets us see it."""
+    parts = urlsplit(request.url)
+    request_headers = header_pairs(request.headers)
+    if not any(name.lower() == b"host" for name, _ in request_headers):
+        request_headers.insert(0, (b"Host", host_value(parts.scheme, parts.hostname or "", parts.port)))
+    response_headers = [
+        (name, value) for name, value in header_pairs(response.headers) if name.lower() not in HOP_BY_HOP
+    ]
+    return Exchange(
+        url=response.url,
+        method=request.method,
+        request_headers=request_headers,
+        request_body=request.body or b"",
+        protocol=response.protocol or "HTTP/1.1",
+        status=response.status,
+        reason=reason_phrase(response.status),
+        response_headers=response_headers,
+        body=response.body,
+        started_at=started_at,
+        ip_address=str(response.ip_address) if response.ip_address else None,
+    )
+
+
+def header_pairs(headers: Headers) -> list[tuple[bytes, bytes]]:
+    """Scrapy's Headers as (name, value) byte pairs; a repeated header gives one pair per value."""
+    pairs: list[tuple[bytes, bytes]] = []
+    for name, values in headers.items():
+        for value in values:
+            pairs.append((bytes(name), bytes(value)))
+    return pairs
+
+
+def host_value(scheme: str, host: str, port: int | None) -> bytes:
+    if ":" in host:
+        host = f"[{host}]"  # IPv6 literal
+    if port is not None and port != DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{port}"
+    return host.encode("idna") if not host.isascii() else host.encode("ascii")
+
+
+def reason_phrase(status: int) -> bytes:
+    """Scrapy drops the server's reason phrase; use the standard one (or a neutral one if unknown)."""
+    try:
+        return HTTPStatus(status).phrase.encode("ascii")
+    except ValueError:
+        return b"Unknown"
+
+
+def _describe(result: Any) -> dict[str, Any]:
+    """A RepairResult as plain JSON for the crawl run."""
+    return {
+        "file": Path(result.path).name,
+        "action": result.action,
+        "records": result.records,
+        "bytes_dropped": result.bytes_dropped,
+    }

@@ -1,0 +1,109 @@
+"""Store pipeline: hands the spider's items to `archive.store.Store`.
+
+Thin on purpose: validation of the item's shape, batching, counting. Change detection, versioning and
+attachment linking happen in the Store. Reports are saved in batches of GOVARCHIVE_BATCH_SIZE (one
+transaction each) and the rest is flushed when the spider closes; the other items are rare and go
+straight through.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from scrapy.exceptions import DropItem
+
+from archive.report import Report
+from crawler.items import FailureItem, FileItem, ReportItem, WithdrawnItem
+from crawler.runtime import CrawlRuntime
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+OUTCOMES = ("new", "changed", "unchanged")
+
+
+class StorePipeline:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.runtime = CrawlRuntime.of(crawler)
+        self.batch_size = max(1, crawler.settings.getint("GOVARCHIVE_BATCH_SIZE", 100))
+        self._batch: list[Report] = []
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StorePipeline:
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        self.runtime.ensure_run(self.crawler.spider)
+
+    def close_spider(self) -> None:
+        self.flush()
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, ReportItem):
+            self._add_report(item.report)
+        elif isinstance(item, FileItem):
+            self._save_file(item)
+        elif isinstance(item, FailureItem):
+            self._record_failure(item)
+        elif isinstance(item, WithdrawnItem):
+            self._mark_withdrawn(item)
+        return item
+
+    def _add_report(self, report: Report) -> None:
+        if not isinstance(report, Report) or not report.url:
+            raise DropItem(f"not a report with a URL: {report!r:.200}")
+        if not report.content_hash:
+            report.content_hash = report.compute_content_hash()
+        self._batch.append(report)
+        self.stats.inc_value("govarchive/reports/received")
+        if len(self._batch) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._batch:
+            return
+        batch, self._batch = self._batch, []
+        try:
+            outcomes = self.runtime.store.save_reports(batch, self.runtime.ensure_run())
+        except Exception as exc:
+            logger.exception("saving %d reports failed", len(batch))
+            self.stats.inc_value("govarchive/failures/store", len(batch))
+            self._record_store_failure(batch, exc)
+            return
+        for outcome in outcomes:
+            self.stats.inc_value(f"govarchive/reports/{outcome}")
+
+    def _record_store_failure(self, batch: list[Report], exc: Exception) -> None:
+        for report in batch:
+            try:
+                self.runtime.store.record_failure(self.runtime.ensure_run(), report.url, "store", repr(exc))
+            except Exception:
+                logger.debug("could not record the store failure of %s", report.url, exc_info=True)
+
+    def _save_file(self, item: FileItem) -> None:
+        if not item.url or not item.sha256 or item.size is None:
+            raise DropItem(f"attachment without url/sha256/size: {item!r:.200}")
+        self.runtime.store.save_file(
+            item.url,
+            content_type=item.content_type,
+            size=item.size,
+            sha256=item.sha256,
+            ref=item.ref,
+            run_id=self.runtime.ensure_run(),
+        )
+        self.stats.inc_value("govarchive/files")
+        self.stats.inc_value("govarchive/files_bytes", item.size)
+
+    def _record_failure(self, item: FailureItem) -> None:
+        kind = item.kind or "unknown"
+        self.runtime.store.record_failure(self.runtime.ensure_run(), item.url, kind, item.detail or "")
+        self.stats.inc_value(f"govarchive/failures/{kind}")
+
+    def _mark_withdrawn(self, item: WithdrawnItem) -> None:
+        if self.runtime.store.mark_withdrawn(item.url, item.seen_at, item.reason):
+            self.stats.inc_value("govarchive/withdrawn")

@@ -1,0 +1,224 @@
+"""List, detail or other: recognise a page by its structure, never by which site it is.
+
+- A **list** page (栏目页) holds a repeated container (`ul > li`, `table > tr`, `div > div`) of
+  same-shaped small items, each one link plus a date; or a Hanweb `<datastore>`; often pagination.
+- A **detail** page (文章页) holds one dominant block of long text paragraphs (outside links and list
+  items); article markers (`ArticleTitle`/`ContentStart` metas, TRS_Editor, #zoom, #UCAP-CONTENT) and
+  URL shapes (`t20240229_123.html`, `art_1_2.html`, `content_1.htm`) are supporting hints only.
+- Anything else (portal, search, login, error, challenge page) is **other**.
+
+Everything works on the selector Scrapy already parsed (one lxml tree per response) plus cheap
+regexes on the decoded text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from parsel import Selector
+
+from crawler.links import absolute
+
+LIST, DETAIL, OTHER = "list", "detail", "other"
+
+# A text node this long outside links/list items is running text, not furniture (labels, menus).
+MIN_PARAGRAPH_CHARS = 30
+# Running text a detail page has at least (the footer's 主办单位/网站标识码 lines stay under it).
+DETAIL_MIN_CHARS = 300
+# With two or more article markers a short notice (一句话公示) is a detail page from this much text.
+DETAIL_MIN_MARKED_CHARS = 60
+# Per dated list item, how much running text a page needs before the text, not the list, dominates.
+CHARS_PER_LIST_ITEM = 40
+# Dated items in one container that make a list page (fewer suffice when pagination is present).
+MIN_LIST_ITEMS = 3
+# Items without dates count only in bigger containers with title-length link texts.
+MIN_UNDATED_ITEMS = 5
+MIN_TITLE_CHARS = 8
+# An item is small: a title link or three (title, column tag, download) and a date, not a layout cell.
+MAX_ITEM_LINKS = 3
+MAX_ITEM_CHARS = 300
+
+ITEM_TAGS = ("li", "tr", "dd", "div", "p")
+_DATE = re.compile(
+    r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*(?:[-/.月]\s*\d{1,2}\s*日?)?"
+    r"|(?<![\d-])(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?![\d-])"
+)
+_RUNNING_TEXT = (
+    "//text()[not(ancestor::a or ancestor::script or ancestor::style or ancestor::li or ancestor::option"
+    " or ancestor::select or ancestor::head or ancestor::textarea)]"
+)
+_ARTICLE_MARKERS = (
+    ("meta:ArticleTitle", re.compile(r"""<meta\s+name=["']?ArticleTitle""", re.IGNORECASE)),
+    ("meta:ContentStart", re.compile(r"""<meta\s+name=["']?ContentStart|<!--\s*ZJEG_RSS\.content\.begin""",
+                                     re.IGNORECASE)),
+    ("body-container", re.compile(r"""class=["'][^"']*\bTRS_Editor\b|id=["'](?:UCAP-CONTENT|zoom|fontzoom)["']""",
+                                  re.IGNORECASE)),
+)
+_DETAIL_URL = re.compile(r"/t\d{8}_\d+\.s?html?$|/art_\d+_\d+\.html$|/content_\d+\.s?html?$|/\d{6}/\w*\d{5,}\.s?html?$",
+                         re.IGNORECASE)
+_PAGINATION_MARKERS = re.compile(
+    r"createPageHTML|countPage|totalPage|共\s*\d+\s*页|下一页|尾页|末页|[?&](?:page|pageNo|pageIndex|curPage|p)=\d"
+    r"|index_\d+\.s?html?",
+    re.IGNORECASE,
+)
+_BREADCRUMB_WORDS = ("当前位置", "您现在的位置", "您的位置", "所在位置", "当前栏目")
+
+
+@dataclass(frozen=True)
+class ListLink:
+    url: str
+    title: str
+    date: str | None
+
+
+@dataclass(frozen=True)
+class Recognition:
+    kind: str  # LIST | DETAIL | OTHER
+    list_items: int  # dated items in the biggest repeated container
+    body_chars: int  # running text outside links and list items
+    reasons: tuple[str, ...] = field(default=())
+
+
+def recognize(url: str, text: str, sel: Selector) -> Recognition:
+    """Classify one HTML (or Hanweb XML) page. `text` is the decoded body, `sel` its parsed tree."""
+    if "<datastore" in text and ("<record" in text or "<totalrecord" in text.lower()):
+        return Recognition(LIST, 0, 0, ("datastore",))
+    groups = _item_groups(sel)
+    dated = max((g.dated for g in groups), default=0)
+    body_chars = running_text_chars(sel)
+    markers = tuple(name for name, pattern in _ARTICLE_MARKERS if pattern.search(text))
+    if _DETAIL_URL.search(url.split("?", 1)[0]):
+        markers += ("url-shape",)
+    paginated = bool(_PAGINATION_MARKERS.search(text))
+    if body_chars >= DETAIL_MIN_CHARS and (markers or body_chars >= CHARS_PER_LIST_ITEM * dated):
+        return Recognition(DETAIL, dated, body_chars, ("running-text", *markers))
+    if dated >= MIN_LIST_ITEMS or (dated >= 1 and paginated):
+        return Recognition(LIST, dated, body_chars, ("dated-items", *(("pagination",) if paginated else ())))
+    if len(markers) >= 2 and body_chars >= DETAIL_MIN_MARKED_CHARS:
+        return Recognition(DETAIL, dated, body_chars, ("short-text", *markers))
+    if any(g.titled >= MIN_UNDATED_ITEMS for g in groups):
+        return Recognition(LIST, dated, body_chars, ("titled-items",))
+    return Recognition(OTHER, dated, body_chars, ())
+
+
+def running_text_chars(sel: Selector) -> int:
+    """Characters of long text nodes outside links, list items, scripts and the head."""
+    total = 0
+    for node in sel.root.xpath(_RUNNING_TEXT):
+        n = len(node.strip())
+        if n >= MIN_PARAGRAPH_CHARS:
+            total += n
+    return total
+
+
+@dataclass
+class _Group:
+    items: list[tuple[Any, str, str | None]] = field(default_factory=list)  # (anchor, title, date)
+    dated: int = 0
+    titled: int = 0
+
+
+def _item_groups(sel: Selector) -> list[_Group]:
+    """Small link items grouped by their parent: the repeated containers of the page."""
+    groups: dict[Any, _Group] = {}
+    for item in sel.root.iter(*ITEM_TAGS):
+        anchors = []
+        for a in item.iter("a"):
+            if a.get("href"):
+                anchors.append(a)
+                if len(anchors) > MAX_ITEM_LINKS:
+                    break
+        if not anchors or len(anchors) > MAX_ITEM_LINKS:
+            continue
+        content = item.text_content()
+        if len(content) > MAX_ITEM_CHARS:
+            continue
+        main = max(anchors, key=lambda a: len(_anchor_title(a)))
+        title = _anchor_title(main)
+        date = _DATE.search(content)
+        group = groups.setdefault(item.getparent(), _Group())
+        group.items.append((main, title, date.group(0) if date else None))
+        if date:
+            group.dated += 1
+        if len(title) >= MIN_TITLE_CHARS:
+            group.titled += 1
+    return list(groups.values())
+
+
+def _anchor_title(a: Any) -> str:
+    text = " ".join(a.text_content().split())
+    title = (a.get("title") or "").strip()
+    return title if len(title) > len(text) else text
+
+
+def list_links(url: str, sel: Selector, item_xpath: str | None = None) -> list[ListLink]:
+    """The record links of a list page: every item of each dated container (or of undated
+    title lists when there is no dated one). `item_xpath` (a site profile's) selects the links instead."""
+    if item_xpath:
+        found = []
+        for a in sel.xpath(item_xpath):
+            href = absolute(url, a.attrib.get("href"))
+            if href:
+                found.append(ListLink(href, " ".join(a.xpath("string()").get("").split()), None))
+        return found
+    groups = _item_groups(sel)
+    chosen = [g for g in groups if g.dated and (g.dated >= 2 or g.dated * 2 >= len(g.items))]
+    if not chosen:
+        chosen = [g for g in groups if g.titled >= MIN_UNDATED_ITEMS]
+    links: list[ListLink] = []
+    seen: set[str] = set()
+    for group in chosen:
+        for anchor, title, date in group.items:
+            href = absolute(url, anchor.get("href"))
+            if href and href not in seen:
+                seen.add(href)
+                links.append(ListLink(href, title, date))
+    return links
+
+
+def column_name(sel: Selector) -> str | None:
+    """The 栏目 a list page shows: ColumnName meta, else the breadcrumb's last link, else the title."""
+    meta = sel.xpath("//meta[@name='ColumnName' or @name='columnname']/@content").get()
+    if meta and meta.strip():
+        return meta.strip()
+    for word in _BREADCRUMB_WORDS:
+        crumbs = sel.xpath(f"//*[contains(text(), '{word}')][1]")
+        if crumbs:
+            names = [" ".join(t.split()) for t in crumbs[0].xpath(".//a//text()").getall() if t.strip()]
+            if names:
+                return names[-1]
+    title = sel.xpath("//title/text()").get()
+    if title:
+        return re.split(r"[_|\-—－]", title.strip(), maxsplit=1)[0].strip() or None
+    return None
+
+
+# --- anti-bot challenge pages ---------------------------------------------------------------------
+
+CHALLENGE_STATUSES = frozenset({412, 521})
+# 瑞数 ($_ts), 加速乐 (__jsl_clearance / __jsluid), 360 网站卫士 (wzws_cid), 安全狗, 云锁.
+_CHALLENGE_TEXT = re.compile(
+    r"\$_ts\s*=|\$_ts\.|__jsl_clearance|wzws_cid|wzwschallenge|WZWS_CONFIRM|yunsuo_session_verify|safedog",
+    re.IGNORECASE,
+)
+_CHALLENGE_COOKIE = re.compile(r"^(?:__jsl_clearance\w*|__jsluid\w*|wzws_cid|\w{10,}(?:80|O)[ST])=", re.IGNORECASE)
+# A challenge stub shows (almost) no text; a real page behind the same WAF shows its content.
+CHALLENGE_MAX_VISIBLE_CHARS = 200
+
+
+def challenge_reason(status: int, set_cookies: list[str], text: str | None, sel: Selector | None) -> str | None:
+    """Why the response is an anti-bot challenge rather than content, or None."""
+    if status in CHALLENGE_STATUSES:
+        return f"HTTP {status} challenge"
+    marker = _CHALLENGE_TEXT.search(text) if text else None
+    cookie = next((c.split("=", 1)[0] for c in set_cookies if _CHALLENGE_COOKIE.match(c)), None)
+    if not marker and not cookie:
+        return None
+    visible = 0
+    if sel is not None:
+        visible = sum(len(t.strip()) for t in sel.root.xpath("//body//text()[not(ancestor::script or ancestor::style)]"))
+    if visible > CHALLENGE_MAX_VISIBLE_CHARS:
+        return None
+    return f"challenge script {marker.group(0)!r}" if marker else f"challenge cookie {cookie}"

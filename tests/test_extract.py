@@ -1,0 +1,229 @@
+"""Extraction: every fixture page against its hand-written expected report, plus robustness and CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from archive.cli import cli
+from archive.extract import ExtractionError, extract, is_challenge, is_withdrawal_notice
+from archive.extract.decode import decode_body
+from archive.extract.text import parse_datetime
+from archive.report import Report
+
+PAGES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "pages"
+PAGES = sorted(p.name.removesuffix(".expected.json") for p in PAGES_DIR.glob("*.expected.json"))
+FIELDS = ("url", "site", "column", "breadcrumb", "title", "publish_time", "source", "metadata",
+          "attachments", "images", "body_text", "content_hash")
+
+# Strings that only page furniture contains: none may reach body_text.
+FURNITURE = ("网站支持IPV6", "无障碍", "当前位置", "您现在的位置", "您的位置", "点击数", "浏览次数", "阅读量",
+             "{{", "pvCount", "字号", "【字体", "打印本页", "关闭窗口", "分享到", "扫一扫", "我要纠错", "上一篇",
+             "下一篇", "上一条", "下一条", "相关链接", "相关稿件", "责任编辑", "网站标识码", "ICP备", "公网安备",
+             "主办单位", "版权所有", "页面生成时间", "附件下载", "发布时间：", "发布日期：", "共3页", "下一页")
+
+
+def load(name: str) -> tuple[bytes, dict]:
+    expected = json.loads((PAGES_DIR / f"{name}.expected.json").read_text("utf-8"))
+    return (PAGES_DIR / f"{name}.html").read_bytes(), expected
+
+
+@pytest.fixture(scope="module")
+def reports() -> dict[str, Report]:
+    out = {}
+    for name in PAGES:
+        body, expected = load(name)
+        out[name] = extract(body, expected["url"])
+    return out
+
+
+def test_fixture_set_is_large_and_varied():
+    templates = {load(name)[1]["_fixture"]["template"] for name in PAGES}
+    assert len(PAGES) >= 40
+    assert len(templates) >= 8
+
+
+@pytest.mark.parametrize("field", FIELDS)
+@pytest.mark.parametrize("name", PAGES)
+def test_field_matches_expected(reports, name, field):
+    got = reports[name].to_dict()[field]
+    assert got == load(name)[1][field]
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_no_furniture_in_body(reports, name):
+    text = reports[name].body_text
+    leaked = [s for s in FURNITURE if s.lower() in text.lower()]
+    assert not leaked, leaked
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_body_html_holds_the_body_and_hash_is_consistent(reports, name):
+    report = reports[name]
+    assert report.content_hash == report.compute_content_hash()
+    for line in report.body_text.splitlines()[:3]:
+        assert line[:6] in re.sub(r"<[^>]+>", "", report.body_html).replace("&amp;", "&")
+    assert report.fetched_at is None and report.status is None and report.warc is None
+
+
+def test_blacklisted_words_inside_sentences_stay(reports):
+    text = reports["trs_ybj_mztc_blacklist"].body_text
+    assert "应当打印本页告知书并留存，结算后请及时关闭医保电子凭证的授权页面。" in text
+
+
+def test_same_bytes_same_report():
+    body, expected = load("trs_kjj_xmtz")
+    assert extract(body, expected["url"]).to_json() == extract(body, expected["url"]).to_json()
+
+
+def test_withdrawal_notice_detected(reports):
+    assert is_withdrawal_notice(reports["trs_kjj_withdrawn"])
+    assert not any(is_withdrawal_notice(r) for n, r in reports.items() if n != "trs_kjj_withdrawn")
+
+
+# --- robustness -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("body", [b"", b"   \n\t", b"\xef\xbb\xbf"])
+def test_empty_input_is_an_error(body):
+    with pytest.raises(ExtractionError, match="empty"):
+        extract(body, "http://example.gov.cn/a.html")
+
+
+@pytest.mark.parametrize("body", [
+    b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<</Type/Catalog>>endobj",
+    b"PK\x03\x04\x14\x00\x06\x00docx",
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+    bytes(range(256)) * 8,
+])
+def test_binary_input_is_an_error(body):
+    with pytest.raises(ExtractionError, match="not an HTML page"):
+        extract(body, "http://example.gov.cn/a.html")
+
+
+def test_non_html_content_type_is_an_error():
+    with pytest.raises(ExtractionError, match="application/pdf"):
+        extract(b"<html><body><p>x</p></body></html>", "http://a.gov.cn/x", content_type="application/pdf")
+
+
+RS_STUB = (b'<!DOCTYPE html><html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8">'
+           b'<meta id="9DhefwqGPrzB" content="A3bc.."><script type="text/javascript" r="m">$_ts=window["$_ts"];'
+           b'if(!$_ts)$_ts={};$_ts.nsd=12345;$_ts.cd="qXcqrrAlEqGlqGlr";</script>'
+           b'<script type="text/javascript" charset="utf-8" src="/4QbVtADbnLVIc/d.FxJzG50F.dfe1675.js" r="m"></script>'
+           b"</head><body></body></html>")
+JSL_STUB = (b"<html><body><script>document.cookie=('_')+('_')+('jsl_clearance')+('=')+(1700000000)+"
+            b"('.123|0|')+'abc';location.href=location.pathname+location.search</script></body></html>")
+
+
+@pytest.mark.parametrize("body", [RS_STUB, JSL_STUB])
+def test_anti_bot_stub_is_an_error(body):
+    with pytest.raises(ExtractionError, match="anti-bot") as info:
+        extract(body, "http://www.example.gov.cn/art/1.html")
+    assert info.value.kind == "challenge"
+
+
+def test_challenge_status_is_an_error_even_with_text():
+    body, expected = load("trs_kjj_xmtz")
+    assert is_challenge("<html></html>", 0, status=521)
+    with pytest.raises(ExtractionError, match="anti-bot"):
+        extract(body, expected["url"], status=412)
+
+
+def test_page_without_content_is_an_error():
+    with pytest.raises(ExtractionError, match="no recognisable content"):
+        extract(b"<html><head></head><body><div></div></body></html>", "http://a.gov.cn/1.html")
+
+
+def test_broken_markup_still_gives_the_body():
+    html = ("<html><head><title>关于开展消防安全检查的通知_通知公告_某县人民政府</title><body><div class=nav><a href=/>首页</a>"
+            "<div><h1>关于开展消防安全检查的通知<div class=info>发布时间：2024-03-01 来源：县消防救援大队<table><tr><td>"
+            "<p>各乡镇：为切实做好消防安全工作，决定于三月份开展消防安全检查。<p>请各单位认真自查，及时整改隐患，确保安全。"
+            "<font color=red><b>特此通知。</td></font></table></span><p>网站标识码：3501000001 闽ICP备000001号")
+    report = extract(html.encode("utf-8"), "http://www.xx.gov.cn/tzgg/1.html")
+    assert report.title == "关于开展消防安全检查的通知"
+    assert report.publish_time == "2024-03-01"
+    assert report.source == "县消防救援大队"
+    assert report.body_text.splitlines() == [
+        "各乡镇：为切实做好消防安全工作，决定于三月份开展消防安全检查。",
+        "请各单位认真自查，及时整改隐患，确保安全。",
+        "特此通知。",
+    ]
+
+
+def test_gbk_page_without_any_declaration():
+    html = "<html><head><title>关于做好防汛工作的通知</title></head><body><h1>关于做好防汛工作的通知</h1>" \
+           "<div><p>各单位：入汛以来，我县降雨偏多，请做好防汛准备工作，确保人民群众生命财产安全。</p></div></body></html>"
+    report = extract(html.encode("gbk"), "http://a.gov.cn/1.html")
+    assert report.title == "关于做好防汛工作的通知"
+    assert "确保人民群众生命财产安全" in report.body_text
+
+
+def test_explicit_encoding_wins():
+    text, codec = decode_body("莆田".encode("gbk"), None, "gbk")
+    assert (text, codec) == ("莆田", "gb18030")
+
+
+@pytest.mark.parametrize("raw,iso", [
+    ("2024年02月29日 17:29", "2024-02-29T17:29:00+08:00"),
+    ("2024-02-29 17:29", "2024-02-29T17:29:00+08:00"),
+    ("2024/2/29", "2024-02-29"),
+    ("[2024-02-29]", "2024-02-29"),
+    ("发布日期：2024-02-29", "2024-02-29"),
+    ("2024-02-29-17:29:05", "2024-02-29T17:29:05+08:00"),
+    ("2024年2月29日", "2024-02-29"),
+    ("2024.02.29 08:05", "2024-02-29T08:05:00+08:00"),
+    ("无日期", None),
+])
+def test_dates_are_normalised(raw, iso):
+    assert parse_datetime(raw) == iso
+
+
+def test_publish_time_never_from_generation_stamp_or_footer():
+    html = ("<html><head><title>某某通知</title><meta name='others' content='页面生成时间 2024-03-08 09:21:45'></head>"
+            "<body><h1>关于开展春季植树活动的通知</h1><div class=c><p>各单位：为改善生态环境，定于三月十二日开展义务植树活动，"
+            "请各单位组织干部职工积极参加。</p></div><div>页面生成时间：2024-03-08 09:21:45</div>"
+            "<ul><li><a href=/1.html>往年通知</a> 2023-03-01</li></ul></body></html>")
+    report = extract(html.encode(), "http://a.gov.cn/zw/1.html")
+    assert report.publish_time is None
+    assert report.title == "关于开展春季植树活动的通知"
+
+
+# --- CLI ---------------------------------------------------------------------------------------
+
+def test_cli_extract_prints_one_json_report():
+    name = "hanweb_gov_yjya"
+    expected = load(name)[1]
+    result = CliRunner().invoke(cli, ["extract", str(PAGES_DIR / f"{name}.html"), "--url", expected["url"]])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["title"] == expected["title"]
+    assert data["body_text"] == expected["body_text"]
+
+
+def test_cli_extract_with_encoding_option():
+    name = "legacy_gbk_hbxz"
+    expected = load(name)[1]
+    result = CliRunner().invoke(cli, ["extract", str(PAGES_DIR / f"{name}.html"), "--url", expected["url"],
+                                      "--encoding", "gb18030"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["title"] == expected["title"]
+
+
+def test_cli_extract_error_exits_non_zero(tmp_path):
+    pdf = tmp_path / "a.pdf"
+    pdf.write_bytes(b"%PDF-1.4 binary")
+    result = CliRunner().invoke(cli, ["extract", str(pdf)])
+    assert result.exit_code != 0
+    assert "not an HTML page" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cli_extract_unknown_encoding_is_a_clear_error(tmp_path):
+    page = tmp_path / "a.html"
+    page.write_bytes(b"<html><body><p>x</p></body></html>")
+    result = CliRunner().invoke(cli, ["extract", str(page), "--encoding", "nonsense-enc"])
+    assert result.exit_code != 0
+    assert "nonsense-enc" in result.output

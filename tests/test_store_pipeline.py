@@ -1,0 +1,121 @@
+"""Store pipeline and crawl runtime on hand-made items, with a recording stand-in for the Store."""
+
+from __future__ import annotations
+
+import pytest
+from scrapy.exceptions import DropItem
+from scrapy.utils.test import get_crawler
+
+from archive.report import Report, WarcRef
+from crawler.items import FailureItem, FileItem, ReportItem, WithdrawnItem
+from crawler.pipelines.store import StorePipeline
+from crawler.runtime import CrawlRuntime, build_summary
+
+
+class RecordingStore:
+    def __init__(self, outcomes: list[str] | None = None) -> None:
+        self.calls: list[tuple] = []
+        self.outcomes = outcomes
+
+    def start_run(self, start_urls, site, settings):
+        self.calls.append(("start_run", start_urls, site))
+        return 1
+
+    def finish_run(self, run_id, summary):
+        self.calls.append(("finish_run", run_id, summary))
+
+    def save_reports(self, reports, run_id):
+        self.calls.append(("save_reports", [r.url for r in reports], run_id))
+        return list(self.outcomes or ["new"] * len(reports))[: len(reports)]
+
+    def save_file(self, url, **facts):
+        self.calls.append(("save_file", url, facts))
+
+    def record_failure(self, run_id, url, kind, detail):
+        self.calls.append(("record_failure", url, kind))
+
+    def mark_withdrawn(self, url, seen_at, reason):
+        self.calls.append(("mark_withdrawn", url))
+        return True
+
+    def close(self):
+        self.calls.append(("close",))
+
+
+def make_pipeline(batch_size: int = 2, store: RecordingStore | None = None):
+    crawler = get_crawler(settings_dict={"GOVARCHIVE_BATCH_SIZE": batch_size})
+    crawler.stats.open_spider()
+    runtime = CrawlRuntime.of(crawler)
+    runtime._store = store or RecordingStore()  # stand-in; the real Store needs a database
+    return StorePipeline.from_crawler(crawler), runtime._store, crawler
+
+
+def report(n: int) -> ReportItem:
+    return ReportItem(Report(url=f"http://a.gov.cn/t{n}.html", title=f"t{n}"))
+
+
+def test_reports_are_saved_in_batches_and_flushed_at_close():
+    pipeline, store, crawler = make_pipeline(batch_size=2)
+    for n in range(5):
+        pipeline.process_item(report(n))
+    saves = [c for c in store.calls if c[0] == "save_reports"]
+    assert [len(c[1]) for c in saves] == [2, 2]
+    pipeline.close_spider()
+    saves = [c for c in store.calls if c[0] == "save_reports"]
+    assert [len(c[1]) for c in saves] == [2, 2, 1]
+    assert crawler.stats.get_value("govarchive/reports/new") == 5
+
+
+def test_outcomes_are_counted():
+    pipeline, store, crawler = make_pipeline(batch_size=3, store=RecordingStore(["new", "changed", "unchanged"]))
+    for n in range(3):
+        pipeline.process_item(report(n))
+    summary = build_summary(CrawlRuntime.of(crawler), "finished")
+    assert (summary["reports_new"], summary["reports_changed"], summary["reports_unchanged"]) == (1, 1, 1)
+
+
+def test_content_hash_is_filled_when_missing():
+    pipeline, store, _ = make_pipeline(batch_size=1)
+    item = report(1)
+    pipeline.process_item(item)
+    assert item.report.content_hash == item.report.compute_content_hash()
+
+
+def test_other_items_go_straight_to_the_store():
+    pipeline, store, crawler = make_pipeline()
+    ref = WarcRef("f.warc.gz", 0, 10, "<urn:uuid:x>")
+    pipeline.process_item(FileItem("http://a.gov.cn/a.pdf", "http://a.gov.cn/t1.html", "application/pdf", 3, "0" * 64, ref))
+    pipeline.process_item(FailureItem("http://a.gov.cn/404.html", "http_404", "Not Found"))
+    pipeline.process_item(WithdrawnItem("http://a.gov.cn/t9.html", "2024-01-01", "404"))
+    kinds = [c[0] for c in store.calls]
+    assert kinds.count("save_file") == 1 and kinds.count("record_failure") == 1 and kinds.count("mark_withdrawn") == 1
+    summary = build_summary(CrawlRuntime.of(crawler), "finished")
+    assert summary["failures"] == {"http_404": 1}
+    assert summary["attachments"] == 1 and summary["withdrawn"] == 1
+
+
+def test_invalid_items_are_dropped():
+    pipeline, _, _ = make_pipeline()
+    with pytest.raises(DropItem):
+        pipeline.process_item(ReportItem(Report(url="")))
+    with pytest.raises(DropItem):
+        pipeline.process_item(FileItem("http://a.gov.cn/a.pdf", None, None, 3, "", None))
+
+
+def test_a_failing_batch_is_recorded_not_raised():
+    class Broken(RecordingStore):
+        def save_reports(self, reports, run_id):
+            raise RuntimeError("disk full")
+
+    pipeline, store, crawler = make_pipeline(batch_size=1, store=Broken())
+    pipeline.process_item(report(1))
+    assert ("record_failure", "http://a.gov.cn/t1.html", "store") in store.calls
+    assert crawler.stats.get_value("govarchive/failures/store") == 1
+
+
+def test_nothing_fetched_means_the_crawl_failed():
+    _, _, crawler = make_pipeline()
+    runtime = CrawlRuntime.of(crawler)
+    assert build_summary(runtime, "finished")["status"] == "failed"
+    runtime.pages_ok = 1
+    assert build_summary(runtime, "finished")["status"] == "finished"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from pathlib import Path
@@ -14,6 +15,8 @@ from archive.config import default_db_url, default_warc_dir
 
 SETTINGS_MODULE = "crawler.settings"
 SPIDER_NAME = "disclosure"
+# Loggers whose one-line message says it all (an unreachable robots.txt): no traceback for users.
+QUIET_TRACEBACKS = ("scrapy.downloadermiddlewares.robotstxt",)
 
 
 @click.command("crawl")
@@ -91,6 +94,8 @@ def run_crawl(urls: list[str], sites: list[str], settings: Any) -> dict[str, Any
     from crawler.runtime import CrawlRuntime
 
     process = CrawlerProcess(settings)
+    for name in QUIET_TRACEBACKS:
+        logging.getLogger(name).addFilter(drop_traceback)
     try:
         crawler = process.create_crawler(SPIDER_NAME)
     except KeyError as exc:
@@ -100,12 +105,21 @@ def run_crawl(urls: list[str], sites: list[str], settings: Any) -> dict[str, Any
         spider_args["url"] = ",".join(urls)
     if sites:
         spider_args["site"] = ",".join(sites)
-    process.crawl(crawler, **spider_args)
+    errors: list[Any] = []
+    process.crawl(crawler, **spider_args).addErrback(errors.append)
     process.start()
+    if errors:  # the spider could not be created (unknown profile, bad arguments) or the engine failed
+        raise click.ClickException(str(errors[0].value))
     runtime = getattr(crawler, "govarchive_runtime", None)
     if not isinstance(runtime, CrawlRuntime):
         return None
     return runtime.summary
+
+
+def drop_traceback(record: logging.LogRecord) -> bool:
+    record.exc_info = None
+    record.exc_text = None
+    return True
 
 
 def failure_message(targets: list[str], summary: dict[str, Any]) -> str:

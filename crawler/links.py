@@ -18,7 +18,7 @@ ATTACHMENT_EXTENSIONS = frozenset({
 })
 IMAGE_EXTENSIONS = frozenset({"png", "jpg", "jpeg", "gif", "bmp", "webp"})
 # Download endpoints that serve files without an extension in the path (Hanweb downfile.jsp, …).
-_DOWNLOAD_PATH = re.compile(r"(?:download|downfile|filedown|getfile|attachment|fileserver)", re.IGNORECASE)
+_DOWNLOAD_PATH = re.compile(r"(?:download|downfile|filedown|getfile|attach|fileserver)", re.IGNORECASE)
 _SKIP_SCHEMES = re.compile(r"^\s*(?:javascript|mailto|tel|sms|data|about|ftp|file):", re.IGNORECASE)
 
 # Navigation, search, login, interaction and calendar pages: never part of a column's records.

@@ -28,14 +28,15 @@ MIN_PARAGRAPH_CHARS = 30
 # Running text a detail page has at least (the footer's 主办单位/网站标识码 lines stay under it).
 DETAIL_MIN_CHARS = 300
 # With two or more article markers a short notice (一句话公示) is a detail page from this much text.
-DETAIL_MIN_MARKED_CHARS = 60
+DETAIL_MIN_MARKED_CHARS = 40
 # Per dated list item, how much running text a page needs before the text, not the list, dominates.
 CHARS_PER_LIST_ITEM = 40
 # Dated items in one container that make a list page (fewer suffice when pagination is present).
 MIN_LIST_ITEMS = 3
-# Items without dates count only in bigger containers with title-length link texts.
+# Items without dates count only in bigger containers with title-length link texts (document titles
+# run 15-40 characters; menu entries such as 政府信息公开指南 stay under 12).
 MIN_UNDATED_ITEMS = 5
-MIN_TITLE_CHARS = 8
+MIN_TITLE_CHARS = 12
 # An item is small: a title link or three (title, column tag, download) and a date, not a layout cell.
 MAX_ITEM_LINKS = 3
 MAX_ITEM_CHARS = 300
@@ -44,11 +45,11 @@ ITEM_TAGS = ("li", "tr", "dd", "div", "p")
 _DATE = re.compile(
     r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*(?:[-/.月]\s*\d{1,2}\s*日?)?"
     r"|(?<![\d-])(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?![\d-])"
+    r"|(?<!\d)(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?!\d)"
 )
-_RUNNING_TEXT = (
-    "//text()[not(ancestor::a or ancestor::script or ancestor::style or ancestor::li or ancestor::option"
-    " or ancestor::select or ancestor::head or ancestor::textarea)]"
-)
+_LONG_TEXT = f"//text()[string-length(normalize-space(.)) >= {MIN_PARAGRAPH_CHARS}]"
+# Text under these is not running text: links, list items, code, form controls, the head.
+_NOT_RUNNING_TEXT = frozenset({"a", "script", "style", "li", "option", "select", "head", "textarea", "title"})
 _ARTICLE_MARKERS = (
     ("meta:ArticleTitle", re.compile(r"""<meta\s+name=["']?ArticleTitle""", re.IGNORECASE)),
     ("meta:ContentStart", re.compile(r"""<meta\s+name=["']?ContentStart|<!--\s*ZJEG_RSS\.content\.begin""",
@@ -76,7 +77,7 @@ class ListLink:
 @dataclass(frozen=True)
 class Recognition:
     kind: str  # LIST | DETAIL | OTHER
-    list_items: int  # dated items in the biggest repeated container
+    list_items: int  # dated items in the biggest repeated container (-1: not counted)
     body_chars: int  # running text outside links and list items
     reasons: tuple[str, ...] = field(default=())
 
@@ -85,15 +86,17 @@ def recognize(url: str, text: str, sel: Selector) -> Recognition:
     """Classify one HTML (or Hanweb XML) page. `text` is the decoded body, `sel` its parsed tree."""
     if "<datastore" in text and ("<record" in text or "<totalrecord" in text.lower()):
         return Recognition(LIST, 0, 0, ("datastore",))
-    groups = _item_groups(sel)
-    dated = max((g.dated for g in groups), default=0)
     body_chars = running_text_chars(sel)
     markers = tuple(name for name, pattern in _ARTICLE_MARKERS if pattern.search(text))
     if _DETAIL_URL.search(url.split("?", 1)[0]):
         markers += ("url-shape",)
+    if body_chars >= DETAIL_MIN_CHARS and markers:  # the common case, decided without the item scan
+        return Recognition(DETAIL, -1, body_chars, ("running-text", *markers))
+    groups = _item_groups(sel)
+    dated = max((g.dated for g in groups), default=0)
     paginated = bool(_PAGINATION_MARKERS.search(text))
-    if body_chars >= DETAIL_MIN_CHARS and (markers or body_chars >= CHARS_PER_LIST_ITEM * dated):
-        return Recognition(DETAIL, dated, body_chars, ("running-text", *markers))
+    if body_chars >= DETAIL_MIN_CHARS and body_chars >= CHARS_PER_LIST_ITEM * dated:
+        return Recognition(DETAIL, dated, body_chars, ("running-text",))
     if dated >= MIN_LIST_ITEMS or (dated >= 1 and paginated):
         return Recognition(LIST, dated, body_chars, ("dated-items", *(("pagination",) if paginated else ())))
     if len(markers) >= 2 and body_chars >= DETAIL_MIN_MARKED_CHARS:
@@ -106,10 +109,14 @@ def recognize(url: str, text: str, sel: Selector) -> Recognition:
 def running_text_chars(sel: Selector) -> int:
     """Characters of long text nodes outside links, list items, scripts and the head."""
     total = 0
-    for node in sel.root.xpath(_RUNNING_TEXT):
-        n = len(node.strip())
-        if n >= MIN_PARAGRAPH_CHARS:
-            total += n
+    for node in sel.root.xpath(_LONG_TEXT):
+        parent = node.getparent()
+        if node.is_tail and parent is not None:  # text after an element belongs to that element's parent
+            parent = parent.getparent()
+        while parent is not None and parent.tag not in _NOT_RUNNING_TEXT:
+            parent = parent.getparent()
+        if parent is None:
+            total += len(node.strip())
     return total
 
 
@@ -135,6 +142,8 @@ def _item_groups(sel: Selector) -> list[_Group]:
         content = item.text_content()
         if len(content) > MAX_ITEM_CHARS:
             continue
+        if item.tag in ("div", "p") and next(item.iterdescendants("li", "tr", "dd"), None) is not None:
+            continue  # a wrapper around a (short) list, not one of its items
         main = max(anchors, key=lambda a: len(_anchor_title(a)))
         title = _anchor_title(main)
         date = _DATE.search(content)
@@ -164,13 +173,20 @@ def list_links(url: str, sel: Selector, item_xpath: str | None = None) -> list[L
                 found.append(ListLink(href, " ".join(a.xpath("string()").get("").split()), None))
         return found
     groups = _item_groups(sel)
-    chosen = [g for g in groups if g.dated and (g.dated >= 2 or g.dated * 2 >= len(g.items))]
+    chosen = [g for g in groups if g.dated]
+    undated_ok = False
     if not chosen:
         chosen = [g for g in groups if g.titled >= MIN_UNDATED_ITEMS]
+        undated_ok = True
     links: list[ListLink] = []
     seen: set[str] = set()
     for group in chosen:
+        # An undated item of a dated list counts only in a clearly dated list (a record without its date);
+        # in a small mixed group it is furniture (a breadcrumb beside the last page's one record).
+        keep_undated = undated_ok or (group.dated >= MIN_LIST_ITEMS and group.dated * 2 >= len(group.items))
         for anchor, title, date in group.items:
+            if date is None and not keep_undated:
+                continue
             href = absolute(url, anchor.get("href"))
             if href and href not in seen:
                 seen.add(href)

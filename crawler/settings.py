@@ -14,7 +14,52 @@ FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 
 # --- spider: politeness, robots, retries, link following -------------------------------------------
+# Site profiles (crawler/sites/*.yaml) override the politeness values below at spider priority;
+# `-s NAME=VALUE` overrides both.
 ROBOTSTXT_OBEY = True
+USER_AGENT = "Mozilla/5.0 (compatible; govarchive/0.1; archival crawler of government disclosure pages)"
+
+# Politeness: few parallel requests per site, a delay between them, AutoThrottle on top.
+CONCURRENT_REQUESTS = 16  # all sites together
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 1.0  # seconds between requests to one site
+DOWNLOAD_DELAY_JITTER = 0.5  # ±50 % random variation of that delay
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0  # seconds
+AUTOTHROTTLE_MAX_DELAY = 60.0  # seconds
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0  # requests in flight per site, on average
+DOWNLOAD_TIMEOUT = 60  # seconds
+
+# Retries: transient server errors and rate limits, waiting as Retry-After asks (RetryAfterMiddleware).
+RETRY_ENABLED = True
+RETRY_TIMES = 3  # retries after the first attempt
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]  # not 412/521: anti-bot, never hammered
+RETRY_AFTER_ENABLED = True
+RETRY_BACKOFF_BASE = 1.0  # seconds; doubled per retry when there is no Retry-After header
+RETRY_BACKOFF_MAX = 120.0  # seconds; the longest wait before one retry, Retry-After included
+
+# Sizes: attachments can be big scans; past the maximum the file is skipped (logged), not truncated.
+DOWNLOAD_MAXSIZE = 512 * 1024 * 1024  # bytes
+DOWNLOAD_WARNSIZE = 64 * 1024 * 1024  # bytes
+
+# Trap safety nets (crawler/links.py does the real filtering): list -> detail -> attachment is depth 3;
+# pagination computed from page totals stays shallow, a 下一页-only chain costs one level per page.
+DEPTH_LIMIT = 200
+URLLENGTH_LIMIT = 1024
+REDIRECT_MAX_TIMES = 10
+DUPEFILTER_CLASS = "scrapy.dupefilters.RFPDupeFilter"
+COOKIES_ENABLED = True  # some portals need their session cookie for dataproxy/list calls
+
+# Anti-bot challenges (412/521, $_ts stubs): after this many from one site, stop requesting it.
+GOVARCHIVE_ANTIBOT_MAX_HITS = 3
+GOVARCHIVE_ANTIBOT_DELAY = 30.0  # seconds: the site's download delay after a challenge
+# Fetch the images of reports too (attachments always are).
+GOVARCHIVE_FETCH_IMAGES = False
+
+# RetryAfterMiddleware at 560: its process_response runs just before RetryMiddleware's (550).
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.retry_after.RetryAfterMiddleware": 560,
+}
 
 # --- capture and pipelines: WARC middleware, store pipeline, progress extension ---------------------
 from archive.config import default_db_url as _default_db_url  # noqa: E402

@@ -256,3 +256,11 @@ def test_scrapy_crawl_from_the_project_root_uses_the_same_pipeline(site, tmp_pat
     assert list((tmp_path / "warc").glob("*.warc.gz"))
     (run,) = runs(tmp_path)
     assert run["status"] == "finished" and run["reports_new"] == len(urls)
+
+
+def test_unknown_site_profile_is_a_clear_error(tmp_path):
+    result = govarchive("crawl", "--site", "no-such-site", "--db", db_url(tmp_path), "--warc-dir",
+                        str(tmp_path / "warc"), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "no-such-site" in result.stderr
+    assert "Traceback" not in result.stderr

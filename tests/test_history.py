@@ -10,11 +10,27 @@ from archive.store import Store, StoreError
 URL = "http://www.example.gov.cn/art/2024/3/1/art_1_1.html"
 
 
-def report(body: str, *, title: str = "关于2024年财政预算的通知", fetched: str = "2024-03-02T08:00:00+00:00",
-           offset: int = 0, attachments=(), issuer: str = "某市财政局") -> Report:
-    r = Report(url=URL, site="www.example.gov.cn", title=title, publish_time="2024-03-01",
-               metadata=Metadata(issuer=issuer), body_text=body, attachments=list(attachments),
-               fetched_at=fetched, status=200, warc=WarcRef("a.warc.gz", offset, 10, f"<urn:uuid:{offset}>"))
+def report(
+    body: str,
+    *,
+    title: str = "关于2024年财政预算的通知",
+    fetched: str = "2024-03-02T08:00:00+00:00",
+    offset: int = 0,
+    attachments=(),
+    issuer: str = "某市财政局",
+) -> Report:
+    r = Report(
+        url=URL,
+        site="www.example.gov.cn",
+        title=title,
+        publish_time="2024-03-01",
+        metadata=Metadata(issuer=issuer),
+        body_text=body,
+        attachments=list(attachments),
+        fetched_at=fetched,
+        status=200,
+        warc=WarcRef("a.warc.gz", offset, 10, f"<urn:uuid:{offset}>"),
+    )
     r.content_hash = r.compute_content_hash()
     return r
 
@@ -36,7 +52,9 @@ def test_versions_keep_their_fetch_and_warc_record(store):
     store.save_reports([report(V2, fetched="2024-04-01T00:00:00+00:00", offset=300)])
     versions = store.versions(URL)
     assert [(v.version, v.fetched_at, v.warc.offset) for v in versions] == [
-        (1, "2024-03-02T08:00:00+00:00", 100), (2, "2024-04-01T00:00:00+00:00", 300)]
+        (1, "2024-03-02T08:00:00+00:00", 100),
+        (2, "2024-04-01T00:00:00+00:00", 300),
+    ]
     assert versions[0].report.body_text == V1 and versions[1].report.body_text == V2
     current = store.get_report(URL)
     assert current.version == 2 and current.warc.offset == 300
@@ -44,8 +62,16 @@ def test_versions_keep_their_fetch_and_warc_record(store):
 
 def test_diff_shows_changed_lines_and_fields(store):
     store.save_reports([report(V1)])
-    store.save_reports([report(V2, title="关于2024年财政预算的通知（修订）", issuer="某市人民政府",
-                               attachments=[Attachment("http://www.example.gov.cn/f.pdf", "附件")])])
+    store.save_reports(
+        [
+            report(
+                V2,
+                title="关于2024年财政预算的通知（修订）",
+                issuer="某市人民政府",
+                attachments=[Attachment("http://www.example.gov.cn/f.pdf", "附件")],
+            )
+        ]
+    )
     text = store.diff(URL, 1, 2)
     assert "-二、主要任务。" in text and "+二、主要任务（修订）。" in text and "+四、附则。" in text
     assert "title: '关于2024年财政预算的通知' -> '关于2024年财政预算的通知（修订）'" in text
@@ -69,7 +95,9 @@ def test_gone_page_is_marked_withdrawn_never_deleted(store, reason):
     store.save_reports([report(V1)])
     assert store.mark_withdrawn(URL, "2024-06-01T00:00:00+00:00", reason) is True
     rec = store.get_record(URL)
-    assert rec.withdrawn and rec.withdrawn_at == "2024-06-01T00:00:00+00:00" and rec.withdrawn_reason == reason
+    assert (
+        rec.withdrawn and rec.withdrawn_at == "2024-06-01T00:00:00+00:00" and rec.withdrawn_reason == reason
+    )
     assert rec.report.body_text == V1 and len(store.versions(URL)) == 1
     # seen gone again later: the first date stays
     store.mark_withdrawn(URL, "2024-07-01T00:00:00+00:00", reason)

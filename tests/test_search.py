@@ -12,24 +12,79 @@ from archive.store.tokens import index_tokens, query_tokens
 
 DOCS = [
     # n, title, body, date, issuer, doc_number, column, site
-    (1, "关于2024年财政预算的通知", "为加强财政预算管理，现将有关事项通知如下。", "2024-03-01", "某市财政局",
-     "某财发〔2024〕3号", "通知公告", "a.gov.cn"),
-    (2, "政府工作报告", "财政收入稳定增长。加快推进数字政府建设。COVID-19 疫情防控取得成效。", "2024-01-05",
-     "某市人民政府", "某政发〔2024〕1号", "政策文件", "a.gov.cn"),
-    (3, "安全生产工作要点", "落实安全生产责任制，开展隐患排查整治。", "2023-06-10", "某市应急管理局",
-     "某应急〔2023〕8号", "通知公告", "b.gov.cn"),
-    (4, "养老服务体系建设实施方案", "发展普惠养老服务，完善社会救助。财力保障到位。", "2022-11-20",
-     "某市民政局", "某民发〔2022〕30号", "规划计划", "b.gov.cn"),
-    (5, "关于开展专项检查的通知", "对预算执行情况开展检查，不含财政两字的内容在此。", "2021-05-01",
-     "某市审计局", "某审〔2021〕2号", "通知公告", "a.gov.cn"),
-    (6, "市场监管年度总结", "Annual report on food safety; the GDP grew 5%.", "2020-12-31", "某市市场监督管理局",
-     None, "工作动态", "c.gov.cn"),
+    (
+        1,
+        "关于2024年财政预算的通知",
+        "为加强财政预算管理，现将有关事项通知如下。",
+        "2024-03-01",
+        "某市财政局",
+        "某财发〔2024〕3号",
+        "通知公告",
+        "a.gov.cn",
+    ),
+    (
+        2,
+        "政府工作报告",
+        "财政收入稳定增长。加快推进数字政府建设。COVID-19 疫情防控取得成效。",
+        "2024-01-05",
+        "某市人民政府",
+        "某政发〔2024〕1号",
+        "政策文件",
+        "a.gov.cn",
+    ),
+    (
+        3,
+        "安全生产工作要点",
+        "落实安全生产责任制，开展隐患排查整治。",
+        "2023-06-10",
+        "某市应急管理局",
+        "某应急〔2023〕8号",
+        "通知公告",
+        "b.gov.cn",
+    ),
+    (
+        4,
+        "养老服务体系建设实施方案",
+        "发展普惠养老服务，完善社会救助。财力保障到位。",
+        "2022-11-20",
+        "某市民政局",
+        "某民发〔2022〕30号",
+        "规划计划",
+        "b.gov.cn",
+    ),
+    (
+        5,
+        "关于开展专项检查的通知",
+        "对预算执行情况开展检查，不含财政两字的内容在此。",
+        "2021-05-01",
+        "某市审计局",
+        "某审〔2021〕2号",
+        "通知公告",
+        "a.gov.cn",
+    ),
+    (
+        6,
+        "市场监管年度总结",
+        "Annual report on food safety; the GDP grew 5%.",
+        "2020-12-31",
+        "某市市场监督管理局",
+        None,
+        "工作动态",
+        "c.gov.cn",
+    ),
 ]
 
 
 def doc(n, title, body, date, issuer, doc_number, column, site) -> Report:
-    r = Report(url=f"http://{site}/art/{n}.html", site=site, column=column, title=title, publish_time=date,
-               metadata=Metadata(issuer=issuer, doc_number=doc_number), body_text=body)
+    r = Report(
+        url=f"http://{site}/art/{n}.html",
+        site=site,
+        column=column,
+        title=title,
+        publish_time=date,
+        metadata=Metadata(issuer=issuer, doc_number=doc_number),
+        body_text=body,
+    )
     r.content_hash = r.compute_content_hash()
     return r
 
@@ -87,8 +142,9 @@ def test_same_hits_on_sqlite_and_postgresql(tmp_path, pg_url):
     lite, pg = load(f"sqlite:///{tmp_path / 'x.db'}"), load(pg_url)
     try:
         for query in QUERIES:
-            assert set(ids(lite.search(query, limit=100))) == set(ids(pg.search(query, limit=100))), query
-            assert ids(lite.search(query, limit=1)) == ids(pg.search(query, limit=1)), query
+            # same hits in the same order (the ranking uses only what both backends store alike)
+            assert ids(lite.search(query, limit=100)) == ids(pg.search(query, limit=100)), query
+            assert ids(lite.search(query, limit=2)) == ids(pg.search(query, limit=2)), query
     finally:
         lite.close()
         pg.close()
@@ -101,9 +157,21 @@ def test_title_match_ranks_first(store):
 
 def test_recency_breaks_ties(db_url):
     with Store(db_url) as s:
-        same = dict(title="同一标题", body="同样的正文内容。", issuer="某局", doc_number=None, column="c", site="t.gov.cn")
-        s.save_reports([doc(1, date="2020-01-01", **same), doc(2, date="2023-01-01", **same),
-                        doc(3, date="2021-01-01", **same)])
+        same = dict(
+            title="同一标题",
+            body="同样的正文内容。",
+            issuer="某局",
+            doc_number=None,
+            column="c",
+            site="t.gov.cn",
+        )
+        s.save_reports(
+            [
+                doc(1, date="2020-01-01", **same),
+                doc(2, date="2023-01-01", **same),
+                doc(3, date="2021-01-01", **same),
+            ]
+        )
         assert ids(s.search("正文")) == [2, 3, 1]
 
 
@@ -115,7 +183,9 @@ def test_snippet_marks_every_match(store):
     with Store(store.db_url) as s:
         s.save_reports([doc(9, "长文", long_body, "2024-01-01", None, None, None, "a.gov.cn")])
         snippet = next(h for h in s.search("财政预算") if h.title == "长文").marked_snippet("[", "]")
-    assert snippet.startswith("…") and snippet.endswith("…") and "[财政预算]" in snippet and len(snippet) < 140
+    assert (
+        snippet.startswith("…") and snippet.endswith("…") and "[财政预算]" in snippet and len(snippet) < 140
+    )
 
 
 @pytest.mark.parametrize(
@@ -124,7 +194,7 @@ def test_snippet_marks_every_match(store):
         (Filters(site="b.gov.cn"), {3, 4}),
         (Filters(site="B.GOV.CN"), {3, 4}),
         (Filters(column="通知公告"), {1, 3, 5}),
-        (Filters(issuer="民政"), {4}),
+        (Filters(issuer="民政局"), {4}),
         (Filters(doc_number="〔2024〕"), {1, 2}),
         (Filters(doc_number="%"), set()),  # LIKE wildcards are literal
         (Filters(since="2023-01-01"), {1, 2, 3}),
@@ -137,7 +207,10 @@ def test_snippet_marks_every_match(store):
 )
 def test_filters(store, filters, expected):
     store.mark_withdrawn("http://a.gov.cn/art/2.html", "2024-06-01", "http 404")
-    assert set(ids(store.search("的 OR 工作 OR 财 OR 安全 OR 检查 OR food OR 养老", filters, limit=100))) == expected
+    assert (
+        set(ids(store.search("的 OR 工作 OR 财 OR 安全 OR 检查 OR food OR 养老", filters, limit=100)))
+        == expected
+    )
 
 
 def test_bad_date_filter_is_a_clear_error():
@@ -146,9 +219,35 @@ def test_bad_date_filter_is_a_clear_error():
 
 
 MALFORMED = [
-    '"财政', '财政"', '"', '""', "((财政", "财政))", ")(", "AND", "OR", "NOT", "财政 AND", "OR 财政", "财政 OR",
-    "NOT NOT 财政", "- 财政", "--财政", "财政 -", "'; DROP TABLE reports; --", "1' OR '1'='1", "*", "财*",
-    'NEAR(财政 预算)', "财政:预算", "{title}: 财政", "^财政", "财政 AND OR 预算", "\\", "\x00财政", "财政\n预算",
+    '"财政',
+    '财政"',
+    '"',
+    '""',
+    "((财政",
+    "财政))",
+    ")(",
+    "AND",
+    "OR",
+    "NOT",
+    "财政 AND",
+    "OR 财政",
+    "财政 OR",
+    "NOT NOT 财政",
+    "- 财政",
+    "--财政",
+    "财政 -",
+    "'; DROP TABLE reports; --",
+    "1' OR '1'='1",
+    "*",
+    "财*",
+    "NEAR(财政 预算)",
+    "财政:预算",
+    "{title}: 财政",
+    "^财政",
+    "财政 AND OR 预算",
+    "\\",
+    "\x00财政",
+    "财政\n预算",
 ]
 
 
@@ -170,10 +269,17 @@ def test_sql_fragment_is_searched_as_words(store):
 
 @pytest.mark.parametrize(
     "query, message",
-    [("x" * 10_000, "limit is 1000"), ("财" * 1001, "limit is 1000"), ("-财政", "only of excluded"),
-     ("NOT 财政", "only of excluded"), ("财政 OR -预算", "cannot be an alternative"), ("。，！", "no searchable"),
-     ("  ", "no searchable"), ("(" * 40 + "财政" + ")" * 40, "deeper than"),
-     (" ".join(f"词{i}" for i in range(80)), "more than 64 terms")],
+    [
+        ("x" * 10_000, "limit is 1000"),
+        ("财" * 1001, "limit is 1000"),
+        ("-财政", "only of excluded"),
+        ("NOT 财政", "only of excluded"),
+        ("财政 OR -预算", "cannot be an alternative"),
+        ("。，！", "no searchable"),
+        ("  ", "no searchable"),
+        ("(" * 40 + "财政" + ")" * 40, "deeper than"),
+        (" ".join(f"词{i}" for i in range(80)), "more than 64 terms"),
+    ],
 )
 def test_unusable_queries_give_a_clear_error(store, query, message):
     with pytest.raises(QueryError, match=message):
@@ -189,5 +295,5 @@ def test_tokenizer_bigrams_with_final_character():
 
 def test_compiled_queries_hold_only_tokens_and_operators():
     node = parse('"财政 预算" OR 年 -"x"\'";--')
-    assert to_fts5(node) == '(("财政 政 预算" OR "年"*) NOT "x")'
-    assert to_tsquery(node) == "(('财政' <-> '政' <-> '预算') | '年':*) & !'x'" or "&" in to_tsquery(node)
+    assert to_fts5(node) == '("财政 政 预算" OR (("年"*) NOT "x"))'  # AND binds tighter than OR
+    assert to_tsquery(node) == "(('财政' <-> '政' <-> '预算') | ('年':* & !'x'))"

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import IntegrityError
 
 from archive.report import Attachment, Metadata, Report, WarcRef
 from archive.store import Store, StoreError, upgrade
@@ -70,7 +71,10 @@ def test_a_foreign_database_is_refused(tmp_path):
 def test_new_unchanged_changed(store):
     assert store.save_reports([make_report(1), make_report(2)]) == ["new", "new"]
     first = store.get_record(1)
-    assert store.save_reports([make_report(1), make_report(2, body="内容已经修改。")]) == ["unchanged", "changed"]
+    assert store.save_reports([make_report(1), make_report(2, body="内容已经修改。")]) == [
+        "unchanged",
+        "changed",
+    ]
     assert [v.version for v in store.versions(make_report(1).url)] == [1]
     assert [v.version for v in store.versions(make_report(2).url)] == [1, 2]
     again = store.get_record(1)
@@ -87,7 +91,10 @@ def test_page_furniture_does_not_make_a_version(store):
 
 def test_duplicate_urls_in_one_batch(store):
     assert store.save_reports([make_report(1), make_report(1), make_report(1, body="新内容")]) == [
-        "new", "unchanged", "changed"]
+        "new",
+        "unchanged",
+        "changed",
+    ]
     assert store.count_reports() == 1
     assert len(store.versions(1)) == 2
 
@@ -111,7 +118,9 @@ def test_attachments_are_merged_with_file_facts_in_any_order(store, file_first):
     ref = WarcRef("govarchive-2.warc.gz", 5, 50, "<urn:uuid:f>")
 
     def save_file():
-        store.save_file(att.url, content_type="application/pdf", size=1234, sha256="a" * 64, ref=ref, run_id=None)
+        store.save_file(
+            att.url, content_type="application/pdf", size=1234, sha256="a" * 64, ref=ref, run_id=None
+        )
 
     if file_first:
         save_file()
@@ -126,9 +135,16 @@ def test_attachments_are_merged_with_file_facts_in_any_order(store, file_first):
 
 def test_runs_captures_failures(store):
     run = store.start_run(["http://www.example.gov.cn/col/1/"], "example", {"DOWNLOAD_DELAY": 1})
-    store.record_capture("http://www.example.gov.cn/robots.txt", status=200, ref=None, run_id=run, kind="robots")
-    store.record_capture("http://www.example.gov.cn/1.html", status=200,
-                         ref=WarcRef("a.warc.gz", 1, 2, "<urn:uuid:c>"), run_id=run, kind="detail")
+    store.record_capture(
+        "http://www.example.gov.cn/robots.txt", status=200, ref=None, run_id=run, kind="robots"
+    )
+    store.record_capture(
+        "http://www.example.gov.cn/1.html",
+        status=200,
+        ref=WarcRef("a.warc.gz", 1, 2, "<urn:uuid:c>"),
+        run_id=run,
+        kind="detail",
+    )
     store.record_failure(run, "http://www.example.gov.cn/404.html", "http_404", "Not Found")
     store.finish_run(run, {"reports": {"new": 1}, "failures": {"http_404": 1}})
     info = store.get_run(run)
@@ -136,15 +152,32 @@ def test_runs_captures_failures(store):
     assert info["summary"]["failures"] == {"http_404": 1} and info["finished_at"]
     caps = store.captures(run)
     assert [c["kind"] for c in caps] == ["robots", "detail"] and caps[1]["warc_offset"] == 1
-    assert [(f["kind"], f["url"]) for f in store.failures(run)] == [("http_404", "http://www.example.gov.cn/404.html")]
+    assert [(f["kind"], f["url"]) for f in store.failures(run)] == [
+        ("http_404", "http://www.example.gov.cn/404.html")
+    ]
 
 
-def test_a_failing_batch_stores_nothing(store):
+def test_a_report_without_url_is_refused(store):
     bad = make_report(2)
-    bad.url = None  # violates NOT NULL: the whole batch must roll back
-    with pytest.raises(Exception):
+    bad.url = None
+    with pytest.raises(ValueError, match="no URL"):
         store.save_reports([make_report(1), bad])
     assert store.count_reports() == 0
+
+
+def test_a_failing_batch_stores_nothing(store, monkeypatch):
+    from archive.store import search_index
+
+    def broken(*args, **kwargs):
+        raise IntegrityError("INSERT", {}, Exception("disk full"))
+
+    store.save_reports([make_report(1)])
+    monkeypatch.setattr(search_index, "write", broken)
+    with pytest.raises(IntegrityError):
+        store.save_reports([make_report(1, body="改了"), make_report(2), make_report(3)])
+    monkeypatch.undo()
+    assert store.count_reports() == 1 and len(store.versions(1)) == 1
+    assert store.get_report(1).body_text == make_report(1).body_text
 
 
 def test_digest_index_is_persistent(db_url):
@@ -158,15 +191,21 @@ def test_digest_index_is_persistent(db_url):
         index.add("sha1:AAAA", Original("http://x.gov.cn/b.pdf", "2024-02-01T00:00:00Z", "<urn:uuid:2>"))
     with Store(db_url) as s:  # a later crawl sees the first capture
         got = s.digest_index().lookup("sha1:AAAA")
-        assert (got.uri, got.date, got.record_id) == ("http://x.gov.cn/a.pdf", "2024-01-01T00:00:00Z", "<urn:uuid:1>")
+        assert (got.uri, got.date, got.record_id) == (
+            "http://x.gov.cn/a.pdf",
+            "2024-01-01T00:00:00Z",
+            "<urn:uuid:1>",
+        )
 
 
 def _hammer(db_url: str, writer: int, errors: list) -> None:
     try:
         with Store(db_url) as s:
             for rnd in range(3):
-                batch = [make_report(n, body=f"第{rnd}轮内容" if n % 3 == writer else "相同内容")
-                         for n in range(40)]
+                batch = [
+                    make_report(n, body=f"第{rnd}轮内容" if n % 3 == writer else "相同内容")
+                    for n in range(40)
+                ]
                 s.save_reports(batch[::-1] if writer else batch)
     except Exception as exc:  # collected and asserted on below
         errors.append(exc)
@@ -185,10 +224,18 @@ def test_concurrent_writers_never_duplicate_a_report(db_url, writers):
     engine = create_engine(db_url)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*), count(DISTINCT url) FROM reports")).one() == (40, 40)
-        dup = conn.execute(text("SELECT count(*) FROM (SELECT report_id, version FROM report_versions "
-                                "GROUP BY report_id, version HAVING count(*) > 1) d")).scalar()
+        dup = conn.execute(
+            text(
+                "SELECT count(*) FROM (SELECT report_id, version FROM report_versions "
+                "GROUP BY report_id, version HAVING count(*) > 1) d"
+            )
+        ).scalar()
         assert dup == 0
-        gaps = conn.execute(text("SELECT count(*) FROM reports r WHERE r.version != "
-                                 "(SELECT count(*) FROM report_versions v WHERE v.report_id = r.id)")).scalar()
+        gaps = conn.execute(
+            text(
+                "SELECT count(*) FROM reports r WHERE r.version != "
+                "(SELECT count(*) FROM report_versions v WHERE v.report_id = r.id)"
+            )
+        ).scalar()
         assert gaps == 0
     engine.dispose()

@@ -87,12 +87,12 @@ def test_disabled_by_setting():
 
 # -- a real crawl of the fixture site ------------------------------------------------------------------
 
-def govarchive_crawl(site, workdir: Path) -> subprocess.CompletedProcess:
+def govarchive_crawl(site, workdir: Path, *extra: str) -> subprocess.CompletedProcess:
     script = Path(sys.executable).with_name("govarchive")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "crawler"]
     return subprocess.run(
         [*command, "crawl", *site.start_urls, "--db", f"sqlite:///{workdir / 'db.sqlite'}",
-         "--warc-dir", str(workdir / "warc"), *FAST],
+         "--warc-dir", str(workdir / "warc"), *FAST, *extra],
         cwd=workdir, capture_output=True, text=True, timeout=180, env={**os.environ, "GOVARCHIVE_DB": ""},
     )
 
@@ -271,3 +271,18 @@ def test_warc_date_is_when_the_request_went_out_not_when_it_was_queued():
     assert timedelta(seconds=0.4) < datetime.now(UTC) - started < timedelta(seconds=2)
     assert fetch_start(queued, None) == queued
     assert fetch_start(datetime.now(UTC), 30.0) > datetime.now(UTC) - timedelta(seconds=1)
+
+
+def test_files_rotate_at_the_configured_size(site, tmp_path):
+    result = govarchive_crawl(site, tmp_path, "-s", "GOVARCHIVE_WARC_MAX_SIZE=60000", "-s",
+                              "GOVARCHIVE_WARC_PREFIX=yunchuan")
+    assert result.returncode == 0, result.stderr[-3000:]
+    files = sorted((tmp_path / "warc").glob("*.warc.gz"))
+    assert len(files) >= 3
+    for path in files:
+        assert path.name.startswith("yunchuan-")
+        first = read_records([path])[0]
+        assert first.type == "warcinfo"
+    check = subprocess.run([sys.executable, "-m", "warcio.cli", "check", *map(str, files)], capture_output=True,
+                           text=True)
+    assert check.returncode == 0, check.stdout + check.stderr

@@ -19,7 +19,7 @@ from archive.extract.text import BLOCK_TAGS, CELL_TAGS, SENTENCE_PUNCT, SKIP_TAG
 
 # Containers of the common CMS families, most specific first.
 _KNOWN_CLASS_ID = (
-    re.compile(r"(?:^|\s)trs_editor(?:\s|$)"),
+    re.compile(r"(?:^|\s)(?:trs_editor|trs_ueditor)(?:\s|$)"),
     re.compile(r"(?:^|\s)ucap-content(?:\s|$)"),
     re.compile(r"(?:^|\s)zoom(?:\s|$)"),
     re.compile(r"(?:^|\s)(?:pages_content|article-content|wp_articlecontent|xxgk_content|art_content)(?:\s|$)"),
@@ -36,6 +36,8 @@ CHAR_WEIGHT = 1
 DOMINANT_SHARE = 0.6
 # …as long as no sibling is a real competitor (another part of the body).
 COMPETITOR_SHARE = 0.2
+# At a split, the branch holding the title heading is followed if it holds this share of the weight.
+ANCHOR_MIN_SHARE = 0.3
 # A child whose weight is mostly its own inline text is a paragraph: the body is its parent.
 PARAGRAPH_SHARE = 0.5
 # A block of inline text broken into lines with <br> is a text container, not a paragraph.
@@ -125,39 +127,67 @@ def _text_weight(text: str | None) -> float:
     return len(_WORDS.findall(text)) * CHAR_WEIGHT + len(SENTENCE_PUNCT.findall(text)) * PUNCT_WEIGHT
 
 
-def structural_container(root: etree._Element) -> etree._Element:
-    """The element the weight concentrates in (see the module docstring)."""
+def structural_container(root: etree._Element, anchor: etree._Element | None = None) -> etree._Element:
+    """The element the weight concentrates in (see the module docstring).
+
+    Where the weight splits (an article column beside a sidebar that has prose of its own), the branch
+    holding the title heading (`anchor`) is followed if it carries a fair share of the weight.
+    """
     body = root.find("body")
     node = body if body is not None else root
     total, own = _weigh(node)
+    above_anchor = set(anchor.iterancestors()) | {anchor} if anchor is not None else set()
     while True:
-        weight = total.get(node, 0.0)
-        if weight <= 0 or own.get(node, 0.0) >= COMPETITOR_SHARE * weight:
+        nxt = _next_step(node, total, own, above_anchor)
+        if nxt is None:
             break
-        children = sorted(
-            (c for c in node if isinstance(c.tag, str) and total.get(c, 0.0) > 0),
-            key=lambda c: total[c],
-            reverse=True,
-        )
-        if not children:
-            break
-        best = children[0]
-        share = total[best] / weight
-        rival = total[children[1]] / weight if len(children) > 1 else 0.0
-        if share < DOMINANT_SHARE or rival >= COMPETITOR_SHARE or best.tag not in _DESCEND_TAGS:
-            break
-        is_paragraph = own.get(best, 0.0) >= PARAGRAPH_SHARE * total[best]
-        if is_paragraph and best.tag not in CELL_TAGS and _line_breaks(best) < MIN_BREAKS_FOR_CONTAINER:
-            break
-        node = best
+        node = nxt
     while node.tag in _TABLE_INNER and node.getparent() is not None:
         node = node.getparent()
     return node
+
+
+def _next_step(node: etree._Element, total: dict, own: dict, above_anchor: set) -> etree._Element | None:
+    weight = total.get(node, 0.0)
+    if weight <= 0 or own.get(node, 0.0) >= COMPETITOR_SHARE * weight:
+        return None
+    children = sorted((c for c in node if isinstance(c.tag, str) and total.get(c, 0.0) > 0),
+                      key=lambda c: total[c], reverse=True)
+    if not children:
+        return None
+    best = children[0]
+    share = total[best] / weight
+    rival = total[children[1]] / weight if len(children) > 1 else 0.0
+    if share < DOMINANT_SHARE or rival >= COMPETITOR_SHARE:
+        return _anchor_branch(children, total, weight, above_anchor)
+    if best.tag not in _DESCEND_TAGS:
+        return None
+    is_paragraph = own.get(best, 0.0) >= PARAGRAPH_SHARE * total[best]
+    if is_paragraph and best.tag not in CELL_TAGS and _line_breaks(best) < MIN_BREAKS_FOR_CONTAINER:
+        return None
+    return best
+
+
+def _anchor_branch(children: list, total: dict, weight: float, above_anchor: set) -> etree._Element | None:
+    """The child holding the title heading (but not the heading itself), if it carries enough weight."""
+    for child in children:
+        if child in above_anchor:
+            holds_more = any(grandchild in above_anchor or total.get(grandchild, 0.0) > 0 for grandchild in child)
+            if child.tag in _DESCEND_TAGS and total[child] / weight >= ANCHOR_MIN_SHARE and holds_more \
+                    and not _is_anchor(child, above_anchor):
+                return child
+            return None
+    return None
+
+
+def _is_anchor(el: etree._Element, above_anchor: set) -> bool:
+    """True when `el` is the heading itself (no child of it leads to the heading)."""
+    return not any(child in above_anchor for child in el)
 
 
 def _line_breaks(el: etree._Element) -> int:
     return sum(1 for child in el if child.tag == "br")
 
 
-def find_body(page: Page, known: etree._Element | None) -> etree._Element:
-    return known if known is not None else structural_container(page.root)
+def find_body(page: Page, known: etree._Element | None, anchor: etree._Element | None = None) -> etree._Element:
+    return known if known is not None else structural_container(page.root, anchor)

@@ -24,7 +24,11 @@ SNIFF_BYTES = 2048
 MAX_CONTROL_SHARE = 0.02
 _CONTROL = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27))
 
-_HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "application/xml", "text/xml")
+# Content types that are never a page. Anything else (including the application/octet-stream some
+# servers send for HTML) is judged by its bytes.
+_DOCUMENT_TYPES = ("image/", "audio/", "video/", "font/", "application/pdf", "application/zip", "application/msword",
+                   "application/vnd.", "application/x-rar", "application/x-7z", "application/ofd", "application/json",
+                   "application/javascript", "text/css", "text/javascript")
 _HTML_HINT = re.compile(r"<\s*(?:!doctype|html|head|body|div|p|table|meta|title)\b", re.IGNORECASE)
 
 # Status codes the common Chinese WAFs answer a first visit with (瑞数 412, 加速乐 521).
@@ -33,7 +37,7 @@ CHALLENGE_STATUSES = frozenset({412, 521})
 # 安全狗, 云锁. Real pages behind these WAFs may carry the same scripts, so a marker only counts
 # when the page has almost no visible text.
 _CHALLENGE_MARKERS = re.compile(
-    r"\$_ts\s*=|\$_ts\.|__jsl_clearance|__jsluid|wzws_cid|wzwschallenge|WZWS_CONFIRM|yunsuo_session_verify"
+    r"\$_ts\s*=|\$_ts\.|jsl_clearance|__jsluid|wzws_cid|wzwschallenge|WZWS_CONFIRM|yunsuo_session_verify"
     r"|safedog|_guard/auto\.js|challenge-platform",
     re.IGNORECASE,
 )
@@ -46,7 +50,7 @@ WITHDRAWAL_MAX_CHARS = 120
 
 def check_binary(body: bytes, content_type: str | None) -> None:
     """Raise ExtractionError when `body` is empty or clearly not an HTML document."""
-    if not body or not body.strip():
+    if not body or not body.strip().removeprefix(b"\xef\xbb\xbf").strip():
         raise ExtractionError("empty response body: nothing to extract", kind="empty")
     head = body[:SNIFF_BYTES].lstrip()
     for magic, what in _MAGIC:
@@ -54,7 +58,7 @@ def check_binary(body: bytes, content_type: str | None) -> None:
             raise ExtractionError(f"not an HTML page: the body is a {what}", kind="binary")
     if content_type:
         mime = content_type.split(";", 1)[0].strip().lower()
-        if mime and not mime.startswith(_HTML_TYPES):
+        if mime.startswith(_DOCUMENT_TYPES):
             raise ExtractionError(f"not an HTML page: Content-Type is {mime}", kind="binary")
     sample = body[:SNIFF_BYTES]
     if sample.count(0) or sum(sample.count(c) for c in _CONTROL) > MAX_CONTROL_SHARE * len(sample):

@@ -12,7 +12,7 @@ import re
 from lxml import etree
 
 from archive.extract.dom import class_id
-from archive.extract.text import SKIP_TAGS, element_text, punct_count
+from archive.extract.text import SKIP_TAGS, norm_space, punct_count
 
 _INVISIBLE_TAGS = SKIP_TAGS | {"iframe", "object", "embed", "svg", "canvas", "button", "input", "map", "audio"}
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
@@ -35,15 +35,15 @@ _FURNITURE_PHRASE = re.compile(
     r"|^\s*【?\s*(?:打印|关闭|收藏|返回顶部|返回|大|中|小|默认)\s*】?\s*$|责任编辑\s*[:：]|"
     r"(?:上一页|下一页|尾页|首页)\s*$|^\s*共\s*\d+\s*页|\{\{[^{}]*\}\}|"
     r"(?:发布|发表|更新|信息)(?:时间|日期)\s*[:：]|^\s*(?:信息|文章)?来源\s*[:：]|"
-    r"^\s*(?:索\s*引\s*号|发文字号|主题分类|发布机构|发文机关|成文日期)",
+    r"^\s*[\[【]?\s*(?:索\s*引\s*号|发文字号|主题分类|发布机构|发文机关|发文机构|成文日期)",
     re.IGNORECASE,
 )
 # Site identity lines never occur in body prose, so they are removed even next to a full stop.
 _SITE_IDENTITY = re.compile(r"网站标识码|ICP\s*备|ICP\s*证|公网安备|版权所有|主办单位", re.IGNORECASE)
 # Labels of the 信息公开 metadata block: a short block with two of them is that block (already read).
 _METADATA_LABEL = re.compile(
-    r"(索\s*引\s*号|发文字号|文\s*号|主题分类|信息分类|发布机构|发文机关|成文日期|生成日期|有\s*效\s*性|关\s*键\s*词|"
-    r"主\s*题\s*词)\s*[:：]"
+    r"(索\s*引\s*号|发文字号|文\s*号|主题分类|信息分类|发布机构|发文机关|发文机构|成文日期|生成日期|有\s*效\s*性|"
+    r"关\s*键\s*词|主\s*题\s*词)\s*(?:[:：]|[\]】])"
 )
 METADATA_BLOCK_MAX_CHARS = 600
 # Section headings whose following link list is furniture.
@@ -84,12 +84,11 @@ class _Stats:
     def get(self, el: etree._Element) -> tuple[int, int, int, bool, str]:
         hit = self._cache.get(el)
         if hit is None:
-            text = element_text(el)
-            link_text = sum(len(element_text(a)) for a in el.iter("a"))
-            plain = text
-            for a in el.iter("a"):
-                plain = plain.replace(element_text(a), "", 1) if a.text_content() else plain
-            hit = (len(text), link_text, punct_count(plain), bool(_SENTENCE_END.search(plain)), text)
+            text = norm_space(el.text_content())
+            links = [norm_space(a.text_content()) for a in el.iter("a")]
+            punct = punct_count(text) - sum(punct_count(t) for t in links)
+            ends = len(_SENTENCE_END.findall(text)) - sum(len(_SENTENCE_END.findall(t)) for t in links)
+            hit = (len(text), sum(len(t) for t in links), punct, ends > 0, text)
             self._cache[el] = hit
         return hit
 
@@ -99,7 +98,7 @@ def _is_furniture_block(el: etree._Element, stats: _Stats, guarded: set) -> bool
         return False
     length, link_len, punct, sentence, text = stats.get(el)
     if _SITE_IDENTITY.search(text) and length <= FURNITURE_MAX_CHARS:
-        return True
+        return punct < PROSE_MIN_PUNCT * 2 and len(_SENTENCE_END.findall(text)) <= 1
     if len(set(_METADATA_LABEL.findall(text))) >= 2:
         return length <= METADATA_BLOCK_MAX_CHARS
     if punct >= PROSE_MIN_PUNCT or sentence:
@@ -155,11 +154,15 @@ def _drop_link_section(heading: etree._Element, stats: _Stats) -> None:
     heading.drop_tree()
 
 
-def remove_furniture(root: etree._Element, protect: list[etree._Element]) -> None:
+def remove_furniture(root: etree._Element, protect: list[etree._Element], known: list[etree._Element]) -> None:
     """Remove furniture containers and furniture-worded blocks, never a `protect`ed element or what
-    contains it (the known body, the title heading, attachment links)."""
+    contains it (the known body, the title heading, attachment links). `known` are furniture elements
+    found by the field steps (the breadcrumb), removed when short."""
     stats = _Stats()
     guarded = _guard(protect)
+    for el in known:
+        if el not in guarded and el.getparent() is not None and stats.get(el)[0] <= FURNITURE_MAX_CHARS:
+            el.drop_tree()
     by_class, by_phrase, sections = [], [], []
     for el in root.iter():
         if not isinstance(el.tag, str):
@@ -189,8 +192,9 @@ def remove_furniture(root: etree._Element, protect: list[etree._Element]) -> Non
 def _class_removable(el: etree._Element, stats: _Stats, guarded: set) -> bool:
     if el in guarded:
         return False
-    length, link_len, punct, _, _ = stats.get(el)
-    return punct < PROSE_MIN_PUNCT * 3 or (length > 0 and link_len / length >= LINKY_SHARE)
+    length, link_len, punct, sentence, _ = stats.get(el)
+    prose = punct >= PROSE_MIN_PUNCT and sentence
+    return not prose or (length > 0 and link_len / length >= LINKY_SHARE)
 
 
 def _attached(el: etree._Element, root: etree._Element) -> bool:

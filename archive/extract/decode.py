@@ -21,12 +21,16 @@ META_SCAN_BYTES = 4096
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE)
 
-# A UTF-8 page with a few damaged bytes (truncated multi-byte character, a stray Latin-1 byte) stays
-# UTF-8: GBK text read as UTF-8 turns nearly every Chinese character into U+FFFD, far above this share.
-MAX_UTF8_DAMAGE = 0.002
+# A page with a few damaged bytes (a truncated multi-byte character, a stray byte) keeps its charset:
+# text read with the wrong one turns nearly every Chinese character into U+FFFD, far above this share.
+MAX_DAMAGE = 0.002
 
 # Labels that mean "some flavour of GB": decode with the superset so that no character is lost.
 _GB_FAMILY = {"gb2312", "gbk", "x-gbk", "gb_2312-80", "gb18030", "cp936", "euc-cn", "hz-gb-2312"}
+
+# Charsets web servers declare by default (Tomcat, old IIS): never the real charset of a Chinese page,
+# and they decode any byte sequence, so trusting them would turn GBK into mojibake.
+_SERVER_DEFAULTS = {"latin-1", "iso8859-1", "cp1252", "ascii"}
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -69,6 +73,10 @@ def _strict(body: bytes, codec: str) -> str | None:
         return None
 
 
+def _slightly_damaged(text: str) -> bool:
+    return text.count("\ufffd") <= MAX_DAMAGE * len(text)
+
+
 def decode_body(body: bytes, content_type: str | None = None, encoding: str | None = None) -> tuple[str, str]:
     """Return ``(text, codec)`` for an HTML response body."""
     forced = normalise_label(encoding)
@@ -82,17 +90,19 @@ def decode_body(body: bytes, content_type: str | None = None, encoding: str | No
     text = _strict(body, "utf-8")
     if text is not None:
         return text, "utf-8"
-    for codec in declared_charsets(body, content_type):
-        if codec != "utf-8":
-            text = _strict(body, codec)
-            if text is not None:
-                return text, codec
     loose = body.decode("utf-8", errors="replace")
-    if loose.count("\ufffd") <= MAX_UTF8_DAMAGE * len(loose):
+    if _slightly_damaged(loose):
         return loose, "utf-8"
-    text = _strict(body, "gb18030")
-    if text is not None:
-        return text, "gb18030"
+    candidates = [c for c in declared_charsets(body, content_type) if c != "utf-8" and c not in _SERVER_DEFAULTS]
+    candidates = list(dict.fromkeys([*candidates, "gb18030"]))
+    for codec in candidates:
+        text = _strict(body, codec)
+        if text is not None:
+            return text, codec
+    for codec in candidates:
+        loose = body.decode(codec, errors="replace")
+        if _slightly_damaged(loose):
+            return loose, codec
     best = from_bytes(body).best()
     if best is not None and best.encoding:
         return str(best), normalise_label(best.encoding) or best.encoding

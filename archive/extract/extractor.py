@@ -49,17 +49,18 @@ def extract(
     stream = dom.tokens(page.root)
     labelled = metadata.extract_labelled(stream)
     headings = fields.find_headings(page.root)
-    heading = fields.matched_heading(page, headings)
-    breadcrumb = fields.extract_breadcrumb(page, stream, fields.extract_title(page, labelled, heading))
+    heading = fields.matched_heading(page, headings) or fields.heading_from_text(stream, page)
+    breadcrumb, crumb_el = fields.extract_breadcrumb(page, stream, fields.extract_title(page, labelled, heading))
     order = {el: i for i, el in enumerate(page.root.iter())}
     base = links.page_base(page.root, url)
 
     protect = [el for el in (known, heading[1] if heading else None) if el is not None]
     protect += [a for a in page.root.iter("a") if links.is_attachment_link(a)]
-    clean.remove_furniture(page.root, protect)
-    main = body_step.find_body(page, known)
+    clean.remove_furniture(page.root, protect, [crumb_el] if crumb_el is not None else [])
+    anchor = heading[1] if heading else fields.first_plausible_heading(headings, page.root)
+    main = body_step.find_body(page, known, anchor)
     if heading is None:
-        heading = fields.nearest_heading(headings, order, order.get(main, 0), len(order))
+        heading = fields.nearest_heading(headings, order, order.get(main, len(order)))
     title = fields.extract_title(page, labelled, heading)
     region = fields.header_tokens(stream, heading[1] if heading else None, set(main.iter()))
     attachments = links.extract_attachments(page.root, base)
@@ -81,7 +82,7 @@ def extract(
         attachments=attachments,
         images=images,
     )
-    if not (text_out or attachments or images or title):
+    if not (text_out or attachments or images):
         raise ExtractionError(f"no recognisable content in page: {url}", kind="no-content")
     report.content_hash = report.compute_content_hash()
     return report

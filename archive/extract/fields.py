@@ -13,12 +13,12 @@ from lxml import etree
 
 from archive.extract.dom import Page, Token, class_id, tokens
 from archive.extract.text import (
-    element_text,
     join_cjk,
     norm_space,
     parse_compact_date,
     parse_datetime,
     punct_count,
+    raw_text,
 )
 
 # Headings shorter than this are column names or buttons, not document titles.
@@ -27,13 +27,26 @@ MAX_TITLE_CHARS = 200
 # A heading may contain the <title> text plus a little (a prefix like 【公示】), not a whole page.
 TITLE_OVERLONG = 1.5
 # A fallback heading (one that matches nothing) must look like a document title, not a column name.
-MIN_FALLBACK_TITLE_CHARS = 6
+MIN_FALLBACK_TITLE_CHARS = 8
+MAX_FALLBACK_TITLE_CHARS = 80
 # A heading inside the body container counts as its title only among its first few elements.
 TOP_OF_BODY_ELEMENTS = 5
+# Some templates print the date just above the title: this many text nodes before it are read too,
+# after everything below it.
+PRE_TITLE_TOKENS = 6
 # How many text nodes after the title are read for the date/source info bar.
 HEADER_TOKENS = 80
 
 _TITLE_CLASS = re.compile(r"title|biaoti|(?:^|[\s_-])(?:bt|tit|wzbt|xxbt)(?:$|[\s_-])|headline|article-?head")
+_NEWLINE_GAP = re.compile(r"(?<=[\u2e80-\u9fff\uff00-\uffef])[^\S\n]*\n\s*(?=[\u2e80-\u9fff\uff00-\uffef])")
+_TITLE_SEP = r"\s*(?:[_|｜]|--?|——?|–)\s*"
+_TITLE_TAIL = re.compile(rf"^(?P<rest>.+?){_TITLE_SEP}(?P<part>[^_|｜\-—–]+)$")
+_TITLE_HEAD = re.compile(rf"^(?P<part>[^_|｜\-—–]+?){_TITLE_SEP}(?P<rest>.+)$")
+_SITE_NAME = re.compile(
+    r"(?:政府|人民政府|门户网站|网站|政府网|之窗|[局委办厅署院会部处所站馆室]|中心|平台|首页|网)$|^(?:www\.|http)"
+)
+# A title segment this short is a column name (通知公告, 政策文件), not part of a document title.
+MAX_COLUMN_NAME_CHARS = 6
 _TITLE_SPLIT = re.compile(r"\s*(?:[_|｜]|\s[-—–]+\s|--|——)\s*")
 _HEADING_TAGS = frozenset({"h1", "h2", "h3"})
 
@@ -50,18 +63,49 @@ _URL_DATE = re.compile(r"/(?P<y>(?:19|20)\d{2})[/-]?(?P<m>\d{1,2})[/-](?P<d>\d{1
 
 _SOURCE_LABEL = re.compile(r"(?<![\u4e00-\u9fff])(?:信息|文章|稿件)?来源\s*[:：]\s*(?P<value>.*)")
 _SOURCE_STOP = re.compile(
-    r"\s*(?:点击|浏览|阅读|访问|字号|字体|作者|编辑|责任|发布|时间|日期|【|\[|打印|分享|\||\d{4}\s*[-/年])"
+    r"\s*(?:点击|浏览|阅读|访问|字号|字体|作者|责任编辑|编辑\s*[:：]|发布(?:时间|日期)|(?:时间|日期)\s*[:：]|【|\[|打印|"
+    r"分享|\||\d{4}\s*[-/年])"
 )
-_CRUMB_MARKER = re.compile(r"^\s*(?:您现在的位置|您当前的位置|您的位置|当前所在位置|当前位置|所在位置|位置)\s*(?:是)?\s*[:：]?")
-_CRUMB_CLASS = re.compile(r"crumb|position|location|dqwz|mbx|weizhi|(?:^|[\s_-])(?:path|curmbs)(?:$|[\s_-])")
-_CRUMB_SPLIT = re.compile(r"\x1f|>|＞|»|›|→|/|\s{2,}")
+_CRUMB_MARKER = re.compile(r"^\s*(?:您现在的位置|您当前的位置|您所在的?位置|您的位置|当前所在位置|当前位置|所在位置|位置)\s*(?:是)?\s*[:：]?")
+_CRUMB_CLASS = re.compile(r"crumb|bread|position|location|dqwz|mbx|weizhi|(?:^|[\s_-])loc(?:$|[\s_-])|(?:^|[\s_-])(?:path|curmbs)(?:$|[\s_-])")
+_CRUMB_HOME = re.compile(r"^\s*(?:首页|网站首页|主页|门户首页)")
+_CRUMB_SEP_AFTER_HOME = re.compile(r"^\s*(?:首页|网站首页|主页|门户首页)\s*(?:>|＞|»|›|→|-+>)")
+_CRUMB_SEP_START = re.compile(r"^\s*(?:>|＞|»|›|→|-+>)")
+_CRUMB_SPLIT = re.compile(r"\x1f|-*>|=>|＞|»|›|→|/|\s{2,}")
 _CRUMB_END_WORDS = frozenset({"正文", "详情", "内容", "正文内容", "文章", "阅读文章", "浏览文章", "详细内容", "信息详情"})
 
 
+def title_text(el: etree._Element) -> str:
+    """A heading's text; lines broken with <br> or source newlines are joined without a gap between
+    Chinese characters, a deliberate space inside a line (between two clauses) is kept."""
+    return norm_space(_NEWLINE_GAP.sub("", raw_text(el)))
+
+
 def strip_title_suffix(title_tag: str) -> str:
-    """``关于…的通知_通知公告_某某市人民政府`` → ``关于…的通知`` (the longest segment)."""
-    parts = [p for p in _TITLE_SPLIT.split(norm_space(title_tag)) if p]
+    """``关于…的通知_通知公告_某某市人民政府`` → ``关于…的通知``.
+
+    Segments at either end that name a site or a column (``某某市人民政府``, ``中国政府网``, ``通知公告``)
+    are dropped one by one; a hyphen inside the title (``2023-2025年``) stays because what follows it
+    names no site.
+    """
+    title = norm_space(title_tag)
+    while True:
+        tail = _TITLE_TAIL.match(title)
+        if tail and _is_site_or_column(tail["part"]):
+            title = tail["rest"]
+            continue
+        head = _TITLE_HEAD.match(title)
+        if head and _is_site_or_column(head["part"]):
+            title = head["rest"]
+            continue
+        break
+    parts = [p for p in _TITLE_SPLIT.split(title) if p]
     return join_cjk(max(parts, key=len)) if parts else ""
+
+
+def _is_site_or_column(part: str) -> bool:
+    part = part.strip()
+    return bool(_SITE_NAME.search(part)) or len(part) <= MAX_COLUMN_NAME_CHARS
 
 
 def _heading_candidates(root: etree._Element) -> list[tuple[str, etree._Element]]:
@@ -70,7 +114,7 @@ def _heading_candidates(root: etree._Element) -> list[tuple[str, etree._Element]
         if not isinstance(el.tag, str):
             continue
         if el.tag in _HEADING_TAGS or (el.tag not in ("html", "body") and _TITLE_CLASS.search(class_id(el))):
-            text = join_cjk(element_text(el))
+            text = title_text(el)
             if MIN_TITLE_CHARS <= len(text) <= MAX_TITLE_CHARS:
                 found.append((text, el))
     return found
@@ -103,19 +147,41 @@ def matched_heading(page: Page, headings: list[tuple[str, etree._Element]]) -> t
     return max(good, key=lambda pair: len(pair[0])) if good else None
 
 
-def nearest_heading(headings: list[tuple[str, etree._Element]], order: dict, body_index: int,
-                    body_size: int) -> tuple[str, etree._Element] | None:
+def heading_from_text(stream: list[Token], page: Page) -> tuple[str, etree._Element] | None:
+    """An element of any tag or class whose whole text is the ArticleTitle or the stripped <title>."""
+    wanted = {t for t in (join_cjk(page.metas.get("articletitle", "")), strip_title_suffix(page.title_tag))
+              if len(t) >= MIN_FALLBACK_TITLE_CHARS}
+    for token in stream:
+        if token.text and not token.in_link and token.owner is not None and join_cjk(token.text) in wanted:
+            text = title_text(token.owner)
+            if text in wanted:
+                return text, token.owner
+    return None
+
+
+def nearest_heading(headings: list[tuple[str, etree._Element]], order: dict,
+                    body_index: int) -> tuple[str, etree._Element] | None:
     """The heading closest above the body (or at the very top of it) when none matches <title>."""
     best = None
     for text, el in headings:
         index = order.get(el, -1)
-        if index < 0 or len(text) < MIN_FALLBACK_TITLE_CHARS:
+        if index < 0 or not MIN_FALLBACK_TITLE_CHARS <= len(text) <= MAX_FALLBACK_TITLE_CHARS or "。" in text:
             continue
-        if index < body_index or index <= body_index + min(body_size, TOP_OF_BODY_ELEMENTS):
-            best = (text, el)
-        if index > body_index:
+        if index > body_index + TOP_OF_BODY_ELEMENTS:
+            break
+        best = (text, el)
+        if index >= body_index:
             break
     return best
+
+
+def first_plausible_heading(headings: list[tuple[str, etree._Element]], root: etree._Element) -> etree._Element | None:
+    """The first heading still in the cleaned page that reads like a document title."""
+    for text, el in headings:
+        if MIN_FALLBACK_TITLE_CHARS <= len(text) <= MAX_FALLBACK_TITLE_CHARS and "。" not in text:
+            if root in el.iterancestors() and el.find(".//a") is None and el.tag != "a":
+                return el
+    return None
 
 
 def extract_title(page: Page, labelled: dict[str, str], heading: tuple[str, etree._Element] | None) -> str | None:
@@ -132,22 +198,27 @@ def extract_title(page: Page, labelled: dict[str, str], heading: tuple[str, etre
 
 def header_tokens(stream: list[Token], title_el: etree._Element | None, body_set: set) -> list[Token]:
     """The text nodes between the title heading and the body: where the info bar lives."""
-    start = 0
+    start = first = 0
+    hits: list[int] = []
     if title_el is not None:
         inside = set(title_el.iter())
         hits = [i for i, t in enumerate(stream) if t.owner in inside]
         start = hits[-1] + 1 if hits else 0
+        first = hits[0] if hits else 0
     region = []
     for token in stream[start:]:
         if token.owner is not None and token.owner in body_set:
             break
-        if token.text is not None and not token.in_link:
+        if token.text is not None:
             region.append(token)
-    return region[:HEADER_TOKENS] if title_el is not None else region[-HEADER_TOKENS:]
+    if title_el is None:
+        return region[-HEADER_TOKENS:]
+    above = [t for t in stream[max(0, first - PRE_TITLE_TOKENS):first] if t.text is not None] if hits else []
+    return region[:HEADER_TOKENS] + above
 
 
 def _region_date(region: list[Token]) -> str | None:
-    text = " ".join(t.text for t in region if t.text)
+    text = " ".join(t.text for t in region if t.text and not t.in_link)
     text = _NOT_PUBLISH_DATE.sub(" ", text)
     for match in _LABELLED_DATE.finditer(text):
         value = parse_datetime(match["rest"])
@@ -212,6 +283,9 @@ def _crumb_container(stream: list[Token], root: etree._Element) -> etree._Elemen
             while owner is not None and not any(True for _ in owner.iter("a")) and owner.getparent() is not None:
                 owner = owner.getparent()
             return owner
+    shaped = _crumb_by_shape(stream)
+    if shaped is not None:
+        return shaped
     for el in root.iter():
         if isinstance(el.tag, str) and el.tag not in ("html", "body") and _CRUMB_CLASS.search(class_id(el)):
             if any(True for _ in el.iter("a")) and len(el.text_content()) < 300:
@@ -219,11 +293,26 @@ def _crumb_container(stream: list[Token], root: etree._Element) -> etree._Elemen
     return None
 
 
-def extract_breadcrumb(page: Page, stream: list[Token], title: str | None) -> list[str]:
-    """当前位置：首页 > 政务公开 > 规划计划 → ["首页", "政务公开", "规划计划"]."""
+def _crumb_by_shape(stream: list[Token]) -> etree._Element | None:
+    """A run like ``首页 > 政务公开 > 通知公告`` without any label or class to name it."""
+    texts = [t for t in stream if t.text and t.text.strip()]
+    for i, token in enumerate(texts):
+        if not _CRUMB_HOME.match(token.text):
+            continue
+        following = texts[i + 1].text if i + 1 < len(texts) else ""
+        if _CRUMB_SEP_AFTER_HOME.match(token.text) or _CRUMB_SEP_START.match(following):
+            owner = token.owner
+            if owner is not None and owner.tag == "a" and owner.getparent() is not None:
+                owner = owner.getparent()
+            return owner
+    return None
+
+
+def extract_breadcrumb(page: Page, stream: list[Token], title: str | None) -> tuple[list[str], etree._Element | None]:
+    """当前位置：首页 > 政务公开 > 规划计划 → ["首页", "政务公开", "规划计划"], and the element showing it."""
     container = _crumb_container(stream, page.root)
     if container is None:
-        return []
+        return [], None
     raw = "\x1f".join(t.text for t in tokens(container) if t.text)
     raw = _CRUMB_MARKER.sub("", raw.lstrip("\x1f \u3000\xa0"))
     items = [join_cjk(part) for part in _CRUMB_SPLIT.split(raw)]
@@ -231,7 +320,7 @@ def extract_breadcrumb(page: Page, stream: list[Token], title: str | None) -> li
     items = [item for item in items if item and not _CRUMB_MARKER.fullmatch(item) and len(item) <= 40]
     while items and (items[-1] in _CRUMB_END_WORDS or (title and items[-1] == title)):
         items.pop()
-    return items
+    return items, container
 
 
 def extract_column(page: Page, breadcrumb: list[str]) -> str | None:

@@ -26,6 +26,7 @@ LABELS: dict[str, str] = {
     "发文机关": "issuer",
     "发文单位": "issuer",
     "发文机构": "issuer",
+    "发布机关": "issuer",
     "制发机关": "issuer",
     "成文机关": "issuer",
     "公开主体": "issuer",
@@ -39,6 +40,7 @@ LABELS: dict[str, str] = {
     "信息类别": "topic",
     "所属主题": "topic",
     "组配分类": "topic",
+    "分类": "topic",
     "有效性": "validity",
     "时效性": "validity",
     "效力状态": "validity",
@@ -63,15 +65,20 @@ _ALTERNATION = "|".join(
 )
 # A label starts a node or follows a non-Chinese character: 资金来源 or 发文字号 never match 来源/文号.
 _LABEL_AT = rf"(?<![\u4e00-\u9fff])(?P<label>{_ALTERNATION})"
-_LABEL_ONLY = re.compile(rf"^\s*(?:{_ALTERNATION}){_GAP}[:：]?{_GAP}$")
-_LABEL_COLON = re.compile(rf"{_LABEL_AT}{_GAP}[:：]")
+_OPEN = r"[\[【(（]"
+_CLOSE = r"[\]】)）]"
+_LABEL_ONLY = re.compile(rf"^{_GAP}{_OPEN}?{_GAP}(?:{_ALTERNATION}){_GAP}{_CLOSE}?{_GAP}[:：]?{_GAP}$")
+# label：value, or a bracketed label ([ 索 引 号 ] value) as some portals write it.
+_LABEL_COLON = re.compile(
+    rf"(?:{_OPEN}{_GAP}(?P<bracketed>{_ALTERNATION}){_GAP}{_CLOSE}{_GAP}[:：]?|{_LABEL_AT}{_GAP}[:：])"
+)
 _SPACES = re.compile(r"[\s\u3000\xa0]+")
 # Values longer than this are prose that happened to follow a label, not metadata.
 MAX_VALUE_CHARS = 200
 
 
 def _field(label: str) -> str:
-    return LABELS[_SPACES.sub("", label)]
+    return LABELS[_SPACES.sub("", label).strip("[]【】()（）:：")]
 
 
 def _collect(stream: list[Token], i: int) -> str:
@@ -85,7 +92,7 @@ def _collect(stream: list[Token], i: int) -> str:
         if text is None:
             if parts:
                 break
-        elif _LABEL_ONLY.match(text) or _LABEL_COLON.match(text.lstrip()):
+        elif not stream[j].in_link and (_LABEL_ONLY.match(text) or _LABEL_COLON.match(text.lstrip())):
             break
         else:
             parts.append(text)
@@ -99,7 +106,7 @@ def _inline(text: str) -> list[tuple[str, str]]:
     pairs = []
     for k, match in enumerate(matches):
         end = matches[k + 1].start() if k + 1 < len(matches) else len(text)
-        pairs.append((_field(match["label"]), norm_space(text[match.end():end])))
+        pairs.append((_field(match["label"] or match["bracketed"]), norm_space(text[match.end():end])))
     return pairs
 
 
@@ -111,7 +118,7 @@ def extract_labelled(stream: list[Token]) -> dict[str, str]:
         if text is None or token.in_link:
             continue
         if _LABEL_ONLY.match(text):
-            name = _field(_SPACES.sub("", text).rstrip(":："))
+            name = _field(text)
             value = _collect(stream, i)
             if value and name not in found and len(value) <= MAX_VALUE_CHARS:
                 found[name] = value

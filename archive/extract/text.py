@@ -64,6 +64,16 @@ def _walk(el: etree._Element, out: list[str]) -> None:
         out.append(el.tail)
 
 
+def raw_text(el: etree._Element) -> str:
+    """The text of `el` with a newline for every line break and block boundary, not normalised."""
+    out: list[str] = []
+    if el.text and isinstance(el.tag, str) and el.tag not in SKIP_TAGS:
+        out.append(el.text)
+    for child in el:
+        _walk(child, out)
+    return "".join(out)
+
+
 def render_lines(el: etree._Element) -> list[str]:
     """The visible text of `el` as a browser lays it out: one block per line, whitespace normalised."""
     out: list[str] = []
@@ -86,6 +96,7 @@ _DATE = re.compile(
 )
 _COMPACT_DATE = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)(?!\d)")
 CHINA_OFFSET = "+08:00"
+_FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９：－／", "0123456789:-/")
 
 
 def _valid(y: int, m: int, d: int) -> bool:
@@ -96,7 +107,7 @@ def parse_datetime(text: str | None, *, date_only: bool = False) -> str | None:
     """The first date in `text` as ISO: ``2024-02-29T17:29:00+08:00`` with a time, else ``2024-02-29``."""
     if not text:
         return None
-    for match in _DATE.finditer(text):
+    for match in _DATE.finditer(text.translate(_FULLWIDTH_DIGITS)):
         y, m, d = int(match["y"]), int(match["m"]), int(match["d"])
         if not _valid(y, m, d):
             continue

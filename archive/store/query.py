@@ -49,7 +49,7 @@ class Not:
 
 Node = Term | And | Or | Not
 
-LEX_RE = re.compile(r'"([^"]*)"?|(\()|(\))|(\|)|(-)(?=[^\s\-()|"])|([^\s()|"]+)')
+LEX_RE = re.compile(r'"([^"]*)"?|(\()|(\))|(\|)|(-)(?=[^\s\-)|])|([^\s()|"]+)')
 
 
 def _lex(query: str) -> list[tuple[str, str]]:
@@ -211,6 +211,14 @@ def _check(node: Node) -> Node:
         for item in node.items:
             _check(item.item if isinstance(item, Not) else item)
     return node
+
+
+def has_not(node: Node) -> bool:
+    if isinstance(node, Not):
+        return True
+    if isinstance(node, Term):
+        return False
+    return any(has_not(i) for i in node.items)
 
 
 def positive_terms(node: Node) -> list[Term]:

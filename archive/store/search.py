@@ -1,10 +1,11 @@
 """Chinese full-text search over stored reports, the same on SQLite (FTS5) and PostgreSQL (tsvector).
 
 The query is parsed by `archive.store.query` and compiled for the backend; both indexes hold the
-tokens of `archive.store.tokens`, so a query matches the same reports on both. Ranking is the
-backend's relevance (FTS5 bm25 / ts_rank, title weighted above metadata above body) with the newer
-publish date, then the newer id, breaking ties. Snippets are cut from the body text in Python and
-mark every occurrence of the query's terms.
+tokens of `archive.store.tokens`, so a query matches the same reports on both. Ranking is by tier —
+the title alone satisfies the query, else the report matches anywhere — with the newer publish date,
+then the newer id, breaking ties: the same order on both backends, and fast at 100k reports where
+bm25 / ts_rank over every match was not (see /work/notes/store.md for the measurements). Snippets
+are cut from the body text in Python and mark every occurrence of the query's terms.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from sqlalchemy import (
     bindparam,
     cast,
     column,
-    func,
-    literal_column,
     nulls_last,
     select,
     table,
@@ -31,14 +30,14 @@ from sqlalchemy.dialects.postgresql import TSQUERY
 from archive.store import filters as filters_mod
 from archive.store.filters import Filters
 from archive.store.models import ReportRow, ReportVersionRow
-from archive.store.query import Node, QueryError, Term, parse, positive_terms, to_fts5, to_tsquery
+from archive.store.query import Node, QueryError, Term, has_not, parse, positive_terms, to_fts5, to_tsquery
 from archive.store.tokens import runs
 
 __all__ = ["Hit", "QueryError", "search", "snippet"]
 
 MAX_LIMIT = 1000
 SNIPPET_CHARS = 120
-FTS5_WEIGHTS = (10.0, 3.0, 1.0)  # title, meta, body
+TITLE_SCORE, TEXT_SCORE = 2.0, 1.0
 MARK = ("<mark>", "</mark>")
 
 
@@ -72,9 +71,26 @@ class Hit:
 
 
 def search(conn: Connection, query: str, filters: Filters | None = None, limit: int = 20) -> list[Hit]:
-    """Run a user query; QueryError (a ValueError with a readable message) if it cannot be run."""
+    """Run a user query; QueryError (a ValueError with a readable message) if it cannot be run.
+
+    Ranking: reports whose title alone satisfies the query come first (score 2), then reports that
+    match anywhere (score 1); within each tier the newer publish date, then the newer id, wins.
+    """
     node = parse(query)
     limit = max(1, min(int(limit), MAX_LIMIT))
+    rows = conn.execute(_select(conn, node, filters, title=True).limit(limit)).all()
+    hits = [_hit(r, TITLE_SCORE) for r in rows]
+    if len(hits) < limit:
+        # the title tier is complete; fill up from all matches, skipping the ones already taken
+        seen = {h.id for h in hits}
+        rows = conn.execute(_select(conn, node, filters, title=False).limit(limit + len(hits))).all()
+        hits += [_hit(r, TEXT_SCORE) for r in rows if r.id not in seen][: limit - len(hits)]
+    _add_snippets(conn, hits, node)
+    return hits
+
+
+def _select(conn: Connection, node: Node, filters: Filters | None, *, title: bool):
+    """Reports matching the query (in the title only, if `title`), newest first."""
     R = ReportRow.__table__
     cols = [
         R.c.id,
@@ -89,43 +105,39 @@ def search(conn: Connection, query: str, filters: Filters | None = None, limit: 
     ]
     if conn.dialect.name == "sqlite":
         fts = table("report_fts", column("rowid"))
-        w = ", ".join(str(x) for x in FTS5_WEIGHTS)
-        score = literal_column(f"bm25(report_fts, {w})")
+        expr = to_fts5(node)
+        # with an excluded term the title tier must still exclude it everywhere, hence the AND
+        match = expr if not title else f"{{title}} : {expr}" + (f" AND {expr}" if has_not(node) else "")
         stmt = (
-            select(*cols, (-score).label("score"))
+            select(*cols)
             .select_from(fts.join(R, R.c.id == fts.c.rowid))
-            .where(text("report_fts MATCH :q").bindparams(q=to_fts5(node)))
-            .order_by(score, nulls_last(R.c.publish_date.desc()), R.c.id.desc())
+            .where(text("report_fts MATCH :q").bindparams(q=match))
         )
     else:
-        s = table("report_search", column("report_id"), column("tsv"))
+        s = table("report_search", column("report_id"), column("tsv"), column("title_tsv"))
         tsq = cast(bindparam("q", to_tsquery(node)), TSQUERY)
-        rank = func.ts_rank(s.c.tsv, tsq)
-        stmt = (
-            select(*cols, rank.label("score"))
-            .select_from(s.join(R, R.c.id == s.c.report_id))
-            .where(s.c.tsv.op("@@")(tsq))
-            .order_by(rank.desc(), nulls_last(R.c.publish_date.desc()), R.c.id.desc())
-        )
-    stmt = filters_mod.apply(stmt, filters).limit(limit)
-    rows = conn.execute(stmt).all()
-    hits = [
-        Hit(
-            r.id,
-            r.url,
-            r.title,
-            r.site,
-            r.column,
-            r.publish_time,
-            r.issuer,
-            r.doc_number,
-            bool(r.withdrawn),
-            float(r.score),
-        )
-        for r in rows
-    ]
-    _add_snippets(conn, hits, node)
-    return hits
+        cond = s.c.tsv.op("@@")(tsq)
+        if title:
+            title_cond = s.c.title_tsv.op("@@")(tsq)
+            cond = (title_cond & cond) if has_not(node) else title_cond
+        stmt = select(*cols).select_from(s.join(R, R.c.id == s.c.report_id)).where(cond)
+    stmt = stmt.order_by(nulls_last(R.c.publish_date.desc()), R.c.id.desc())
+    return filters_mod.apply(stmt, filters)
+
+
+def _hit(r, score: float) -> Hit:
+    return Hit(
+        r.id,
+        r.url,
+        r.title,
+        r.site,
+        r.column,
+        r.publish_time,
+        r.issuer,
+        r.doc_number,
+        bool(r.withdrawn),
+        score,
+    )
 
 
 def _add_snippets(conn: Connection, hits: list[Hit], node: Node) -> None:

@@ -58,8 +58,9 @@ def write(conn: Connection, items: Sequence[tuple[int, Report]], *, replace: boo
             )
         conn.execute(
             text(
-                f"INSERT INTO report_search (report_id, tsv) VALUES (:id, {PG_TSVECTOR_SQL}) "
-                "ON CONFLICT (report_id) DO UPDATE SET tsv = EXCLUDED.tsv"
+                f"INSERT INTO report_search (report_id, tsv, title_tsv) "
+                f"VALUES (:id, {PG_TSVECTOR_SQL}, to_tsvector('simple', :title)) "
+                "ON CONFLICT (report_id) DO UPDATE SET tsv = EXCLUDED.tsv, title_tsv = EXCLUDED.title_tsv"
             ),
             rows,
         )

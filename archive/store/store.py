@@ -252,6 +252,9 @@ class Store:
         """
         if not reports:
             return []
+        for r in reports:
+            if not r.url:
+                raise ValueError(f"cannot store a report with no URL (title {r.title!r})")
         for attempt in range(RETRIES):
             try:
                 with self.engine.begin() as conn:

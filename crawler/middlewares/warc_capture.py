@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-STARTED_KEY = "_warc_started_at"  # request.meta: when this download began (UTC)
+# request.meta: when this download began (UTC); the spider reads it as the report's fetched_at.
+STARTED_KEY = "_warc_started_at"
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # Connection-level headers the HTTP client consumed: the body beside them is already de-chunked.
 HOP_BY_HOP = {b"transfer-encoding"}
@@ -105,13 +106,14 @@ class WarcCaptureMiddleware:
         request.meta[STARTED_KEY] = datetime.now(UTC)
 
     def process_response(self, request: Request, response: Response) -> Response:
-        queued_at = request.meta.pop(STARTED_KEY, None)
+        queued_at = request.meta.get(STARTED_KEY)
         if queued_at is None:
             return response  # not fetched over the network (e.g. served from a cache)
         if self.writer is None:  # spider_opened failed to set up the writer (logged there)
             self.stats.inc_value("govarchive/warc/errors")
             return response
         started_at = fetch_start(queued_at, request.meta.get("download_latency"))
+        request.meta[STARTED_KEY] = started_at  # the WARC-Date; the spider uses it as fetched_at
         try:
             written = self.writer.write_exchange(build_exchange(request, response, started_at))
         except Exception:

@@ -210,7 +210,8 @@ def create_search_index() -> None:
     SQLite: an FTS5 table whose rowid is reports.id; the `ascii` tokenizer splits only on spaces and
     ASCII punctuation, so the bigrams written by our tokenizer are indexed exactly as given, and the
     one-character prefix index serves one-character queries.
-    PostgreSQL: a tsvector per report built from the same tokens (no parser involved), GIN-indexed.
+    PostgreSQL: tsvectors per report built from the same tokens (all fields; the title alone, for
+    ranking title matches first), GIN-indexed.
     """
     if op.get_bind().dialect.name == "sqlite":
         op.execute(
@@ -226,8 +227,10 @@ def create_search_index() -> None:
                 primary_key=True,
             ),
             sa.Column("tsv", postgresql.TSVECTOR(), nullable=False),
+            sa.Column("title_tsv", postgresql.TSVECTOR(), nullable=False),
         )
         op.create_index("ix_report_search_tsv", "report_search", ["tsv"], postgresql_using="gin")
+        op.create_index("ix_report_search_title_tsv", "report_search", ["title_tsv"], postgresql_using="gin")
 
 
 def drop_search_index() -> None:

@@ -1,0 +1,294 @@
+"""The generic `disclosure` spider: column (栏目) URLs in, reports, files and failures out.
+
+    scrapy crawl disclosure -a url=URL[,URL…]          # column URLs a person would open
+    scrapy crawl disclosure -a site=NAME[,NAME…]       # site profiles (crawler/sites/NAME.yaml)
+                            [-a base_url=http://…]     # override a profile's base_url
+
+Every response goes through `parse`, which recognises the page by structure (crawler/recognize.py):
+list pages yield their record links and every other page of the column (crawler/pagination.py);
+detail pages become one `ReportItem` through `archive.extract` and request their attachments; files
+become `FileItem`s. HTTP errors (after RetryMiddleware), DNS failures, timeouts and refused
+connections reach `errback` and become `FailureItem`s; a 404/410 on a record link is also a
+`WithdrawnItem`. Anti-bot challenge pages are recorded, never reported, and make the spider back off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import scrapy
+from parsel import Selector
+from scrapy.exceptions import CloseSpider, IgnoreRequest
+from scrapy.http import Request, Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet import error as net_error
+from twisted.python.failure import Failure
+
+from crawler import links, pagination, recognize
+from crawler.items import FailureItem, FileItem, ReportItem, WithdrawnItem
+from crawler.profiles import Profile, load_profile
+
+logger = logging.getLogger(__name__)
+
+# request.meta["role"]: why the request was made; decides what a failure of it means.
+START, PAGE, RECORD, ATTACHMENT = "start", "page", "record", "attachment"
+WITHDRAWN_STATUSES = (404, 410)
+_NETWORK_ERRORS: tuple[tuple[str, tuple[type[BaseException], ...]], ...] = (
+    ("dns", (net_error.DNSLookupError,)),
+    ("timeout", (net_error.TimeoutError, net_error.TCPTimedOutError)),
+    ("connection", (net_error.ConnectionRefusedError, net_error.ConnectError, net_error.ConnectionLost,
+                    net_error.ConnectionDone)),
+)
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class DisclosureSpider(scrapy.Spider):
+    name = "disclosure"
+
+    def __init__(self, url: str | None = None, site: str | None = None, base_url: str | None = None,
+                 *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.profiles: list[Profile] = [load_profile(name, base_url=base_url) for name in _split(site)]
+        urls = [u if "://" in u else "http://" + u for u in _split(url)]
+        urls += [u for p in self.profiles for u in p.start_urls]
+        self.start_urls = list(dict.fromkeys(urls))
+        if not self.start_urls:
+            raise ValueError("the disclosure spider needs column URLs (-a url=URL[,URL]) or a profile (-a site=NAME)")
+        self.site_name = ",".join(p.name for p in self.profiles) or None
+        extra_hosts = [h for p in self.profiles for h in p.hosts]
+        ignore = [pat for p in self.profiles for pat in p.ignore_patterns]
+        self.policy = links.LinkPolicy.for_start_urls(self.start_urls, extra_hosts=extra_hosts, ignore=ignore)
+        self.detail_patterns = [pat for p in self.profiles for pat in p.detail_patterns]
+        self.list_patterns = [pat for p in self.profiles for pat in p.list_patterns]
+        self.selectors: dict[str, list[str]] = {}
+        for p in self.profiles:
+            for key, xpath in p.selectors.items():
+                self.selectors.setdefault(key, []).append(xpath)
+        self.challenges: dict[str, int] = {}
+        self.blocked_hosts: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> DisclosureSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider._apply_politeness(crawler.settings)
+        return spider
+
+    def _apply_politeness(self, settings: Any) -> None:
+        """Profiles' politeness at spider priority (`-s` still wins); with several, the most polite."""
+        merged: dict[str, Any] = {}
+        for profile in self.profiles:
+            for name, value in profile.politeness.items():
+                if name not in merged:
+                    merged[name] = value
+                elif name.startswith("CONCURRENT") or name == "DEPTH_LIMIT":
+                    merged[name] = min(merged[name], value)
+                elif isinstance(value, bool):
+                    merged[name] = merged[name] or value
+                else:
+                    merged[name] = max(merged[name], value)
+        if merged and not settings.frozen:
+            settings.setdict(merged, priority="spider")
+
+    async def start(self) -> AsyncIterator[Any]:
+        for url in self.start_urls:
+            yield Request(url, callback=self.parse, errback=self.errback, meta={"role": START})
+
+    # --- responses ---------------------------------------------------------------------------------
+
+    def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+        if not isinstance(response, TextResponse) or links.is_attachment_response(
+                _header(response, b"Content-Type"), _header(response, b"Content-Disposition")):
+            yield from self.parse_attachment(response)
+            return
+        text, sel = response.text, response.selector
+        reason = recognize.challenge_reason(response.status, _set_cookies(response), text, sel)
+        if reason:
+            yield from self._challenge(response.url, reason)
+            return
+        kind = self._kind(response.url, text, sel)
+        self._stat(f"pages/{kind}")
+        if kind == recognize.LIST:
+            yield from self._list_page(response, text, sel)
+        elif kind == recognize.DETAIL or response.meta.get("role") == RECORD:
+            # A record link that does not look like an article (a short notice, a withdrawal page):
+            # extraction decides, and says why if it is not one.
+            yield from self._detail_page(response)
+        else:
+            logger.info("neither a list nor a detail page, not followed: %s", response.url)
+
+    def _kind(self, url: str, text: str, sel: Selector) -> str:
+        target = url.split("://", 1)[-1].partition("/")[2]
+        target = "/" + target
+        if any(p.search(target) for p in self.detail_patterns):
+            return recognize.DETAIL
+        if any(p.search(target) for p in self.list_patterns):
+            return recognize.LIST
+        return recognize.recognize(url, text, sel).kind
+
+    def _list_page(self, response: Response, text: str, sel: Selector) -> Iterator[Request]:
+        url = response.url
+        column = self._column(sel) if "<html" in text[:2000].lower() else None
+        column = column or response.meta.get("column")
+        records = [link.url for xpath in self.selectors.get("list_links", [None])
+                   for link in recognize.list_links(url, sel, xpath)]
+        records += pagination.datastore_links(url, text)
+        for record in dict.fromkeys(records):
+            if links.is_attachment_url(record):
+                yield from self._attachment_request(record, None)
+            elif self._allowed(record):
+                yield Request(record, callback=self.parse, errback=self.errback,
+                              meta={"role": RECORD, "column": column})
+        pages = pagination.next_pages(url, text, sel)
+        for xpath in self.selectors.get("next_page", []):
+            pages += [h for a in sel.xpath(xpath) if (h := links.absolute(url, a.attrib.get("href")))]
+        for page in dict.fromkeys(pages):
+            if self._allowed(page):
+                yield Request(page, callback=self.parse, errback=self.errback, meta={"role": PAGE, "column": column})
+
+    def _column(self, sel: Selector) -> str | None:
+        for xpath in self.selectors.get("column_name", []):
+            for found in sel.xpath(xpath):
+                value = found.root if isinstance(found.root, str) else found.xpath("string()").get("")
+                if name := " ".join(value.split()):
+                    return name
+        return recognize.column_name(sel)
+
+    def _detail_page(self, response: Response) -> Iterator[Any]:
+        from archive.extract import ExtractionError, extract, is_withdrawal_notice
+
+        url = response.url
+        try:
+            report = extract(response.body, url, content_type=_header(response, b"Content-Type"),
+                             status=response.status)
+        except ExtractionError as exc:
+            if getattr(exc, "kind", None) == "challenge":
+                yield from self._challenge(url, str(exc))
+            else:
+                self._stat("failures/extraction")
+                yield FailureItem(url, "extraction", str(exc))
+            return
+        fetched_at = _fetched_at(response)
+        if is_withdrawal_notice(report):
+            yield WithdrawnItem(url, fetched_at, "withdrawal notice: " + (report.title or report.body_text[:80]))
+            return
+        report.fetched_at = fetched_at
+        report.status = response.status
+        report.column = report.column or response.meta.get("column")
+        report.warc = response.meta.get("warc_ref")
+        self._stat("reports")
+        yield ReportItem(report)
+        for attachment in report.attachments:
+            yield from self._attachment_request(attachment.url, url)
+        if self.settings.getbool("GOVARCHIVE_FETCH_IMAGES"):
+            for image in report.images:
+                yield from self._attachment_request(image, url)
+
+    def _attachment_request(self, url: str, report_url: str | None) -> Iterator[Request]:
+        if links.host_of(url) in self.blocked_hosts:
+            return
+        if self.policy.allows_attachment(url):
+            yield Request(url, callback=self.parse_attachment, errback=self.errback,
+                          meta={"role": ATTACHMENT, "report_url": report_url})
+        else:
+            self._stat("skipped/attachment_offsite")
+
+    def parse_attachment(self, response: Response) -> Iterator[FileItem]:
+        """A fetched file: its facts, under the URL the report linked (before any redirect)."""
+        body = response.body
+        linked = (response.meta.get("redirect_urls") or [response.url])[0]
+        self._stat("files")
+        yield FileItem(url=linked, report_url=response.meta.get("report_url"),
+                       content_type=_header(response, b"Content-Type"), size=len(body),
+                       sha256=hashlib.sha256(body).hexdigest(), ref=response.meta.get("warc_ref"))
+
+    # --- failures ----------------------------------------------------------------------------------
+
+    def errback(self, failure: Failure) -> Iterator[Any]:
+        request: Request = failure.request  # type: ignore[attr-defined]
+        url = request.url
+        if failure.check(HttpError):
+            response = failure.value.response
+            status = response.status
+            if status in recognize.CHALLENGE_STATUSES:
+                yield from self._challenge(url, f"HTTP {status} challenge")
+                return
+            retries = request.meta.get("retry_times", 0)
+            detail = f"HTTP {status}" + (f" after {retries} retries" if retries else "")
+            self._stat(f"failures/http_{status}")
+            yield FailureItem(url, f"http_{status}", detail)
+            if status in WITHDRAWN_STATUSES and request.meta.get("role") == RECORD:
+                yield WithdrawnItem(url, _utc_now(), f"HTTP {status}")
+            return
+        if failure.check(IgnoreRequest):  # robots.txt, offsite, size limits: by design, not failures
+            self._stat("ignored")
+            return
+        kind = next((k for k, types in _NETWORK_ERRORS if failure.check(*types)), "download")
+        self._stat(f"failures/{kind}")
+        yield FailureItem(url, kind, f"{failure.type.__name__}: {failure.getErrorMessage()}")
+
+    def _challenge(self, url: str, reason: str) -> Iterator[FailureItem]:
+        """Record the challenge; slow the host down, and stop crawling it after repeated challenges."""
+        host = links.host_of(url)
+        self.challenges[host] = hits = self.challenges.get(host, 0) + 1
+        self._stat("failures/antibot")
+        yield FailureItem(url, "antibot", reason)
+        self._slow_down(host)
+        if hits >= self.settings.getint("GOVARCHIVE_ANTIBOT_MAX_HITS", 3) and host not in self.blocked_hosts:
+            self.blocked_hosts.add(host)
+            logger.warning("%s answers anti-bot challenges (%d so far): no more requests to it", host, hits)
+            if {links.host_of(u) for u in self.start_urls} <= self.blocked_hosts:
+                raise CloseSpider("antibot")
+
+    def _slow_down(self, host: str) -> None:
+        try:
+            slot = self.crawler.engine.downloader.slots.get(host)
+        except (AttributeError, RuntimeError):  # no engine: the crawl has not started (tests)
+            return
+        if slot is not None:
+            slot.delay = max(slot.delay * 2, self.settings.getfloat("GOVARCHIVE_ANTIBOT_DELAY", 30.0))
+
+    # --- helpers -----------------------------------------------------------------------------------
+
+    def _allowed(self, url: str) -> bool:
+        if links.host_of(url) in self.blocked_hosts:
+            return False
+        reason = self.policy.reject_reason(url)
+        if reason:
+            self._stat(f"skipped/{reason}")
+            return False
+        return True
+
+    def _stat(self, key: str) -> None:
+        try:
+            stats = self.crawler.stats
+        except (AttributeError, RuntimeError):
+            return
+        if stats is not None:
+            stats.inc_value(f"govarchive/spider/{key}")
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
+
+
+def _set_cookies(response: Response) -> list[str]:
+    return [v.decode("latin-1") for v in response.headers.getlist(b"Set-Cookie")]
+
+
+def _fetched_at(response: Response) -> str:
+    started = response.meta.get("_warc_started_at")  # set by the WARC capture middleware
+    if isinstance(started, datetime):
+        return started.astimezone(UTC).isoformat(timespec="seconds")
+    return _utc_now()

@@ -1,0 +1,81 @@
+"""Link policy: stay on the site, skip navigation/search/login/calendar and traps, spot attachments."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler import links
+
+POLICY = links.LinkPolicy.for_start_urls(["http://www.gov.test/col/tzgg/index.html"], extra_hosts=[".files.gov.test"],
+                                         ignore=[r"^/private/"])
+
+
+@pytest.mark.parametrize("url", [
+    "http://www.gov.test/col/tzgg/202402/t20240229_1.html",
+    "http://www.gov.test/art/2024/2/29/art_1234_5.html",
+    "http://www.gov.test/zwgk/gsgg/show.asp?id=400003",
+    "http://www.gov.test/module/web/jpage/dataproxy.jsp?startrecord=9&endrecord=16&columnid=1&webname=x",
+    "http://cdn.files.gov.test/doc/1.html",
+])
+def test_site_pages_are_allowed(url):
+    assert POLICY.reject_reason(url) is None
+
+
+@pytest.mark.parametrize(("url", "reason"), [
+    ("https://www.gov.cn/zhengce/", "offsite"),
+    ("http://www.gov.test.evil.example/", "offsite"),
+    ("ftp://www.gov.test/a.pdf", "scheme"),
+    ("http://www.gov.test/search?q=政策", "navigation"),
+    ("http://www.gov.test/jsearch/search.do?keyword=x", "navigation"),
+    ("http://www.gov.test/login?action=register", "navigation"),
+    ("http://www.gov.test/calendar/?date=2024-02", "navigation"),
+    ("http://www.gov.test/hd/list.jsp?date=2024-02-03", "navigation"),
+    ("http://www.gov.test/col/a/index.html;jsessionid=ABCDEF", "session_id"),
+    ("http://www.gov.test/list.jsp?sid=9f8e7d&page=2", "session_id"),
+    ("http://www.gov.test/a/b/a/b/a/b/index.html", "path_trap"),
+    ("http://www.gov.test/" + "x/" * 14 + "index.html", "path_trap"),
+    ("http://www.gov.test/private/nbgl/t20240105_900001.html", "ignored"),
+    ("http://www.gov.test/" + "a" * 1100, "too_long"),
+])
+def test_rejected_links_say_why(url, reason):
+    assert POLICY.reject_reason(url) == reason
+
+
+@pytest.mark.parametrize(("base", "href", "expected"), [
+    ("http://g.test/col/a/index.html", "./202402/t1.html", "http://g.test/col/a/202402/t1.html"),
+    ("http://g.test/col/a/index.html", "../b/index.html#top", "http://g.test/col/b/index.html"),
+    ("http://g.test/a/", "javascript:void(0)", None),
+    ("http://g.test/a/", "mailto:x@g.test", None),
+    ("http://g.test/a/", "#", None),
+    ("http://g.test/a/", "  ", None),
+])
+def test_absolute(base, href, expected):
+    assert links.absolute(base, href) == expected
+
+
+@pytest.mark.parametrize(("url", "attachment"), [
+    ("http://g.test/col/a/202402/P020240229.pdf", True),
+    ("http://g.test/u/1.DOCX", True),
+    ("http://g.test/u/1.wps", True),
+    ("http://g.test/u/1.ofd", True),
+    ("http://g.test/u/1.et", True),
+    ("http://g.test/u/1.ceb", True),
+    ("http://g.test/module/download/downfile.jsp?classid=0&filename=2402.pdf", True),
+    ("http://g.test/attach/get?id=12", True),
+    ("http://g.test/col/a/t2024_1.html", False),
+    ("http://g.test/img/a.png", False),
+])
+def test_attachment_urls_by_extension_and_download_endpoint(url, attachment):
+    assert links.is_attachment_url(url) is attachment
+
+
+@pytest.mark.parametrize(("content_type", "disposition", "attachment"), [
+    ("application/pdf", None, True),
+    ("application/octet-stream", None, True),
+    ("text/html; charset=utf-8", 'attachment; filename="a.html"', True),
+    ("text/html;charset=GBK", None, False),
+    ("text/xml;charset=UTF-8", None, False),
+    (None, None, False),
+])
+def test_attachment_responses_by_headers(content_type, disposition, attachment):
+    assert links.is_attachment_response(content_type, disposition) is attachment

@@ -1,0 +1,169 @@
+"""Pagination handlers: each scheme, on inline pages shaped like the real CMS families, reaches the last page."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from parsel import Selector
+
+from crawler import pagination
+
+
+def pages(handler, url: str, html: str) -> list[str]:
+    return handler(url, html, Selector(text=html))
+
+
+def test_trs_create_page_html_lists_every_page():
+    html = ('<div class="page"><script>createPageHTML(4, 0, "index", "html");</script></div>'
+            '<script>function createPageHTML(_nPageCount, _nCurrIndex, _sPageName, _sPageExt){}</script>')
+    got = pages(pagination.trs_create_page_html, "http://gov.test/col/tzgg/index.html", html)
+    assert got == [f"http://gov.test/col/tzgg/{n}" for n in
+                   ("index.html", "index_1.html", "index_2.html", "index_3.html")]
+
+
+def test_trs_create_page_html_from_a_later_page_and_a_directory_url():
+    html = "<script>createPageHTML(3, 2, 'list', 'shtml');</script>"
+    got = pages(pagination.trs_create_page_html, "http://gov.test/xxgk/", html)
+    assert got[-1] == "http://gov.test/xxgk/list_2.shtml" and len(got) == 3
+
+
+def test_trs_single_page_and_no_call_give_nothing_new():
+    assert pages(pagination.trs_create_page_html, "http://gov.test/a/index.html",
+                 "<script>createPageHTML(1, 0, 'index', 'html');</script>") == ["http://gov.test/a/index.html"]
+    assert pages(pagination.trs_create_page_html, "http://gov.test/a/", "<p>nothing</p>") == []
+
+
+HANWEB = """<div id="5678"><script type="text/xml"><datastore>
+<nextgroup><![CDATA[<a href="/module/web/jpage/dataproxy.jsp?page=1&amp;col=1&amp;webid=1&amp;columnid=1234&amp;unitid=5678"></a>]]></nextgroup>
+<recordset>
+<record><![CDATA[<li><a href="/art/2024/2/27/art_1234_1.html">一</a><span>2024-02-27</span></li>]]></record>
+<record><![CDATA[<li><a href="/art/2024/2/26/art_1234_2.html">二</a><span>2024-02-26</span></li>]]></record>
+<record><![CDATA[<li><a href="/art/2024/2/25/art_1234_3.html">三</a><span>2024-02-25</span></li>]]></record>
+<record><![CDATA[<li><a href="/art/2024/2/24/art_1234_4.html">四</a><span>2024-02-24</span></li>]]></record>
+</recordset></datastore></script>
+<script>$('#5678').jpage({dataStore: $('#5678 datastore'), proxyUrl:'/module/web/jpage/dataproxy.jsp',
+perPage:2, totalRecord:11, groupSize:2, ajaxParam:{col:1,appid:1,webid:1,columnid:1234,unitid:5678,webname:'某市',permissiontype:0}});
+</script></div>"""
+
+
+def test_hanweb_inline_records_are_read_from_cdata():
+    links = pagination.datastore_links("http://gov.test/col/col1234/index.html", HANWEB)
+    assert links == [f"http://gov.test/art/2024/2/{27 - i}/art_1234_{i + 1}.html" for i in range(4)]
+
+
+def test_hanweb_dataproxy_windows_cover_every_record_past_the_inline_ones():
+    got = pages(pagination.hanweb_dataproxy, "http://gov.test/col/col1234/index.html", HANWEB)
+    windows = [parse_qs(urlsplit(u).query) for u in got]
+    assert [(w["startrecord"][0], w["endrecord"][0]) for w in windows] == [("5", "8"), ("9", "11")]
+    assert all(urlsplit(u).path == "/module/web/jpage/dataproxy.jsp" for u in got)
+    assert windows[0]["columnid"] == ["1234"] and windows[0]["unitid"] == ["5678"]
+    assert windows[0]["perpage"] == ["2"] and windows[0]["webname"] == ["某市"]
+
+
+def test_hanweb_all_records_inline_needs_no_proxy():
+    html = HANWEB.replace("totalRecord:11", "totalRecord:4")
+    assert pages(pagination.hanweb_dataproxy, "http://gov.test/col/col1234/index.html", html) == []
+
+
+def test_hanweb_dataproxy_xml_answer_gives_links_and_the_remaining_windows():
+    xml = ('<?xml version="1.0" encoding="UTF-8"?>\n<datastore><totalrecord>20</totalrecord><recordset>'
+           '<record><![CDATA[<li><a href="/art/2024/1/2/art_1234_9.html">九</a></li>]]></record>'
+           "</recordset></datastore>")
+    url = "http://gov.test/module/web/jpage/dataproxy.jsp?startrecord=5&endrecord=8&perpage=2&columnid=1234"
+    assert pagination.datastore_links(url, xml) == ["http://gov.test/art/2024/1/2/art_1234_9.html"]
+    got = [parse_qs(urlsplit(u).query) for u in pages(pagination.hanweb_dataproxy, url, xml)]
+    assert [(w["startrecord"][0], w["endrecord"][0]) for w in got] == [("9", "12"), ("13", "16"), ("17", "20")]
+    assert all(w["columnid"] == ["1234"] for w in got)
+
+
+def test_next_and_last_links_with_page_query_fill_in_every_page():
+    html = ('<td>共9条记录 共3页 当前第1页 首页 上一页 <a href="list.asp?page=2">下一页</a> '
+            '<a href="list.asp?page=3">尾页</a></td>')
+    got = pages(pagination.next_last_links, "http://gov.test/zwgk/list.asp", html)
+    assert set(got) == {"http://gov.test/zwgk/list.asp?page=2", "http://gov.test/zwgk/list.asp?page=3"}
+
+
+def test_last_link_far_away_generates_the_pages_between():
+    html = '<a href="?page=2&amp;cat=5">下一页</a><a href="?page=40&amp;cat=5">末页</a>'
+    got = pages(pagination.next_last_links, "http://gov.test/list?cat=5", html)
+    assert len(set(got)) == 39 and "http://gov.test/list?page=17&cat=5" in got
+
+
+def test_next_link_with_total_pages_reaches_the_last_page():
+    html = '<div>共5页 <a href="index_1.htm">下一页</a></div>'
+    got = pages(pagination.next_last_links, "http://gov.test/zc/index.htm", html)
+    assert set(got) == {f"http://gov.test/zc/index_{n}.htm" for n in range(1, 5)}
+
+
+def test_next_link_only_is_followed_as_a_chain():
+    html = '<a href="list_7.html">下一页</a>'
+    assert pages(pagination.next_last_links, "http://gov.test/c/list_6.html", html) == ["http://gov.test/c/list_7.html"]
+
+
+def test_numbered_index_links_fill_gaps_up_to_total():
+    html = '<p>共6页</p><a href="index_1.htm">2</a><a href="index_2.htm">3</a><a href="/other/index_9.htm">x</a>'
+    got = pages(pagination.numbered_index_links, "http://gov.test/zc/index.htm", html)
+    assert got == [f"http://gov.test/zc/index_{n}.htm" for n in range(1, 6)]
+
+
+@pytest.mark.parametrize("script", [
+    "var currentPage = 0;//所在页从0开始\nvar countPage = 4//共多少页",
+    "var totalPage = 4;",
+    "pageOpts = {totalPage: '4', current: 0}",
+])
+def test_js_page_count_variables(script):
+    got = pages(pagination.js_page_count, "http://gov.test/zhengce/zcjd/index.htm", f"<script>{script}</script>")
+    assert got == ["http://gov.test/zhengce/zcjd/index.htm"] + [
+        f"http://gov.test/zhengce/zcjd/index_{n}.htm" for n in range(1, 4)]
+
+
+def test_js_page_count_takes_the_file_name_from_the_script_for_directory_urls():
+    script = ('<script>var countPage = 3\ndocument.write("<a href=\\"list"+"_" + nextPage + "."+"shtml\\">'
+              '下一页</a>");</script>')
+    got = pages(pagination.js_page_count, "http://gov.test/xwzx/", script)
+    assert got[-1] == "http://gov.test/xwzx/list_2.shtml"
+
+
+def test_next_pages_runs_every_handler_once_without_duplicates():
+    html = ('<script>createPageHTML(3, 1, "index", "html");</script>'
+            '<a href="index.html">上一页</a><a href="index_2.html">下一页</a><a href="index_2.html">尾页</a>')
+    got = pagination.next_pages("http://gov.test/col/index_1.html", html, Selector(text=html))
+    assert got == ["http://gov.test/col/index.html", "http://gov.test/col/index_2.html"]
+
+
+def test_absurd_totals_are_capped():
+    html = "<script>createPageHTML(99999999, 0, 'index', 'html');</script>"
+    assert len(pages(pagination.trs_create_page_html, "http://gov.test/", html)) == pagination.MAX_PAGES
+
+
+@pytest.fixture(scope="module")
+def site():
+    from fixtures.site.server import start_site
+
+    site = start_site(port=0)
+    yield site
+    site.stop()
+
+
+def fetch(url: str):
+    import urllib.request
+
+    from scrapy.responsetypes import responsetypes
+
+    with urllib.request.urlopen(url, timeout=10) as r:
+        body, headers = r.read(), dict(r.headers)
+    return responsetypes.from_args(headers=headers, url=url, body=body)(url=url, body=body, headers=headers)
+
+
+def test_every_fixture_list_family_reaches_its_last_page(site):
+    """From each column's first page alone, the handlers name every other list page of the column."""
+    expected_lists = set(site.expected.list_urls)
+    found: set[str] = set(site.start_urls)
+    for start in site.start_urls:
+        response = fetch(start)
+        found.update(pagination.next_pages(response.url, response.text, response.selector))
+    html_lists = {u for u in found if "dataproxy.jsp" not in u}
+    assert expected_lists <= html_lists
+    hanweb_windows = [u for u in found if "dataproxy.jsp" in u]
+    assert hanweb_windows, "no dataproxy page for the Hanweb column with more records than inline"

@@ -1,0 +1,300 @@
+"""The disclosure spider against the fixture site (a real crawl in a subprocess, items collected through a
+JSON-lines feed, pipelines and WARC capture switched off), plus its callbacks on hand-made responses."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from scrapy.exceptions import CloseSpider
+from scrapy.http import HtmlResponse, Request, Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.test import get_crawler
+from twisted.internet import error as net_error
+from twisted.python.failure import Failure
+
+from crawler.items import FailureItem, FileItem, ReportItem, WithdrawnItem
+from crawler.middlewares.retry_after import RetryAfterMiddleware, retry_after_seconds
+from crawler.spiders.disclosure import RECORD, DisclosureSpider
+
+ROOT = Path(__file__).resolve().parents[1]
+# The spider alone: no store pipeline, no WARC capture, no progress display; fast but otherwise default.
+SPIDER_ONLY = [
+    "-s", "ITEM_PIPELINES={}",
+    "-s", 'EXTENSIONS={"crawler.extensions.progress.ProgressExtension": null}',
+    "-s", 'DOWNLOADER_MIDDLEWARES={"crawler.middlewares.retry_after.RetryAfterMiddleware": 560}',
+    "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8",
+    "-s", "RETRY_BACKOFF_MAX=0.2", "-s", "LOG_LEVEL=WARNING",
+]
+
+
+def path_of(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def run_spider(site, out: Path, *args: str) -> dict:
+    site.reset_log()
+    result = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "disclosure", *args, *SPIDER_ONLY, "-O", f"{out}:jsonlines"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    items = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    return {
+        "reports": [i["report"] for i in items if "report" in i],
+        "files": [i for i in items if "sha256" in i],
+        "failures": [i for i in items if "kind" in i],
+        "withdrawn": [i for i in items if "seen_at" in i],
+        "log": site.requests,
+        "external": site.external_requests,
+        "stderr": result.stderr,
+    }
+
+
+@pytest.fixture(scope="module")
+def site():
+    from fixtures.site.server import start_site
+
+    site = start_site(port=0)
+    yield site
+    site.stop()
+
+
+@pytest.fixture(scope="module")
+def crawl(site, tmp_path_factory):
+    return run_spider(site, tmp_path_factory.mktemp("spider") / "items.jsonl", "-a", "url=" + ",".join(site.start_urls))
+
+
+def test_every_detail_page_is_exactly_one_report(site, crawl):
+    urls = [r["url"] for r in crawl["reports"]]
+    assert len(urls) == len(set(urls)), "duplicate reports"
+    assert set(urls) == set(site.expected.detail_urls)
+
+
+def test_no_list_page_became_a_report(site, crawl):
+    urls = {r["url"] for r in crawl["reports"]}
+    assert not urls & set(site.expected.list_urls)
+    assert not [u for u in urls if "dataproxy" in u]
+
+
+def test_reports_carry_fetch_facts_and_their_column(site, crawl):
+    by_url = {r["url"]: r for r in crawl["reports"]}
+    for report in by_url.values():
+        assert report["status"] == 200 and report["fetched_at"].endswith("+00:00")
+        assert report["title"] and report["column"]
+    hanweb = next(u for u in by_url if "/art/" in u and "_1234_" in u)
+    assert by_url[hanweb]["column"] == "工作动态"
+
+
+def test_redirected_detail_pages_are_reported_under_their_final_url(site, crawl):
+    urls = {r["url"] for r in crawl["reports"]}
+    for old, new in site.expected.redirect_urls.items():
+        assert new in urls and old not in urls
+
+
+def test_every_attachment_produced_a_file_item(site, crawl):
+    files = {f["url"]: f for f in crawl["files"]}
+    assert set(site.expected.attachment_urls) <= set(files)
+    report_urls = set(site.expected.detail_urls)
+    for url in site.expected.attachment_urls:
+        item = files[url]
+        assert item["report_url"] in report_urls
+        assert item["size"] > 0 and len(item["sha256"]) == 64 and item["content_type"]
+    shared = site.expected.identical_attachment_urls
+    assert len({files[u]["sha256"] for u in shared}) == 1
+
+
+def test_attachment_sha256_is_over_the_file_bytes(site, crawl):
+    import urllib.request
+
+    url = site.expected.attachment_urls[0]
+    with urllib.request.urlopen(url, timeout=10) as r:
+        body = r.read()
+    item = next(f for f in crawl["files"] if f["url"] == url)
+    assert item["sha256"] == hashlib.sha256(body).hexdigest() and item["size"] == len(body)
+
+
+def test_robots_disallowed_path_trap_navigation_and_external_hosts_were_not_fetched(site, crawl):
+    paths = [p for _, p, _ in crawl["log"]]
+    for url in site.expected.disallowed_urls:
+        assert path_of(url) not in paths
+    assert not [p for p in paths if p.startswith(site.expected.trap_prefix)]
+    assert not [p for p in paths if p.startswith(("/search", "/login"))]
+    assert not set(paths) & {path_of(u) for u in site.expected.nav_urls}
+    assert crawl["external"] == []
+
+
+def test_no_page_was_fetched_twice(crawl):
+    fetched = [(p, s) for _, p, s in crawl["log"] if s == 200 and p != "/robots.txt"]
+    assert len(fetched) == len(set(fetched))
+
+
+def test_503_page_was_retried_then_reported(site, crawl):
+    (url,) = site.expected.flaky_urls
+    assert [s for _, p, s in crawl["log"] if p == path_of(url)] == [503, 200]
+    assert [r["url"] for r in crawl["reports"]].count(url) == 1
+    assert not [f for f in crawl["failures"] if f["url"] == url]
+
+
+def test_404_record_link_is_a_failure_and_a_withdrawal(site, crawl):
+    for url in site.expected.not_found_urls:
+        assert {"url": url, "kind": "http_404", "detail": "HTTP 404"} in crawl["failures"]
+        assert [w["reason"] for w in crawl["withdrawn"] if w["url"] == url] == ["HTTP 404"]
+    assert {f["kind"] for f in crawl["failures"]} == {"http_404"}
+
+
+def test_pagination_reached_the_last_page_of_every_family(site, crawl):
+    paths = {p for _, p, _ in crawl["log"]}
+    assert {path_of(u) for u in site.expected.list_urls} <= paths
+    assert [p for p in paths if p.startswith(urlsplit(site.expected.dataproxy_url).path)]
+
+
+def test_site_profile_with_base_url_override_crawls_the_same_reports(site, tmp_path):
+    result = run_spider(site, tmp_path / "items.jsonl", "-a", "site=fixture", "-a", f"base_url={site.url}")
+    assert sorted(r["url"] for r in result["reports"]) == sorted(site.expected.detail_urls)
+    assert not [p for _, p, _ in result["log"] if p.startswith("/private/")]
+
+
+def test_bad_profile_stops_the_crawl_with_a_clear_message(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "scrapy", "crawl", "disclosure", "-a", "site=nosuch", *SPIDER_ONLY],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "no site profile 'nosuch'" in result.stderr
+
+
+# --- callbacks on hand-made responses --------------------------------------------------------------
+
+START = "http://gov.test/col/tzgg/index.html"
+
+
+def make_spider(**settings) -> DisclosureSpider:
+    crawler = get_crawler(DisclosureSpider, settings_dict=settings)
+    return DisclosureSpider.from_crawler(crawler, url=START)
+
+
+def html_response(url: str, body: str, status: int = 200, headers=None, meta=None) -> HtmlResponse:
+    request = Request(url, meta=meta or {})
+    return HtmlResponse(url, status=status, body=body.encode("utf-8"), headers=headers or {
+        "Content-Type": "text/html; charset=utf-8"}, request=request)
+
+
+def http_error(url: str, status: int, meta=None) -> Failure:
+    request = Request(url, meta=meta or {})
+    response = Response(url, status=status, request=request)
+    failure = Failure(HttpError(response))
+    failure.request = request
+    return failure
+
+
+def test_spider_needs_urls_or_a_site():
+    with pytest.raises(ValueError, match="url=URL"):
+        DisclosureSpider()
+
+
+def test_challenge_stub_is_an_antibot_failure_never_a_report():
+    spider = make_spider()
+    stub = "<html><head><script>$_ts=window['$_ts'];$_ts.nsd=8;</script></head><body></body></html>"
+    items = list(spider.parse(html_response("http://gov.test/col/tzgg/t20240229_1.html", stub, meta={"role": RECORD})))
+    assert [type(i) for i in items] == [FailureItem] and items[0].kind == "antibot"
+
+
+def test_412_and_521_are_antibot_and_repeated_challenges_stop_the_crawl():
+    spider = make_spider(GOVARCHIVE_ANTIBOT_MAX_HITS=3)
+    for status in (412, 521):
+        (item,) = spider.errback(http_error(f"http://gov.test/a{status}.html", status))
+        assert item.kind == "antibot"
+    with pytest.raises(CloseSpider):
+        list(spider.errback(http_error("http://gov.test/a3.html", 412)))
+    assert "gov.test" in spider.blocked_hosts
+    assert list(spider._attachment_request("http://gov.test/x.pdf", None)) == []
+
+
+@pytest.mark.parametrize(("exc", "kind"), [
+    (net_error.DNSLookupError("no such host"), "dns"),
+    (net_error.TimeoutError("took too long"), "timeout"),
+    (net_error.TCPTimedOutError(), "timeout"),
+    (net_error.ConnectionRefusedError(), "connection"),
+    (ValueError("odd"), "download"),
+])
+def test_network_errors_become_failures_of_their_kind(exc, kind):
+    failure = Failure(exc)
+    failure.request = Request("http://gov.test/x.html")
+    (item,) = make_spider().errback(failure)
+    assert item.kind == kind and item.url == "http://gov.test/x.html"
+
+
+def test_404_on_a_page_link_is_a_failure_but_not_a_withdrawal():
+    items = list(make_spider().errback(http_error("http://gov.test/col/tzgg/index_9.html", 404, {"role": "page"})))
+    assert [type(i) for i in items] == [FailureItem]
+
+
+def test_410_on_a_record_link_is_a_withdrawal():
+    items = list(make_spider().errback(http_error("http://gov.test/t1.html", 410, {"role": RECORD})))
+    assert [type(i) for i in items] == [FailureItem, WithdrawnItem] and items[0].kind == "http_410"
+
+
+def test_attachment_response_is_a_file_item_under_the_linked_url():
+    body = b"%PDF-1.4 test"
+    request = Request("http://gov.test/new/a.pdf", meta={"report_url": "http://gov.test/t1.html",
+                                                          "redirect_urls": ["http://gov.test/old/a.pdf"]})
+    response = Response("http://gov.test/new/a.pdf", body=body, headers={"Content-Type": "application/pdf"},
+                        request=request)
+    (item,) = make_spider().parse(response)
+    assert isinstance(item, FileItem)
+    assert (item.url, item.report_url, item.size) == ("http://gov.test/old/a.pdf", "http://gov.test/t1.html", len(body))
+    assert item.sha256 == hashlib.sha256(body).hexdigest() and item.content_type == "application/pdf"
+
+
+def test_detail_page_becomes_a_report_and_requests_its_attachments():
+    para = "为深入贯彻落实党中央、国务院关于优化营商环境的决策部署，进一步提升政务服务质效，结合我市实际，现就有关事项通知如下。"
+    body = (
+        "<html><head><title>关于优化营商环境的通知_某市人民政府</title><meta name='ArticleTitle' content='关于优化营商环境的通知'>"
+        "</head><body><h1>关于优化营商环境的通知</h1><div class='TRS_Editor'>" + f"<p>{para}</p>" * 6 + "</div>"
+        "<div class='fujian'><a href='./P020240229.pdf'>附件：实施方案.pdf</a></div></body></html>"
+    )
+    url = "http://gov.test/col/tzgg/202402/t20240229_1.html"
+    items = list(make_spider().parse(html_response(url, body, meta={"role": RECORD, "column": "通知公告"})))
+    report = items[0]
+    assert isinstance(report, ReportItem) and report.report.url == url and report.report.status == 200
+    assert report.report.column == "通知公告" and report.report.fetched_at
+    (att,) = [i for i in items if isinstance(i, Request)]
+    assert att.url == "http://gov.test/col/tzgg/202402/P020240229.pdf" and att.meta["report_url"] == url
+
+
+def test_empty_record_page_is_an_extraction_failure():
+    items = list(make_spider().parse(html_response("http://gov.test/t1.html", "<html><body></body></html>",
+                                                   meta={"role": RECORD})))
+    assert [(type(i), i.kind) for i in items] == [(FailureItem, "extraction")]
+
+
+# --- Retry-After ---------------------------------------------------------------------------------------
+
+def test_retry_after_header_values():
+    from datetime import UTC, datetime
+
+    now = datetime(2024, 2, 29, 12, 0, 0, tzinfo=UTC)
+    assert retry_after_seconds(b"120") == 120
+    assert retry_after_seconds("Thu, 29 Feb 2024 12:00:30 GMT", now) == 30
+    assert retry_after_seconds("Thu, 29 Feb 2024 11:00:00 GMT", now) == 0
+    assert retry_after_seconds(b"soon") is None and retry_after_seconds(None) is None
+
+
+def test_retry_after_waits_as_asked_capped_and_only_when_a_retry_follows():
+    crawler = get_crawler(DisclosureSpider, settings_dict={"RETRY_BACKOFF_MAX": 60, "RETRY_TIMES": 2})
+    mw = RetryAfterMiddleware.from_crawler(crawler)
+    request = Request("http://gov.test/a.html")
+
+    def response(status, retry_after=None):
+        return Response(request.url, status=status, headers={"Retry-After": retry_after} if retry_after else {})
+
+    assert mw.wait_for(request, response(503, "5")) == 5
+    assert mw.wait_for(request, response(429, "3600")) == 60
+    assert mw.wait_for(request, response(503)) == 1.0  # no header: backoff base
+    assert mw.wait_for(Request(request.url, meta={"retry_times": 2}), response(503, "5")) == 0  # no retry left
+    assert mw.wait_for(request, response(404, "5")) == 0

@@ -61,11 +61,12 @@ class LinkPolicy:
         host = host_of(url)
         if not host:
             return False
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
         for allowed in self.allowed_hosts:
-            if allowed.startswith("."):
-                if host == allowed[1:] or host.endswith(allowed):
+            if allowed.startswith("."):  # the domain and its subdomains, any port
+                if name == allowed[1:] or name.endswith(allowed):
                     return True
-            elif host == allowed:
+            elif host == allowed or (":" not in allowed and name == allowed and host == name):
                 return True
         return False
 
@@ -100,10 +101,15 @@ class LinkPolicy:
 
 
 def host_of(url: str) -> str:
+    """`host` or `host:port` (a non-default port is part of the site: another port is another server)."""
     try:
-        return (urlsplit(url).hostname or "").lower()
+        parts = urlsplit(url)
+        host, port = (parts.hostname or "").lower(), parts.port
     except ValueError:
         return ""
+    if port and (parts.scheme, port) not in (("http", 80), ("https", 443)):
+        return f"{host}:{port}"
+    return host
 
 
 def absolute(base: str, href: str | None) -> str | None:

@@ -18,6 +18,8 @@ import yaml
 from parsel import Selector
 from parsel.csstranslator import HTMLTranslator
 
+from crawler.links import host_of
+
 SITES_DIR = Path(__file__).resolve().parent / "sites"
 _NAME = re.compile(r"^[A-Za-z0-9][\w.-]*$")
 _CRON_FIELD = re.compile(r"^(?:\*|\d+(?:-\d+)?)(?:/\d+)?(?:,(?:\*|\d+(?:-\d+)?)(?:/\d+)?)*$|^[A-Za-z]{3}$")
@@ -63,7 +65,7 @@ class Profile:
         """Hosts the crawl may visit: the declared ones, else those of the start URLs."""
         if self.allowed_hosts:
             return list(self.allowed_hosts)
-        return sorted({(urlsplit(u).hostname or "").lower() for u in self.start_urls} - {""})
+        return sorted({host_of(u) for u in self.start_urls} - {""})
 
 
 def available_profiles(directory: Path = SITES_DIR) -> list[str]:
@@ -117,8 +119,9 @@ def parse_profile(data: Any, *, source: str = "<profile>", default_name: str = "
         else:
             start_urls.append(urljoin(base, url.lstrip("/")))
     hosts = [h.lower() for h in _string_list(data.get("allowed_hosts"), "allowed_hosts", fail)]
-    if base and hosts and (urlsplit(base).hostname or "").lower() not in hosts:
-        hosts.append((urlsplit(base).hostname or "").lower())  # an overridden base_url is always allowed
+    if base and hosts:
+        if host_of(base) not in hosts:
+            hosts.append(host_of(base))  # an overridden base_url is always allowed
     patterns = _mapping(data.get("patterns"), "patterns", PATTERN_KEYS, fail)
     compiled = {key: [_regex(p, f"patterns.{key}", fail) for p in _string_list(patterns.get(key), f"patterns.{key}", fail)]
                 for key in PATTERN_KEYS}

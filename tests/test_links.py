@@ -16,6 +16,7 @@ POLICY = links.LinkPolicy.for_start_urls(["http://www.gov.test/col/tzgg/index.ht
     "http://www.gov.test/zwgk/gsgg/show.asp?id=400003",
     "http://www.gov.test/module/web/jpage/dataproxy.jsp?startrecord=9&endrecord=16&columnid=1&webname=x",
     "http://cdn.files.gov.test/doc/1.html",
+    "http://www.gov.test:80/col/tzgg/index_1.html",
 ])
 def test_site_pages_are_allowed(url):
     assert POLICY.reject_reason(url) is None
@@ -23,6 +24,7 @@ def test_site_pages_are_allowed(url):
 
 @pytest.mark.parametrize(("url", "reason"), [
     ("https://www.gov.cn/zhengce/", "offsite"),
+    ("http://www.gov.test:8080/col/tzgg/index.html", "offsite"),  # another server on the same host
     ("http://www.gov.test.evil.example/", "offsite"),
     ("ftp://www.gov.test/a.pdf", "scheme"),
     ("http://www.gov.test/search?q=政策", "navigation"),
@@ -79,3 +81,10 @@ def test_attachment_urls_by_extension_and_download_endpoint(url, attachment):
 ])
 def test_attachment_responses_by_headers(content_type, disposition, attachment):
     assert links.is_attachment_response(content_type, disposition) is attachment
+
+
+def test_ports_are_part_of_the_site():
+    policy = links.LinkPolicy.for_start_urls(["http://127.0.0.1:8000/col/a/index.html"])
+    assert policy.allows("http://127.0.0.1:8000/col/a/index_1.html")
+    assert policy.reject_reason("http://127.0.0.1:8001/col/a/index_1.html") == "offsite"
+    assert links.host_of("https://WWW.Gov.test:443/a") == "www.gov.test"

@@ -28,7 +28,7 @@ def test_example_profile_documents_every_field():
 def test_base_url_override_rewrites_relative_start_urls():
     profile = load_profile("fixture", base_url="http://127.0.0.1:5555")
     assert profile.start_urls[0] == "http://127.0.0.1:5555/col/tzgg/index.html"
-    assert profile.hosts == ["127.0.0.1"]
+    assert profile.hosts == ["127.0.0.1:5555"]
 
 
 def test_unknown_profile_lists_the_available_ones():

@@ -297,3 +297,24 @@ def test_compiled_queries_hold_only_tokens_and_operators():
     node = parse('"财政 预算" OR 年 -"x"\'";--')
     assert to_fts5(node) == '("财政 政 预算" OR (("年"*) NOT "x"))'  # AND binds tighter than OR
     assert to_tsquery(node) == "(('财政' <-> '政' <-> '预算') | ('年':* & !'x'))"
+
+
+def test_a_changed_report_is_found_by_its_new_text_only(store):
+    changed = doc(
+        3,
+        "安全生产工作要点（修订）",
+        "推进应急管理体系建设。",
+        "2023-06-10",
+        "某市应急管理局",
+        None,
+        "通知公告",
+        "b.gov.cn",
+    )
+    assert store.save_reports([changed]) == ["changed"]
+    assert ids(store.search("隐患排查")) == []
+    assert ids(store.search("应急管理体系")) == [3]
+    assert ids(store.search("修订")) == [3]
+    # and once more, so the second removal hands FTS5 the right (second) version
+    store.save_reports([doc(3, "安全生产", "第三版内容。", "2023-06-10", None, None, None, "b.gov.cn")])
+    assert ids(store.search("应急管理体系")) == [] and ids(store.search("第三版")) == [3]
+    assert set(ids(store.search("财", limit=100))) == QUERIES["财"]

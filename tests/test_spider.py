@@ -298,3 +298,32 @@ def test_retry_after_waits_as_asked_capped_and_only_when_a_retry_follows():
     assert mw.wait_for(request, response(503)) == 1.0  # no header: backoff base
     assert mw.wait_for(Request(request.url, meta={"retry_times": 2}), response(503, "5")) == 0  # no retry left
     assert mw.wait_for(request, response(404, "5")) == 0
+
+
+def test_page_redirected_off_the_site_is_dropped():
+    response = html_response("http://elsewhere.test/t1.html", "<html><body><p>x</p></body></html>",
+                             meta={"role": RECORD})
+    assert list(make_spider().parse(response)) == []
+
+
+def test_dataproxy_xml_answer_yields_record_links_and_the_next_windows():
+    from scrapy.http import XmlResponse
+
+    url = "http://gov.test/module/web/jpage/dataproxy.jsp?startrecord=9&endrecord=16&perpage=4&columnid=1234"
+    xml = ('<?xml version="1.0" encoding="UTF-8"?>\n<datastore><totalrecord>30</totalrecord><recordset>'
+           '<record><![CDATA[<li><a href="/art/2024/1/2/art_1234_9.html">九</a><span>2024-01-02</span></li>]]>'
+           "</record></recordset></datastore>")
+    response = XmlResponse(url, body=xml.encode(), headers={"Content-Type": "text/xml;charset=UTF-8"},
+                           request=Request(url, meta={"role": "page", "column": "工作动态"}))
+    requests = list(make_spider().parse(response))
+    records = [r for r in requests if r.meta["role"] == RECORD]
+    pages = [r for r in requests if r.meta["role"] == "page"]
+    assert [r.url for r in records] == ["http://gov.test/art/2024/1/2/art_1234_9.html"]
+    assert records[0].meta["column"] == "工作动态"
+    assert [parse_qs_of(r.url)["startrecord"] for r in pages] == ["17", "25"]
+
+
+def parse_qs_of(url: str) -> dict[str, str]:
+    from urllib.parse import parse_qsl
+
+    return dict(parse_qsl(urlsplit(url).query))

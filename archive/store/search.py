@@ -38,6 +38,8 @@ __all__ = ["Hit", "QueryError", "search", "snippet"]
 MAX_LIMIT = 1000
 SNIPPET_CHARS = 120
 TITLE_SCORE, TEXT_SCORE = 2.0, 1.0
+RECENT_WINDOW = 2000  # PostgreSQL: newest reports checked one by one before asking the GIN index
+RECENCY = (nulls_last(ReportRow.publish_date.desc()), ReportRow.id.desc())
 MARK = ("<mark>", "</mark>")
 
 
@@ -78,18 +80,35 @@ def search(conn: Connection, query: str, filters: Filters | None = None, limit: 
     """
     node = parse(query)
     limit = max(1, min(int(limit), MAX_LIMIT))
-    rows = conn.execute(_select(conn, node, filters, title=True).limit(limit)).all()
-    hits = [_hit(r, TITLE_SCORE) for r in rows]
+    hits = [_hit(r, TITLE_SCORE) for r in _newest(conn, node, filters, title=True, limit=limit)]
     if len(hits) < limit:
         # the title tier is complete; fill up from all matches, skipping the ones already taken
         seen = {h.id for h in hits}
-        rows = conn.execute(_select(conn, node, filters, title=False).limit(limit + len(hits))).all()
+        rows = _newest(conn, node, filters, title=False, limit=limit + len(hits))
         hits += [_hit(r, TEXT_SCORE) for r in rows if r.id not in seen][: limit - len(hits)]
     _add_snippets(conn, hits, node)
     return hits
 
 
-def _select(conn: Connection, node: Node, filters: Filters | None, *, title: bool):
+def _newest(conn: Connection, node: Node, filters: Filters | None, *, title: bool, limit: int) -> list:
+    """The `limit` newest matching reports.
+
+    PostgreSQL first looks only at the RECENT_WINDOW newest reports (walking the recency index and
+    checking each tsvector): a common word is found there at once, whereas the GIN route would
+    re-check every one of its many matches for phrases and NOT. If the window holds enough matches
+    they are the answer (everything outside it is older); otherwise the GIN route is cheap, since
+    the matches are few.
+    """
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(
+            _select(conn, node, filters, title=title, window=RECENT_WINDOW).limit(limit)
+        ).all()
+        if len(rows) >= limit:
+            return rows
+    return conn.execute(_select(conn, node, filters, title=title).limit(limit)).all()
+
+
+def _select(conn: Connection, node: Node, filters: Filters | None, *, title: bool, window: int | None = None):
     """Reports matching the query (in the title only, if `title`), newest first."""
     R = ReportRow.__table__
     cols = [
@@ -120,9 +139,17 @@ def _select(conn: Connection, node: Node, filters: Filters | None, *, title: boo
         if title:
             title_cond = s.c.title_tsv.op("@@")(tsq)
             cond = (title_cond & cond) if has_not(node) else title_cond
-        stmt = select(*cols).select_from(s.join(R, R.c.id == s.c.report_id)).where(cond)
-    stmt = stmt.order_by(nulls_last(R.c.publish_date.desc()), R.c.id.desc())
-    return filters_mod.apply(stmt, filters)
+        # MATERIALIZED fences keep the planner from swapping the two routes (its tsquery estimates
+        # are poor): either the window of newest reports, or every match from the GIN index.
+        if window:
+            recent = filters_mod.apply(select(R.c.id).order_by(*RECENCY), filters).limit(window)
+            recent = recent.cte("recent").prefix_with("MATERIALIZED")
+            source = recent.join(s, s.c.report_id == recent.c.id).join(R, R.c.id == recent.c.id)
+            stmt = select(*cols).select_from(source).where(cond)
+        else:
+            found = select(s.c.report_id).where(cond).cte("found").prefix_with("MATERIALIZED")
+            stmt = select(*cols).select_from(found.join(R, R.c.id == found.c.report_id))
+    return filters_mod.apply(stmt.order_by(*RECENCY), filters)
 
 
 def _hit(r, score: float) -> Hit:

@@ -30,19 +30,28 @@ def fields_of(report: Report) -> tuple[str, str, str]:
     return report.title or "", meta, report.body_text or ""
 
 
-def write(conn: Connection, items: Sequence[tuple[int, Report]], *, replace: bool) -> None:
-    """Index (report id, report) pairs; `replace` first removes what was indexed for those ids."""
+def write(
+    conn: Connection, items: Sequence[tuple[int, Report]], *, old: Sequence[tuple[int, Report]] = ()
+) -> None:
+    """Index (report id, report) pairs; `old` are the indexed contents they replace.
+
+    The SQLite table is contentless, so removing a row means handing FTS5 the exact tokens that
+    were indexed: the previous version's fields, which the store reads back for changed reports.
+    """
     if not items:
         return
     if conn.dialect.name == "sqlite":
-        if replace:
-            conn.execute(text("DELETE FROM report_fts WHERE rowid = :id"), [{"id": i} for i, _ in items])
-        rows = []
-        for rid, report in items:
-            title, meta, body = (" ".join(index_tokens(f)) for f in fields_of(report))
-            rows.append({"id": rid, "title": title, "meta": meta, "body": body})
+        if old:
+            conn.execute(
+                text(
+                    "INSERT INTO report_fts (report_fts, rowid, title, meta, body) "
+                    "VALUES ('delete', :id, :title, :meta, :body)"
+                ),
+                [_fts_row(rid, r) for rid, r in old],
+            )
         conn.execute(
-            text("INSERT INTO report_fts (rowid, title, meta, body) VALUES (:id, :title, :meta, :body)"), rows
+            text("INSERT INTO report_fts (rowid, title, meta, body) VALUES (:id, :title, :meta, :body)"),
+            [_fts_row(rid, r) for rid, r in items],
         )
     else:
         rows = []
@@ -64,3 +73,8 @@ def write(conn: Connection, items: Sequence[tuple[int, Report]], *, replace: boo
             ),
             rows,
         )
+
+
+def _fts_row(rid: int, report: Report) -> dict:
+    title, meta, body = (" ".join(index_tokens(f)) for f in fields_of(report))
+    return {"id": rid, "title": title, "meta": meta, "body": body}

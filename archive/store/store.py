@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -374,9 +374,23 @@ class Store:
                 [self._version_values(rid, v, r, h, run_id) for rid, v, r, h in versions],
             )
             self._write_attachments(conn, versions, replace_ids=[c[0] for c in changed_items])
-            search_index.write(conn, [(rid, r) for rid, _, r, _ in new_items], replace=False)
-            search_index.write(conn, [(c[0], c[2]) for c in changed_items], replace=True)
+            search_index.write(conn, [(rid, r) for rid, _, r, _ in new_items])
+            if changed_items:
+                old = self._load_versions(conn, [(c[0], c[1] - 1) for c in changed_items])
+                search_index.write(conn, [(c[0], c[2]) for c in changed_items], old=old)
         return outcomes
+
+    @staticmethod
+    def _load_versions(conn: Connection, keys: list[tuple[int, int]]) -> list[tuple[int, Report]]:
+        """(report id, Report) for the given (report id, version) pairs."""
+        V = ReportVersionRow.__table__
+        out = []
+        for k in range(0, len(keys), IN_CHUNK):
+            q = select(V.c.report_id, V.c.data).where(
+                tuple_(V.c.report_id, V.c.version).in_(keys[k : k + IN_CHUNK])
+            )
+            out += [(row.report_id, Report.from_dict(json.loads(row.data))) for row in conn.execute(q)]
+        return out
 
     @staticmethod
     def _report_values(r: Report, content_hash: str, notice: bool, at: str) -> dict:
@@ -531,10 +545,11 @@ def _keep_if(column, flag: str):
 
 
 def _retryable(exc: Exception) -> bool:
-    if isinstance(exc, IntegrityError):
-        return True
+    """A lost race with another writer: unique violation, deadlock or serialization failure."""
     code = getattr(getattr(exc, "orig", None), "sqlstate", None)
-    return code in ("40P01", "40001")  # deadlock detected, serialization failure
+    if code in ("23505", "40P01", "40001"):
+        return True
+    return isinstance(exc, IntegrityError) and "UNIQUE constraint failed" in str(exc.orig)
 
 
 def stored_from_row(row, report: Report) -> StoredReport:

@@ -19,6 +19,7 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import scrapy
 from parsel import Selector
@@ -107,19 +108,22 @@ class DisclosureSpider(scrapy.Spider):
     # --- responses ---------------------------------------------------------------------------------
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+        if not self.policy.host_allowed(response.url):  # redirected off the site
+            self._stat("skipped/offsite_redirect")
+            return
         if not isinstance(response, TextResponse) or links.is_attachment_response(
                 _header(response, b"Content-Type"), _header(response, b"Content-Disposition")):
             yield from self.parse_attachment(response)
             return
-        text, sel = response.text, response.selector
-        reason = recognize.challenge_reason(response.status, _set_cookies(response), text, sel)
+        text = response.text
+        reason = recognize.challenge_reason(response.status, _set_cookies(response), text, lambda: response.selector)
         if reason:
             yield from self._challenge(response.url, reason)
             return
-        kind = self._kind(response.url, text, sel)
+        kind = self._kind(response, text)
         self._stat(f"pages/{kind}")
         if kind == recognize.LIST:
-            yield from self._list_page(response, text, sel)
+            yield from self._list_page(response, text, response.selector)
         elif kind == recognize.DETAIL or response.meta.get("role") == RECORD:
             # A record link that does not look like an article (a short notice, a withdrawal page):
             # extraction decides, and says why if it is not one.
@@ -127,14 +131,16 @@ class DisclosureSpider(scrapy.Spider):
         else:
             logger.info("neither a list nor a detail page, not followed: %s", response.url)
 
-    def _kind(self, url: str, text: str, sel: Selector) -> str:
-        target = url.split("://", 1)[-1].partition("/")[2]
-        target = "/" + target
+    def _kind(self, response: Response, text: str) -> str:
+        url = response.url
+        target = "/" + url.split("://", 1)[-1].partition("/")[2]
         if any(p.search(target) for p in self.detail_patterns):
             return recognize.DETAIL
         if any(p.search(target) for p in self.list_patterns):
             return recognize.LIST
-        return recognize.recognize(url, text, sel).kind
+        if response.meta.get("role") == RECORD and recognize.looks_like_article(url, text):
+            return recognize.DETAIL  # the usual record page: no tree of our own, extraction parses it
+        return recognize.recognize(url, text, response.selector).kind
 
     def _list_page(self, response: Response, text: str, sel: Selector) -> Iterator[Request]:
         url = response.url
@@ -243,7 +249,7 @@ class DisclosureSpider(scrapy.Spider):
         self.challenges[host] = hits = self.challenges.get(host, 0) + 1
         self._stat("failures/antibot")
         yield FailureItem(url, "antibot", reason)
-        self._slow_down(host)
+        self._slow_down(urlsplit(url).hostname or "")  # Scrapy's download slot key
         if hits >= self.settings.getint("GOVARCHIVE_ANTIBOT_MAX_HITS", 3) and host not in self.blocked_hosts:
             self.blocked_hosts.add(host)
             logger.warning("%s answers anti-bot challenges (%d so far): no more requests to it", host, hits)

@@ -209,13 +209,15 @@ def create_search_index() -> None:
 
     SQLite: an FTS5 table whose rowid is reports.id; the `ascii` tokenizer splits only on spaces and
     ASCII punctuation, so the bigrams written by our tokenizer are indexed exactly as given, and the
-    one-character prefix index serves one-character queries.
+    one-character prefix index serves one-character queries. Contentless (`content=''`): the token
+    text is not stored a second time (270 MB of 950 MB at 100k reports); search never reads it back.
     PostgreSQL: tsvectors per report built from the same tokens (all fields; the title alone, for
     ranking title matches first), GIN-indexed.
     """
     if op.get_bind().dialect.name == "sqlite":
         op.execute(
-            "CREATE VIRTUAL TABLE report_fts USING fts5(title, meta, body, tokenize = 'ascii', prefix = '1')"
+            "CREATE VIRTUAL TABLE report_fts USING fts5("
+            "title, meta, body, tokenize = 'ascii', prefix = '1', content = '', columnsize = 0)"
         )
     else:
         op.create_table(
@@ -231,10 +233,13 @@ def create_search_index() -> None:
         )
         op.create_index("ix_report_search_tsv", "report_search", ["tsv"], postgresql_using="gin")
         op.create_index("ix_report_search_title_tsv", "report_search", ["title_tsv"], postgresql_using="gin")
+        # newest first, as search orders hits: lets a search walk the newest reports without sorting
+        op.execute("CREATE INDEX ix_reports_recency ON reports (publish_date DESC NULLS LAST, id DESC)")
 
 
 def drop_search_index() -> None:
     if op.get_bind().dialect.name == "sqlite":
         op.execute("DROP TABLE IF EXISTS report_fts")
     else:
+        op.execute("DROP INDEX IF EXISTS ix_reports_recency")
         op.drop_table("report_search")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from archive.extract import ExtractionError, extract
-from archive.recognize import PageKind, classify_page
+from archive.recognize import DETAIL, classify_page
 from archive.report import Report
 from archive.store import Store
 from archive.warc.reader import ArchivedResponse, iter_responses
@@ -115,8 +115,8 @@ def reprocess_warcs(
 def _extract_report(response: ArchivedResponse, summary: ReprocessSummary) -> Report | None:
     content_type = _header(response, "Content-Type")
     kind = classify_page(response.payload, response.url, content_type=content_type)
-    if kind is not PageKind.DETAIL:
-        summary.skipped[f"{kind.value} page"] += 1
+    if kind != DETAIL:
+        summary.skipped[f"{kind} page"] += 1
         return None
     try:
         report = extract(response.payload, response.url, content_type=content_type)

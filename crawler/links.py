@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit
 
 # Extensions of documents government sites publish as 附件 (et = WPS spreadsheet, ceb = Apabi e-book).
 ATTACHMENT_EXTENSIONS = frozenset({
@@ -19,7 +19,6 @@ ATTACHMENT_EXTENSIONS = frozenset({
 IMAGE_EXTENSIONS = frozenset({"png", "jpg", "jpeg", "gif", "bmp", "webp"})
 # Download endpoints that serve files without an extension in the path (Hanweb downfile.jsp, …).
 _DOWNLOAD_PATH = re.compile(r"(?:download|downfile|filedown|getfile|attach|fileserver)", re.IGNORECASE)
-_SKIP_SCHEMES = re.compile(r"^\s*(?:javascript|mailto|tel|sms|data|about|ftp|file):", re.IGNORECASE)
 
 # Navigation, search, login, interaction and calendar pages: never part of a column's records.
 NAVIGATION_PATTERNS = (
@@ -112,20 +111,6 @@ def host_of(url: str) -> str:
     return host
 
 
-def absolute(base: str, href: str | None) -> str | None:
-    """`href` resolved against `base`, without its fragment; None for javascript:/mailto: and empties."""
-    if not href:
-        return None
-    href = href.strip()
-    if not href or href.startswith("#") or _SKIP_SCHEMES.match(href):
-        return None
-    try:
-        parts = urlsplit(urljoin(base, href))
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https"):
-        return None
-    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
 
 
 def is_deep_or_looping(path: str) -> bool:

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from parsel import Selector
 
-from crawler.links import absolute
+from archive.urls import absolute
 
 Handler = Callable[[str, str, Selector], list[str]]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from archive.urls import absolute
 from crawler import links
 
 POLICY = links.LinkPolicy.for_start_urls(["http://www.gov.test/col/tzgg/index.html"], extra_hosts=[".files.gov.test"],
@@ -52,7 +53,7 @@ def test_rejected_links_say_why(url, reason):
     ("http://g.test/a/", "  ", None),
 ])
 def test_absolute(base, href, expected):
-    assert links.absolute(base, href) == expected
+    assert absolute(base, href) == expected
 
 
 @pytest.mark.parametrize(("url", "attachment"), [

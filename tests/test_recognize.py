@@ -9,7 +9,7 @@ import pytest
 from parsel import Selector
 from scrapy.responsetypes import responsetypes
 
-from crawler import recognize
+from archive import recognize
 
 PARA = "为深入贯彻落实党中央、国务院关于优化营商环境的决策部署，进一步提升政务服务质效，结合我市实际，现就有关事项通知如下。"
 

@@ -4,7 +4,7 @@
     scrapy crawl disclosure -a site=NAME[,NAME…]       # site profiles (crawler/sites/NAME.yaml)
                             [-a base_url=http://…]     # override a profile's base_url
 
-Every response goes through `parse`, which recognises the page by structure (crawler/recognize.py):
+Every response goes through `parse`, which recognises the page by structure (archive/recognize.py):
 list pages yield their record links and every other page of the column (crawler/pagination.py);
 detail pages become one `ReportItem` through `archive.extract` and request their attachments; files
 become `FileItem`s. HTTP errors (after RetryMiddleware), DNS failures, timeouts and refused
@@ -29,7 +29,9 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import error as net_error
 from twisted.python.failure import Failure
 
-from crawler import links, pagination, recognize
+from archive import recognize
+from archive.urls import absolute
+from crawler import links, pagination
 from crawler.items import FailureItem, FileItem, ReportItem, WithdrawnItem
 from crawler.profiles import Profile, load_profile
 
@@ -157,7 +159,7 @@ class DisclosureSpider(scrapy.Spider):
                               meta={"role": RECORD, "column": column})
         pages = pagination.next_pages(url, text, sel)
         for xpath in self.selectors.get("next_page", []):
-            pages += [h for a in sel.xpath(xpath) if (h := links.absolute(url, a.attrib.get("href")))]
+            pages += [h for a in sel.xpath(xpath) if (h := absolute(url, a.attrib.get("href")))]
         for page in dict.fromkeys(pages):
             if self._allowed(page):
                 yield Request(page, callback=self.parse, errback=self.errback, meta={"role": PAGE, "column": column})

@@ -20,7 +20,8 @@ from typing import Any
 
 from parsel import Selector
 
-from crawler.links import absolute
+from archive.extract.decode import decode_body
+from archive.urls import absolute
 
 LIST, DETAIL, OTHER = "list", "detail", "other"
 
@@ -105,6 +106,12 @@ def recognize(url: str, text: str, sel: Selector) -> Recognition:
     if any(g.titled >= MIN_UNDATED_ITEMS for g in groups):
         return Recognition(LIST, dated, body_chars, ("titled-items",))
     return Recognition(OTHER, dated, body_chars, ())
+
+
+def classify_page(body: bytes, url: str, content_type: str | None = None) -> str:
+    """LIST, DETAIL or OTHER for raw response bytes: the same decision as the spider's, for `reprocess`."""
+    text, _ = decode_body(body, content_type)
+    return recognize(url, text, Selector(text=text)).kind
 
 
 def looks_like_article(url: str, text: str) -> bool:

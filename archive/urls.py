@@ -1,0 +1,24 @@
+"""URL helpers shared by the extractor, the page recogniser and the crawler."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+_SKIP_SCHEMES = re.compile(r"^\s*(?:javascript|mailto|tel|sms|data|about|ftp|file):", re.IGNORECASE)
+
+
+def absolute(base: str, href: str | None) -> str | None:
+    """`href` resolved against `base`, without its fragment; None for javascript:/mailto: and empties."""
+    if not href:
+        return None
+    href = href.strip()
+    if not href or href.startswith("#") or _SKIP_SCHEMES.match(href):
+        return None
+    try:
+        parts = urlsplit(urljoin(base, href))
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https"):
+        return None
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))

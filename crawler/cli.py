@@ -80,11 +80,12 @@ def crawl_settings(overrides: dict[str, str], *, db_url: str | None, warc_dir: P
 def check_database(db_url: str) -> None:
     """Open the database once before crawling: a wrong URL or an old schema is a clear error up front."""
     from archive.store import Store
+    from crawler.runtime import safe_url
 
     try:
         Store(db_url).close()
     except Exception as exc:
-        raise click.ClickException(f"cannot use the database {db_url}: {exc}") from exc
+        raise click.ClickException(f"cannot use the database {safe_url(db_url)}: {exc}") from exc
 
 
 def run_crawl(urls: list[str], sites: list[str], settings: Any) -> dict[str, Any] | None:

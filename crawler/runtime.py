@@ -103,7 +103,7 @@ class CrawlRuntime:
             self.started_at = datetime.now(UTC)
             self._t0 = time.monotonic()
             self.run_id = self.store.start_run(start_urls(spider), site_name(spider), self.run_settings())
-            logger.info("crawl run %s started (database %s)", self.run_id, self.db_url)
+            logger.info("crawl run %s started (database %s)", self.run_id, safe_url(self.db_url))
         return self.run_id
 
     def run_settings(self) -> dict[str, Any]:
@@ -114,6 +114,8 @@ class CrawlRuntime:
         for name, value in settings.copy_to_dict().items():
             if settings.getpriority(name) == cmdline:
                 recorded[name] = value
+        if "GOVARCHIVE_DB" in recorded:
+            recorded["GOVARCHIVE_DB"] = safe_url(str(recorded["GOVARCHIVE_DB"]))
         return {k: (v if isinstance(v, str | int | float | bool | type(None)) else str(v)) for k, v in recorded.items()}
 
     def response_received(self, response: Response, request: Request, spider: Spider) -> None:
@@ -181,6 +183,16 @@ def build_summary(runtime: CrawlRuntime, reason: str) -> dict[str, Any]:
         "bytes": stats.get("downloader/response_bytes", 0),
         "seconds": round(time.monotonic() - runtime._t0, 3),
     }
+
+
+def safe_url(db_url: str) -> str:
+    """A database URL fit for logs and the run record: the password masked."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(db_url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparsable database URL>"
 
 
 def start_urls(spider: Spider | None) -> list[str]:

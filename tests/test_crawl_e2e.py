@@ -264,3 +264,19 @@ def test_unknown_site_profile_is_a_clear_error(tmp_path):
     assert result.returncode == 1
     assert "no-such-site" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.postgres
+def test_crawl_into_postgresql(site, pg_url, tmp_path):
+    result = govarchive("crawl", *site.start_urls, "--db", pg_url, "--warc-dir", str(tmp_path / "warc"), *FAST,
+                        cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    engine = create_engine(pg_url)
+    try:
+        with engine.connect() as conn:
+            urls = [row[0] for row in conn.execute(text("SELECT url FROM reports"))]
+            (summary,) = [json.loads(row[0]) for row in conn.execute(text("SELECT summary FROM crawl_runs"))]
+    finally:
+        engine.dispose()
+    assert sorted(urls) == sorted(site.expected.detail_urls)
+    assert summary["status"] == "finished" and summary["reports_new"] == len(urls)

@@ -119,3 +119,17 @@ def test_nothing_fetched_means_the_crawl_failed():
     assert build_summary(runtime, "finished")["status"] == "failed"
     runtime.pages_ok = 1
     assert build_summary(runtime, "finished")["status"] == "finished"
+
+
+def test_run_settings_record_overrides_without_the_database_password():
+    from scrapy.settings import Settings
+
+    crawler = get_crawler(settings_dict={"DOWNLOAD_DELAY": 2})
+    settings = Settings(crawler.settings.copy_to_dict())
+    settings.set("GOVARCHIVE_DB", "postgresql+psycopg://arch:s3cret@db/govarchive", priority="cmdline")
+    settings.set("GOVARCHIVE_WARC_MAX_SIZE", "5000", priority="cmdline")
+    crawler.settings = settings
+    recorded = CrawlRuntime(crawler).run_settings()
+    assert recorded["DOWNLOAD_DELAY"] == 2
+    assert recorded["GOVARCHIVE_WARC_MAX_SIZE"] == "5000"
+    assert "s3cret" not in recorded["GOVARCHIVE_DB"] and "arch" in recorded["GOVARCHIVE_DB"]

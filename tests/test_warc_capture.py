@@ -58,6 +58,15 @@ def test_exchange_keeps_raw_header_bytes_repeats_and_drops_transfer_encoding():
     assert ex.started_at == started
 
 
+def test_post_body_and_its_length_are_in_the_request():
+    request = Request("http://a.gov.cn/module/web/jpage/dataproxy.jsp?startrecord=1", method="POST",
+                      body=b"col=1&perpage=15")
+    response = Response(request.url, body=b"<datastore/>", request=request)
+    ex = build_exchange(request, response, datetime.now(UTC))
+    assert ex.method == "POST" and ex.request_body == b"col=1&perpage=15"
+    assert (b"Content-Length", b"16") in ex.request_headers
+
+
 def test_host_header_omits_default_port():
     assert host_value("http", "www.gov.cn", 80) == b"www.gov.cn"
     assert host_value("https", "www.gov.cn", None) == b"www.gov.cn"

@@ -144,8 +144,16 @@ def _select(conn: Connection, node: Node, filters: Filters | None, *, title: boo
         if window:
             recent = filters_mod.apply(select(R.c.id).order_by(*RECENCY), filters).limit(window)
             recent = recent.cte("recent").prefix_with("MATERIALIZED")
-            source = recent.join(s, s.c.report_id == recent.c.id).join(R, R.c.id == recent.c.id)
-            stmt = select(*cols).select_from(source).where(cond)
+
+            # per-row lookups by primary key (scalar subqueries), never a scan of the whole index
+            def vec(c):
+                return select(c).where(s.c.report_id == R.c.id).scalar_subquery()
+
+            cond = vec(s.c.tsv).op("@@")(tsq)
+            if title:
+                title_cond = vec(s.c.title_tsv).op("@@")(tsq)
+                cond = (title_cond & cond) if has_not(node) else title_cond
+            stmt = select(*cols).select_from(recent.join(R, R.c.id == recent.c.id)).where(cond)
         else:
             found = select(s.c.report_id).where(cond).cte("found").prefix_with("MATERIALIZED")
             stmt = select(*cols).select_from(found.join(R, R.c.id == found.c.report_id))

@@ -191,6 +191,8 @@ def build_exchange(request: Request, response: Response, started_at: datetime) -
     request_headers = header_pairs(request.headers)
     if not any(name.lower() == b"host" for name, _ in request_headers):
         request_headers.insert(0, (b"Host", host_value(parts.scheme, parts.hostname or "", parts.port)))
+    if request.body and not any(name.lower() == b"content-length" for name, _ in request_headers):
+        request_headers.append((b"Content-Length", str(len(request.body)).encode()))  # added by the client
     response_headers = [
         (name, value) for name, value in header_pairs(response.headers) if name.lower() not in HOP_BY_HOP
     ]

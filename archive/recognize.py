@@ -97,6 +97,9 @@ def recognize(url: str, text: str, sel: Selector) -> Recognition:
     groups = _item_groups(sel)
     dated = max((g.dated for g in groups), default=0)
     paginated = bool(_PAGINATION_MARKERS.search(text))
+    if dated and body_chars >= DETAIL_MIN_CHARS:
+        # Summaries inside dated items (新闻列表 with 摘要) are part of the list, not running text.
+        body_chars = running_text_chars(sel, exclude={el for g in groups if g.dated for el in g.elements})
     if body_chars >= DETAIL_MIN_CHARS and body_chars >= CHARS_PER_LIST_ITEM * dated:
         return Recognition(DETAIL, dated, body_chars, ("running-text",))
     if dated >= MIN_LIST_ITEMS or (dated >= 1 and paginated):
@@ -127,14 +130,14 @@ def looks_like_article(url: str, text: str) -> bool:
     return found >= 2
 
 
-def running_text_chars(sel: Selector) -> int:
-    """Characters of long text nodes outside links, list items, scripts and the head."""
+def running_text_chars(sel: Selector, exclude: set[Any] | frozenset[Any] = frozenset()) -> int:
+    """Characters of long text nodes outside links, list items, scripts, the head and `exclude`."""
     total = 0
     for node in sel.root.xpath(_LONG_TEXT):
         parent = node.getparent()
         if node.is_tail and parent is not None:  # text after an element belongs to that element's parent
             parent = parent.getparent()
-        while parent is not None and parent.tag not in _NOT_RUNNING_TEXT:
+        while parent is not None and parent.tag not in _NOT_RUNNING_TEXT and parent not in exclude:
             parent = parent.getparent()
         if parent is None:
             total += len(node.strip())
@@ -144,6 +147,7 @@ def running_text_chars(sel: Selector) -> int:
 @dataclass
 class _Group:
     items: list[tuple[Any, str, str | None]] = field(default_factory=list)  # (anchor, title, date)
+    elements: list[Any] = field(default_factory=list)  # the item elements themselves
     dated: int = 0
     titled: int = 0
 
@@ -170,6 +174,7 @@ def _item_groups(sel: Selector) -> list[_Group]:
         date = _DATE.search(content)
         group = groups.setdefault(item.getparent(), _Group())
         group.items.append((main, title, date.group(0) if date else None))
+        group.elements.append(item)
         if date:
             group.dated += 1
         if len(title) >= MIN_TITLE_CHARS:

@@ -33,12 +33,15 @@ _CURRENT_PAGE_TEXT = re.compile(r"当前第\s*(\d{1,5})\s*页|第\s*(\d{1,5})\s*
 _JS_PAGE_COUNT = re.compile(
     r"\b(?:countPage|totalPage|totalPages|pageCount|page_count|pageTotal|maxPage)\s*[=:]\s*[\"']?(\d{1,5})")
 _JS_NAME = re.compile(r"""["']([\w-]+)["']\s*\+\s*["']_["']""")
-_JS_EXT = re.compile(r"""["']\.["']\s*\+\s*["'](s?html?)|["']\.(s?html?)["']""")
+_JS_EXT = re.compile(r"""["']\.["']\s*\+\s*["'](s?html?)|["']\.(s?html?)\\?["']""")
+# A page file written by script: "index_" + i + ".htm", with plain or escaped (\") quotes.
+_JS_FILE = re.compile(r"""([\w-]+)_\\?["']\s*\+\s*[\w.()\s+-]{1,40}?\+\s*\\?["']\.(s?html?)\b""")
 _NEXT_LAST_XPATH = (
     "//a[@href][contains(., '下一页') or contains(., '下页') or contains(., '后页') or contains(., '尾页')"
     " or contains(., '末页') or contains(., '最后一页') or normalize-space(.)='>' or normalize-space(.)='>>'"
     " or contains(translate(., 'NEXTLAS', 'nextlas'), 'next') or contains(translate(., 'LAST', 'last'), 'last')]"
 )
+_NUMBER_LINK_XPATH = "//a[@href][string-length(normalize-space(.)) <= 7][translate(normalize-space(.), '0123456789[]【】 ', '') = '']"
 _LAST_WORDS = ("尾页", "末页", "最后一页", "last", ">>")
 _DIGITS = re.compile(r"\d+")
 
@@ -102,6 +105,8 @@ def _page_file_parts(url: str, text: str) -> tuple[str | None, str]:
         return m.group("name"), m.group("ext")
     if last and "." in last:
         return None, ""  # list.asp?page=N and the like: numbered files do not apply
+    if m := _JS_FILE.search(text):
+        return m.group(1), m.group(2)
     name = m.group(1) if (m := _JS_NAME.search(text)) else "index"
     ext = next((g for g in m.groups() if g), "html") if (m := _JS_EXT.search(text)) else "html"
     return name, ext
@@ -208,6 +213,42 @@ def numbered_index_links(url: str, text: str, sel: Selector) -> list[str]:
     return _numbered_pages(url, name, ext, min(last, MAX_PAGES) + 1, start=1)
 
 
+def numbered_page_links(url: str, text: str, sel: Selector) -> list[str]:
+    """Page-number links (`<a href="list.jsp?pageNo=3">3</a>`): every page up to 共N页 or the highest.
+
+    Pagers often link only a window of numbers (1 2 3 … and a script-driven 下一页); the number in the
+    URL that follows the label (label = value, or value + 1 for zero-based `index_1.htm` = page 2)
+    gives the URL of every page. A template counts when two numbered links share it, or one does and
+    the page states its total; page numbers in the host never count.
+    """
+    numbered: list[tuple[int, str]] = []
+    for a in sel.xpath(_NUMBER_LINK_XPATH):
+        label = "".join(a.xpath(".//text()").getall()).strip().strip("[]【】 ")
+        if not label.isdigit() or not 2 <= int(label) <= MAX_PAGES:
+            continue
+        href = absolute(url, a.attrib.get("href"))
+        if href and href != url:
+            numbered.append((int(label), href))
+    if not numbered:
+        return []
+    templates: dict[tuple[str, str, int], list[int]] = {}
+    for label, href in numbered:
+        start = len(urlsplit(href)._replace(path="", query="", fragment="").geturl())  # past scheme://host
+        for m in reversed(list(_DIGITS.finditer(href, start))):
+            offset = int(m.group()) - label
+            if offset in (0, -1):
+                templates.setdefault((href[:m.start()], href[m.end():], offset), []).append(label)
+                break
+    total = stated_total_pages(text)
+    pages: list[str] = []
+    for (prefix, suffix, offset), labels in templates.items():
+        if len(labels) < 2 and not total:
+            continue
+        last = min(max(max(labels), total or 0), MAX_PAGES)
+        pages.extend(f"{prefix}{label + offset}{suffix}" for label in range(2, last + 1))
+    return pages
+
+
 # --- Hanweb/大汉 jpage: inline <datastore> + dataproxy.jsp windows ---------------------------------------
 
 def datastore_links(url: str, text: str) -> list[str]:
@@ -278,6 +319,7 @@ HANDLERS: tuple[Handler, ...] = (
     js_page_count,
     next_last_links,
     numbered_index_links,
+    numbered_page_links,
 )
 
 

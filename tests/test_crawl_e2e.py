@@ -17,20 +17,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from warcio.archiveiterator import ArchiveIterator
 
+from tests.clirun import FAST, govarchive
+
 pytestmark = pytest.mark.timeout(300)
 
-# Fast but otherwise default crawl settings for a local site.
-FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8",
-        "-s", "RETRY_BACKOFF_MAX=0.2"]
-
-
-def govarchive(*args: str, cwd: Path, timeout: float = 180, **popen: object) -> subprocess.CompletedProcess:
-    """The installed console script (or `python -m crawler`, the same entry point)."""
-    script = Path(sys.executable).with_name("govarchive")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "crawler"]
-    env = {**os.environ, "GOVARCHIVE_DB": "", "COLUMNS": "200"}
-    return subprocess.run([*command, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env,
-                          **popen)
 
 
 def crawl(site, workdir: Path, *extra: str, **kw: object) -> subprocess.CompletedProcess:

@@ -4,7 +4,6 @@ plus the translation from Scrapy's request/response to an `Exchange` on hand-mad
 from __future__ import annotations
 
 import gzip
-import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -24,11 +23,10 @@ from crawler.middlewares.warc_capture import (
     host_value,
     reason_phrase,
 )
+from tests.clirun import FAST, govarchive
 
 pytestmark = pytest.mark.timeout(300)
 
-FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8",
-        "-s", "RETRY_BACKOFF_MAX=0.2"]
 
 
 # -- Scrapy objects to Exchange --------------------------------------------------------------------------
@@ -97,13 +95,8 @@ def test_disabled_by_setting():
 # -- a real crawl of the fixture site ------------------------------------------------------------------
 
 def govarchive_crawl(site, workdir: Path, *extra: str) -> subprocess.CompletedProcess:
-    script = Path(sys.executable).with_name("govarchive")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "crawler"]
-    return subprocess.run(
-        [*command, "crawl", *site.start_urls, "--db", f"sqlite:///{workdir / 'db.sqlite'}",
-         "--warc-dir", str(workdir / "warc"), *FAST, *extra],
-        cwd=workdir, capture_output=True, text=True, timeout=180, env={**os.environ, "GOVARCHIVE_DB": ""},
-    )
+    return govarchive("crawl", *site.start_urls, "--db", f"sqlite:///{workdir / 'db.sqlite'}",
+                      "--warc-dir", str(workdir / "warc"), *FAST, *extra, cwd=workdir)
 
 
 class Record:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from lxml import etree
 
@@ -18,6 +18,17 @@ _SKIP_HREF = re.compile(r"^\s*(?:javascript:|mailto:|tel:|#)", re.IGNORECASE)
 _ICON = re.compile(r"icon|ico_|spacer|blank\.gif|/(?:file|doc|pdf|xls|zip|rar)\.(?:gif|png)$", re.IGNORECASE)
 # Images this small (declared width or height) are bullets, spacers and file-type icons.
 MIN_IMAGE_SIDE = 24
+
+
+# Characters a URL keeps as they are; everything else (Chinese file names, spaces) is percent-encoded.
+_URL_SAFE = "!#$%&'()*+,/:;=?@[]~"
+
+
+def request_url(base: str, href: str) -> str:
+    """`href` resolved against `base` and percent-encoded (UTF-8) as a browser or the crawler requests it,
+    so an attachment's URL in the report is the very URL its fetched file is stored under."""
+    url = urljoin(base, href.strip())
+    return url if url.isascii() and " " not in url else quote(url, safe=_URL_SAFE)
 
 
 def page_base(root: etree._Element, url: str) -> str:
@@ -50,7 +61,7 @@ def extract_attachments(root: etree._Element, base: str) -> list[Attachment]:
     for a in root.iter("a"):
         if not is_attachment_link(a):
             continue
-        url = urljoin(base, (a.get("href") or "").strip())
+        url = request_url(base, a.get("href") or "")
         name = _name(a, url)
         if url not in found:
             found[url] = Attachment(url=url, name=name)
@@ -82,7 +93,7 @@ def extract_images(body: etree._Element, base: str) -> list[str]:
         src = _image_src(img)
         if not src or _ICON.search(src) or _too_small(img):
             continue
-        url = urljoin(base, src)
+        url = request_url(base, src)
         if url not in images:
             images.append(url)
     return images

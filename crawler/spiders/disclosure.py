@@ -30,6 +30,8 @@ from twisted.internet import error as net_error
 from twisted.python.failure import Failure
 
 from archive import recognize
+from archive.extract.multipage import continuation_urls, merge_pages
+from archive.report import Report
 from archive.urls import absolute
 from crawler import links, pagination
 from crawler.items import FailureItem, FileItem, ReportItem, WithdrawnItem
@@ -38,7 +40,7 @@ from crawler.profiles import Profile, load_profile
 logger = logging.getLogger(__name__)
 
 # request.meta["role"]: why the request was made; decides what a failure of it means.
-START, PAGE, RECORD, ATTACHMENT = "start", "page", "record", "attachment"
+START, PAGE, RECORD, ATTACHMENT, SUBPAGE = "start", "page", "record", "attachment", "subpage"
 WITHDRAWN_STATUSES = (404, 410)
 _NETWORK_ERRORS: tuple[tuple[str, tuple[type[BaseException], ...]], ...] = (
     ("dns", (net_error.DNSLookupError,)),
@@ -194,13 +196,50 @@ class DisclosureSpider(scrapy.Spider):
         report.status = response.status
         report.column = report.column or response.meta.get("column")
         report.warc = response.meta.get("warc_ref")
+        following = continuation_urls(response.text, url) if isinstance(response, TextResponse) else []
+        if following:  # an article split over pages: fetch them all before the report leaves
+            yield self._subpage_request(report, following, [])
+            return
+        yield from self._report(report)
+
+    def _report(self, report: Report) -> Iterator[Any]:
         self._stat("reports")
         yield ReportItem(report)
         for attachment in report.attachments:
-            yield from self._attachment_request(attachment.url, url)
+            yield from self._attachment_request(attachment.url, report.url)
         if self.settings.getbool("GOVARCHIVE_FETCH_IMAGES"):
             for image in report.images:
-                yield from self._attachment_request(image, url)
+                yield from self._attachment_request(image, report.url)
+
+    # --- multi-page articles: the partial report travels through request meta --------------------------
+
+    def _subpage_request(self, report: Report, pending: list[str], pages: list[Report]) -> Request:
+        # dont_filter: a page already seen elsewhere must not silently end the chain (and lose the report).
+        return Request(pending[0], callback=self.parse_subpage, errback=self.subpage_failed, dont_filter=True,
+                       meta={"role": SUBPAGE, "report": report, "pending": pending[1:], "pages": pages})
+
+    def parse_subpage(self, response: Response) -> Iterator[Any]:
+        from archive.extract import ExtractionError, extract
+
+        pages = response.meta["pages"]
+        try:
+            pages.append(extract(response.body, response.url, content_type=_header(response, b"Content-Type"),
+                                 status=response.status))
+        except ExtractionError as exc:
+            self._stat("failures/extraction")
+            yield FailureItem(response.url, "extraction", f"page of {response.meta['report'].url}: {exc}")
+        yield from self._next_subpage(response.meta)
+
+    def subpage_failed(self, failure: Failure) -> Iterator[Any]:
+        yield from self.errback(failure)
+        yield from self._next_subpage(failure.request.meta)  # type: ignore[attr-defined]
+
+    def _next_subpage(self, meta: dict[str, Any]) -> Iterator[Any]:
+        report, pending, pages = meta["report"], meta["pending"], meta["pages"]
+        if pending:
+            yield self._subpage_request(report, pending, pages)
+            return
+        yield from self._report(merge_pages(report, pages))
 
     def _attachment_request(self, url: str, report_url: str | None) -> Iterator[Request]:
         if links.host_of(url) in self.blocked_hosts:

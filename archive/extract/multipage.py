@@ -1,0 +1,57 @@
+"""Articles split over several pages (分页): find the continuation pages, merge their reports.
+
+TRS WCM and many other CMSs split a long article into `t20240301_777.html`, `t20240301_777_1.html`,
+`t20240301_777_2.html` …, linked by a page nav inside the article (`上一页 1 2 3 下一页`) or written by
+`createPageHTML(3, 0, "t20240301_777", "html")`. The report of the first page carries the body text of
+all pages, in order; each page stays a capture of its own in the WARC.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin, urlsplit
+
+from archive.report import Report
+
+# More sub-pages than this is a misparse (no real article is split into hundreds of pages).
+MAX_SUBPAGES = 100
+_FILE = re.compile(r"^(?P<stem>[\w-]+)\.(?P<ext>s?html?|jsp|aspx?|php)$", re.IGNORECASE)
+
+
+def continuation_urls(html: str, url: str) -> list[str]:
+    """URLs of pages 2..N of the article at `url`, in order; [] for a one-page article or a sub-page.
+
+    A continuation is `STEM_N.EXT` beside the page `STEM.EXT`, named by a link or a page script. A
+    sub-page itself (`STEM_1.EXT`) has no `STEM_1_N.EXT` continuations, so only the first page merges.
+    """
+    parts = urlsplit(url)
+    if parts.query:
+        return []
+    m = _FILE.match(parts.path.rsplit("/", 1)[-1])
+    if not m:
+        return []
+    stem, ext = m["stem"], m["ext"]
+    if stem + "_" not in html:
+        return []
+    numbers = {int(n) for n in re.findall(rf"(?<![\w-]){re.escape(stem)}_(\d{{1,3}})\.{re.escape(ext)}\b", html)}
+    script = re.search(rf"""createPageHTML\(\s*(\d+)\s*,\s*\d+\s*,\s*["']{re.escape(stem)}["']""", html)
+    if script:
+        numbers.update(range(1, int(script.group(1))))
+    found = sorted(n for n in numbers if 1 <= n <= MAX_SUBPAGES)
+    return [urljoin(url, f"{stem}_{n}.{ext}") for n in found]
+
+
+def merge_pages(first: Report, following: list[Report]) -> Report:
+    """`first` with the bodies, attachments and images of `following` appended in order."""
+    texts = [first.body_text, *(r.body_text for r in following)]
+    first.body_text = "\n".join(t for t in texts if t)
+    first.body_html = "".join([first.body_html, *(r.body_html for r in following)])
+    seen = {a.url for a in first.attachments}
+    for report in following:
+        for attachment in report.attachments:
+            if attachment.url not in seen:
+                seen.add(attachment.url)
+                first.attachments.append(attachment)
+        first.images.extend(i for i in report.images if i not in first.images)
+    first.content_hash = first.compute_content_hash()
+    return first

@@ -1,0 +1,111 @@
+"""`govarchive reprocess`: the database rebuilt from WARC files alone gives the crawl's reports."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from pathlib import Path
+
+import pytest
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from tests.clirun import FAST, govarchive, sqlite_url
+
+PAGES = Path(__file__).resolve().parent.parent / "fixtures" / "pages"
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def export(db: str, cwd: Path) -> dict[str, dict]:
+    result = govarchive("export", "--db", db, "--format", "jsonl", cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    return {r["url"]: r for r in map(json.loads, result.stdout.splitlines())}
+
+
+@pytest.fixture(scope="module")
+def crawled(fixture_site, tmp_path_factory) -> Path:
+    workdir = tmp_path_factory.mktemp("crawl")
+    result = govarchive("crawl", *fixture_site.start_urls, "--db", sqlite_url(workdir),
+                        "--warc-dir", str(workdir / "warc"), *FAST, cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    return workdir
+
+
+def test_reprocess_rebuilds_the_same_reports(crawled, tmp_path):
+    rebuilt = f"sqlite:///{tmp_path / 'rebuilt.db'}"
+    result = govarchive("reprocess", str(crawled / "warc"), "--db", rebuilt, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+
+    original = export(sqlite_url(crawled), crawled)
+    again = export(rebuilt, tmp_path)
+    assert original and set(again) == set(original)
+    for url, report in original.items():
+        assert again[url]["content_hash"] == report["content_hash"], url
+        assert again[url]["warc"]["record_id"] == report["warc"]["record_id"], url
+        fetched = {a["url"]: a["sha256"] for a in report["attachments"]}
+        assert {a["url"]: a["sha256"] for a in again[url]["attachments"]} == fetched, url
+
+    summary = json.loads(result.stdout)
+    assert summary["reports"]["new"] == len(original)
+    assert summary["files"] > 0
+
+
+def test_reprocess_twice_changes_nothing(crawled, tmp_path):
+    rebuilt = f"sqlite:///{tmp_path / 'rebuilt.db'}"
+    govarchive("reprocess", str(crawled / "warc"), "--db", rebuilt, cwd=tmp_path)
+    result = govarchive("reprocess", str(crawled / "warc"), "--db", rebuilt, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert set(json.loads(result.stdout)["reports"]) == {"unchanged"}
+
+
+def _response(writer: WARCWriter, url: str, body: bytes, content_type: str, status: str = "200 OK") -> None:
+    headers = StatusAndHeaders(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))],
+                               protocol="HTTP/1.0")
+    writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=headers))
+
+
+def test_reprocess_a_warc_written_by_another_tool(tmp_path):
+    """Only the detail page becomes a report; the list page, robots.txt and the 404 do not."""
+    detail = (PAGES / "trs_01.html").read_bytes() if (PAGES / "trs_01.html").exists() else None
+    if detail is None:
+        detail = sorted(PAGES.glob("*.html"))[0].read_bytes()
+    listing = ("<html><head><meta charset='utf-8'><title>通知公告</title></head><body><ul>"
+               + "".join(f"<li><a href='/art/2024/3/{i}/art_1_{i}.html'>关于开展第{i}批政务公开工作检查的通知</a>"
+                         f"<span>2024-03-{i:02d}</span></li>" for i in range(1, 21))
+               + "</ul><div>共5页 下一页</div></body></html>").encode()
+    path = tmp_path / "other-tool.warc.gz"
+    with open(path, "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        _response(writer, "http://www.example.gov.cn/robots.txt", b"User-agent: *\nDisallow:\n", "text/plain")
+        _response(writer, "http://www.example.gov.cn/col/col1/index.html", listing, "text/html; charset=utf-8")
+        _response(writer, "http://www.example.gov.cn/art/2024/3/1/art_1_1.html", detail, "text/html")
+        _response(writer, "http://www.example.gov.cn/gone.html", b"not found", "text/html", "404 Not Found")
+    db = f"sqlite:///{tmp_path / 'other.db'}"
+    result = govarchive("reprocess", str(path), "--db", db, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    reports = export(db, tmp_path)
+    assert list(reports) == ["http://www.example.gov.cn/art/2024/3/1/art_1_1.html"]
+    assert reports["http://www.example.gov.cn/art/2024/3/1/art_1_1.html"]["title"]
+
+
+def test_truncated_warc_keeps_what_is_readable(crawled, tmp_path):
+    source = sorted((crawled / "warc").glob("*.warc.gz"))[0]
+    data = source.read_bytes()
+    broken = tmp_path / "broken.warc.gz"
+    broken.write_bytes(data[: len(data) * 2 // 3])
+    db = f"sqlite:///{tmp_path / 'broken.db'}"
+    result = govarchive("reprocess", str(broken), "--db", db, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "warning:" in result.stderr
+    assert json.loads(result.stdout)["reports"].get("new", 0) > 0
+
+
+def test_a_file_that_is_not_a_warc_is_a_clear_error(tmp_path):
+    junk = tmp_path / "notes.warc.gz"
+    junk.write_bytes(gzip.compress(b"this is not a WARC file\n" * 10))
+    result = govarchive("reprocess", str(junk), "--db", f"sqlite:///{tmp_path / 'x.db'}", cwd=tmp_path)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "no HTTP response records" in result.stderr

@@ -35,6 +35,8 @@ DETAIL_MIN_MARKED_CHARS = 40
 CHARS_PER_LIST_ITEM = 40
 # Dated items in one container that make a list page (fewer suffice when pagination is present).
 MIN_LIST_ITEMS = 3
+# A hub page (信息公开 home, parent column) shows blocks of a column's latest records, two or more each.
+MIN_BLOCK_ITEMS = 2
 # Items without dates count only in bigger containers with title-length link texts (document titles
 # run 15-40 characters; menu entries such as 政府信息公开指南 stay under 12).
 MIN_UNDATED_ITEMS = 5
@@ -59,8 +61,14 @@ _ARTICLE_MARKERS = (
     ("body-container", re.compile(r"""class=["'][^"']*\bTRS_Editor\b|id=["'](?:UCAP-CONTENT|zoom|fontzoom)["']""",
                                   re.IGNORECASE)),
 )
-_DETAIL_URL = re.compile(r"/t\d{8}_\d+\.s?html?$|/art_\d+_\d+\.html$|/content_\d+\.s?html?$|/\d{6}/\w*\d{5,}\.s?html?$",
+_DETAIL_URL = re.compile(r"/t\d{8}_\d+\.s?html?$|/art_\d+_\d+\.html$|/content_\d+\.s?html?$|/\d{6}/\w*\d{5,}\.s?html?$"
+                         r"|/(?:19|20)\d{2}[-/]?\d{1,2}/\d{1,2}/\w*\d+\.s?html?$",  # /xxgk/2024/03/01/123.shtml
                          re.IGNORECASE)
+# Headings whose text is the document title the <title> starts with (a list's headings name its column).
+_HEADING_XPATH = "//h1|//h2|//h3|//*[contains(@class, 'title') or contains(@class, 'tit')][not(self::html or self::body)]"
+_TITLE_SPLIT = re.compile(r"\s*(?:[_|｜]|[-—–]+)\s*")
+# A document title is this long at least (column names such as 政府信息公开年报 stay under it).
+MIN_DOCUMENT_TITLE_CHARS = 10
 _PAGINATION_MARKERS = re.compile(
     r"createPageHTML|countPage|totalPage|共\s*\d+\s*页|下一页|尾页|末页|[?&](?:page|pageNo|pageIndex|curPage|p)=\d"
     r"|index_\d+\.s?html?",
@@ -97,18 +105,38 @@ def recognize(url: str, text: str, sel: Selector) -> Recognition:
     groups = _item_groups(sel)
     dated = max((g.dated for g in groups), default=0)
     paginated = bool(_PAGINATION_MARKERS.search(text))
-    if dated and body_chars >= DETAIL_MIN_CHARS:
+    if dated and body_chars >= DETAIL_MIN_MARKED_CHARS:
         # Summaries inside dated items (新闻列表 with 摘要) are part of the list, not running text.
         body_chars = running_text_chars(sel, exclude={el for g in groups if g.dated for el in g.elements})
+    if dated and not paginated and _has_title_heading(sel):
+        markers += ("title-heading",)
+        if len(markers) >= 2:  # a short notice followed by its 相关文章 list: the notice is the page
+            return Recognition(DETAIL, dated, body_chars, ("short-text", *markers))
     if body_chars >= DETAIL_MIN_CHARS and body_chars >= CHARS_PER_LIST_ITEM * dated:
         return Recognition(DETAIL, dated, body_chars, ("running-text",))
     if dated >= MIN_LIST_ITEMS or (dated >= 1 and paginated):
         return Recognition(LIST, dated, body_chars, ("dated-items", *(("pagination",) if paginated else ())))
+    blocks = [g.dated for g in groups if g.dated >= MIN_BLOCK_ITEMS]
+    if len(blocks) >= 2 and sum(blocks) >= 2 * MIN_LIST_ITEMS:  # 信息公开 home: a few records per column
+        return Recognition(LIST, dated, body_chars, ("dated-blocks",))
     if len(markers) >= 2 and body_chars >= DETAIL_MIN_MARKED_CHARS:
         return Recognition(DETAIL, dated, body_chars, ("short-text", *markers))
     if any(g.titled >= MIN_UNDATED_ITEMS for g in groups):
         return Recognition(LIST, dated, body_chars, ("titled-items",))
     return Recognition(OTHER, dated, body_chars, ())
+
+
+def _has_title_heading(sel: Selector) -> bool:
+    """A heading (not a link) repeats a document-title-long segment of the page's <title>."""
+    title = " ".join((sel.xpath("//title/text()").get() or "").split())
+    # Every segment between separators, and the whole: a hyphen may be part of the title (2023-2025年).
+    wanted = {p.replace(" ", "") for p in [title, *_TITLE_SPLIT.split(title)] if len(p) >= MIN_DOCUMENT_TITLE_CHARS}
+    if not wanted:
+        return False
+    for el in sel.root.xpath(_HEADING_XPATH):
+        if el.tag != "a" and el.find(".//a") is None and "".join(el.text_content().split()) in wanted:
+            return True
+    return False
 
 
 def classify_page(body: bytes, url: str, content_type: str | None = None) -> str:
@@ -155,10 +183,16 @@ class _Group:
 def _item_groups(sel: Selector) -> list[_Group]:
     """Small link items grouped by their parent: the repeated containers of the page."""
     groups: dict[Any, _Group] = {}
-    for item in sel.root.iter(*ITEM_TAGS):
+    for item in sel.root.iter(*ITEM_TAGS, "a"):
+        if item.tag == "a":  # an anchor is an item when it wraps a whole record (title and date blocks)
+            parent = item.getparent()
+            if len(item) and item.get("href") and parent is not None \
+                    and sum(1 for c in parent if c.tag == "a") >= MIN_BLOCK_ITEMS:
+                _add_item(groups, item, [item])
+            continue
         anchors = []
         for a in item.iter("a"):
-            if a.get("href"):
+            if a.get("href") or a.get("onclick"):
                 anchors.append(a)
                 if len(anchors) > MAX_ITEM_LINKS:
                     break
@@ -169,17 +203,43 @@ def _item_groups(sel: Selector) -> list[_Group]:
             continue
         if item.tag in ("div", "p") and next(item.iterdescendants("li", "tr", "dd"), None) is not None:
             continue  # a wrapper around a (short) list, not one of its items
-        main = max(anchors, key=lambda a: len(_anchor_title(a)))
-        title = _anchor_title(main)
-        date = _DATE.search(content)
-        group = groups.setdefault(item.getparent(), _Group())
-        group.items.append((main, title, date.group(0) if date else None))
-        group.elements.append(item)
-        if date:
-            group.dated += 1
-        if len(title) >= MIN_TITLE_CHARS:
-            group.titled += 1
+        _add_item(groups, item, anchors, content)
     return list(groups.values())
+
+
+def _add_item(groups: dict[Any, _Group], item: Any, anchors: list[Any], content: str | None = None) -> None:
+    """Add `item` (its main link, title and date) to the group of its parent."""
+    content = item.text_content() if content is None else content
+    if len(content) > MAX_ITEM_CHARS:
+        return
+    main = max(anchors, key=lambda a: len(_anchor_title(a)))
+    title = _anchor_title(main)
+    date = _DATE.search(content)
+    if main is item and date:  # the date sits inside the anchor: keep it out of the title
+        title = " ".join(t for t in (" ".join(c.text_content().split()) for c in item) if t and not _DATE.fullmatch(t))
+    group = groups.setdefault(item.getparent(), _Group())
+    group.items.append((main, title, date.group(0) if date else None))
+    group.elements.append(item)
+    if date:
+        group.dated += 1
+    if len(title) >= MIN_TITLE_CHARS:
+        group.titled += 1
+
+
+# A record opened by script: <a href="javascript:void(0)" onclick="window.open('/art/…')">, href="javascript:
+# openUrl('./202403/t…html')". The first quoted string that looks like a page path is the record's URL.
+_SCRIPT_URL = re.compile(r"""["']((?:https?:)?(?:/|\./|\.\./)?[\w./%?&=:-]*?[\w%-]+\.(?:s?html?|jsp|aspx?|php)"""
+                         r"""(?:\?[^"'\s]*)?)["']""", re.IGNORECASE)
+
+
+def anchor_href(a: Any) -> str | None:
+    """The URL an anchor leads to: its href, or the page path a javascript: href/onclick opens."""
+    href = (a.get("href") or "").strip()
+    if href and not href.lower().startswith("javascript:") and href != "#":
+        return href
+    script = (href + " " + (a.get("onclick") or "")).strip()
+    m = _SCRIPT_URL.search(script)
+    return m.group(1) if m else None
 
 
 def _anchor_title(a: Any) -> str:
@@ -188,9 +248,16 @@ def _anchor_title(a: Any) -> str:
     return title if len(title) > len(text) else text
 
 
+def base_url(url: str, sel: Selector) -> str:
+    """What relative links of the page resolve against: its `<base href>`, else its own URL."""
+    href = sel.root.xpath("string((//base/@href)[1])").strip()
+    return (absolute(url, href) or url) if href else url
+
+
 def list_links(url: str, sel: Selector, item_xpath: str | None = None) -> list[ListLink]:
     """The record links of a list page: every item of each dated container (or of undated
     title lists when there is no dated one). `item_xpath` (a site profile's) selects the links instead."""
+    url = base_url(url, sel)
     if item_xpath:
         found = []
         for a in sel.xpath(item_xpath):
@@ -213,11 +280,49 @@ def list_links(url: str, sel: Selector, item_xpath: str | None = None) -> list[L
         for anchor, title, date in group.items:
             if date is None and not keep_undated:
                 continue
-            href = absolute(url, anchor.get("href"))
+            href = absolute(url, anchor_href(anchor))
             if href and href not in seen:
                 seen.add(href)
                 links.append(ListLink(href, title, date))
     return links
+
+
+# "更多" links of a block: the full list of the column whose latest records the block shows.
+_MORE_TEXT = re.compile(r"^(?:[>»+＋]{1,3}|(?:查看|浏览)?更多(?:信息|内容|>>|»|\+|＋)?|more\s*(?:>>|»|\+)?)$", re.IGNORECASE)
+# How far above a "更多" link its block may start (a.more → div.title → div.block).
+MORE_BLOCK_LEVELS = 4
+
+
+def more_links(url: str, sel: Selector) -> list[str]:
+    """The "更多>>" links of blocks that show a column's latest dated records (a parent column or the
+    信息公开 home page): each leads to that column's full list.
+
+    A link belongs to a block when the nearest of its ancestors (up to MORE_BLOCK_LEVELS) that holds a
+    dated list holds exactly one: the block's own.
+    """
+    holders: dict[Any, int] = {}
+    for group in _item_groups(sel):
+        if group.dated and group.elements:
+            node = group.elements[0].getparent()
+            for _ in range(MORE_BLOCK_LEVELS):
+                if node is None or node.tag in ("body", "html"):
+                    break
+                holders[node] = holders.get(node, 0) + 1
+                node = node.getparent()
+    found: list[str] = []
+    base = base_url(url, sel)
+    for a in sel.root.iter("a"):
+        text = "".join(a.text_content().split()) or (a.get("title") or "").strip()
+        if not text or not _MORE_TEXT.match(text):
+            continue
+        node = a.getparent()
+        for _ in range(MORE_BLOCK_LEVELS):
+            if node is None or node in holders:
+                break
+            node = node.getparent()
+        if node is not None and holders.get(node) == 1 and (href := absolute(base, anchor_href(a))) and href != url:
+            found.append(href)
+    return list(dict.fromkeys(found))
 
 
 def column_name(sel: Selector) -> str | None:

@@ -8,11 +8,22 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 _SKIP_SCHEMES = re.compile(r"^\s*(?:javascript|mailto|tel|sms|data|about|ftp|file):", re.IGNORECASE)
 
 
+_TAB_NEWLINE = re.compile(r"[\t\n\r]")
+
+
+def clean_href(href: str) -> str:
+    """An href as a browser reads it (WHATWG URL): tabs and newlines inside dropped, `\\` as `/`."""
+    href = _TAB_NEWLINE.sub("", href.strip())
+    if "\\" in href and not _SKIP_SCHEMES.match(href):
+        href = href.replace("\\", "/")
+    return href
+
+
 def absolute(base: str, href: str | None) -> str | None:
     """`href` resolved against `base`, without its fragment; None for javascript:/mailto: and empties."""
     if not href:
         return None
-    href = href.strip()
+    href = clean_href(href)
     if not href or href.startswith("#") or _SKIP_SCHEMES.match(href):
         return None
     try:

@@ -11,14 +11,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
+from archive.extract.links import is_download_endpoint
+
 # Extensions of documents government sites publish as 附件 (et = WPS spreadsheet, ceb = Apabi e-book).
 ATTACHMENT_EXTENSIONS = frozenset({
     "pdf", "doc", "docx", "xls", "xlsx", "xlsm", "ppt", "pptx", "wps", "et", "dps", "ofd", "zip", "rar", "7z",
     "gz", "tar", "csv", "rtf", "txt", "ceb", "caj", "tif", "tiff",
 })
 IMAGE_EXTENSIONS = frozenset({"png", "jpg", "jpeg", "gif", "bmp", "webp"})
-# Download endpoints that serve files without an extension in the path (Hanweb downfile.jsp, …).
-_DOWNLOAD_PATH = re.compile(r"(?:download|downfile|filedown|getfile|attach|fileserver)", re.IGNORECASE)
+# Download endpoints that serve files without an extension in the path (Hanweb downfile.jsp, /download/3412):
+# one definition, archive.extract.links.is_download_endpoint, shared with the extractor.
 
 # Navigation, search, login, interaction and calendar pages: never part of a column's records.
 NAVIGATION_PATTERNS = (
@@ -47,6 +49,9 @@ class LinkPolicy:
 
     allowed_hosts: set[str]
     ignore_patterns: list[re.Pattern[str]] = field(default_factory=list)
+    # Registrable domains of the start hosts (beijing.gov.cn for www.beijing.gov.cn): a column's records
+    # and attachments often live on a sibling host (xxgk.…, file.…); pagination and navigation never do.
+    site_domains: set[str] = field(default_factory=set)
     navigation_patterns: list[re.Pattern[str]] = field(
         default_factory=lambda: [re.compile(p, re.IGNORECASE) for p in NAVIGATION_PATTERNS])
 
@@ -54,7 +59,8 @@ class LinkPolicy:
     def for_start_urls(cls, urls: Iterable[str], *, extra_hosts: Iterable[str] = (),
                        ignore: Iterable[str] = ()) -> LinkPolicy:
         hosts = {host_of(u) for u in urls if host_of(u)} | {h.lower() for h in extra_hosts}
-        return cls(allowed_hosts=hosts, ignore_patterns=[re.compile(p) for p in ignore])
+        domains = {d for u in urls if (d := registrable_domain(urlsplit(u).hostname or ""))}
+        return cls(allowed_hosts=hosts, ignore_patterns=[re.compile(p) for p in ignore], site_domains=domains)
 
     def host_allowed(self, url: str) -> bool:
         host = host_of(url)
@@ -69,12 +75,26 @@ class LinkPolicy:
                 return True
         return False
 
-    def reject_reason(self, url: str) -> str | None:
-        """Why `url` must not be followed, or None when it may be."""
+    def same_site(self, url: str) -> bool:
+        """On a start host, or on another host of the same registrable domain (default port only)."""
+        if self.host_allowed(url):
+            return True
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            return False
+        domain = registrable_domain(parts.hostname or "")
+        return bool(domain) and domain in self.site_domains and port in (None, 80, 443) and "." in domain \
+            and not _IP_HOST.match(parts.hostname or "")
+
+    def reject_reason(self, url: str, *, record: bool = False) -> str | None:
+        """Why `url` must not be followed, or None when it may be. A `record` (a list's record link)
+        may sit on a sibling host of the site."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
             return "scheme"
-        if not self.host_allowed(url):
+        if not (self.same_site(url) if record else self.host_allowed(url)):
             return "offsite"
         if len(url) > MAX_URL_LENGTH:
             return "too_long"
@@ -95,7 +115,7 @@ class LinkPolicy:
     def allows_attachment(self, url: str) -> bool:
         """Attachments need only stay on the site: a download endpoint may look like anything."""
         parts = urlsplit(url)
-        return parts.scheme in ("http", "https") and self.host_allowed(url) and len(url) <= MAX_URL_LENGTH \
+        return parts.scheme in ("http", "https") and self.same_site(url) and len(url) <= MAX_URL_LENGTH \
             and not any(p.search(parts.path + "?" + parts.query) for p in self.ignore_patterns)
 
 
@@ -111,6 +131,22 @@ def host_of(url: str) -> str:
     return host
 
 
+
+
+# Second-level suffixes under which a name is registered one level deeper (www.beijing.gov.cn → beijing.gov.cn).
+_SECOND_LEVEL = frozenset({"gov", "com", "org", "net", "edu", "ac", "mil"})
+_IP_HOST = re.compile(r"^[\d.]+$|:")
+
+
+def registrable_domain(hostname: str) -> str:
+    """The domain a site registered: `beijing.gov.cn` for `fgw.beijing.gov.cn`, `example.com` for
+    `www.example.com`; an IP address (or a one-label name) is its own domain."""
+    hostname = hostname.lower().rstrip(".")
+    if not hostname or _IP_HOST.match(hostname):
+        return hostname
+    labels = hostname.split(".")
+    keep = 3 if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2 else 2
+    return ".".join(labels[-keep:])
 
 
 def is_deep_or_looping(path: str) -> bool:
@@ -136,7 +172,7 @@ def is_attachment_url(url: str) -> bool:
     if extension(url) in ATTACHMENT_EXTENSIONS:
         return True
     parts = urlsplit(url)
-    if parts.query and _DOWNLOAD_PATH.search(parts.path):
+    if is_download_endpoint(parts.path, parts.query):
         return True
     return any(extension("/" + v) in ATTACHMENT_EXTENSIONS for _, v in parse_qsl(parts.query))
 

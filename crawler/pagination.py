@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from parsel import Selector
 
+from archive.recognize import base_url
 from archive.urls import absolute
 
 Handler = Callable[[str, str, Selector], list[str]]
@@ -26,10 +27,14 @@ MAX_PAGES = 5000
 HANWEB_DEFAULT_PER_PAGE = 15
 
 _CREATE_PAGE = re.compile(r"createPageHTML\s*\(([^()]*)\)")
+_PAGE_CALL = re.compile(r"""\b(?P<fn>\w+)\s*\(\s*(?P<total>\w+)\s*,\s*\w+\s*,\s*["'](?P<name>[\w-]+)["']\s*,"""
+                        r"""\s*["'](?P<ext>s?html?)["']\s*\)""")
 _ARG_STRING = re.compile(r"""^\s*(["'])(.*)\1\s*$""")
 _PAGE_FILE = re.compile(r"^(?P<name>[\w-]+?)(?:_(?P<n>\d+))?\.(?P<ext>s?html?|jsp|asp|aspx|php)$", re.IGNORECASE)
-_TOTAL_PAGES_TEXT = re.compile(r"共\s*(\d{1,5})\s*页|(?:\d+|\d+\s*/\s*)\s*/\s*(\d{1,5})\s*页")
-_CURRENT_PAGE_TEXT = re.compile(r"当前第\s*(\d{1,5})\s*页|第\s*(\d{1,5})\s*/\s*\d{1,5}\s*页")
+_TOTAL_PAGES_TEXT = re.compile(r"共\s*(\d{1,5})\s*页|(?:\d+|\d+\s*/\s*)\s*/\s*(\d{1,5})\s*页"
+                               r"|页次\s*[:：]?\s*\d{1,5}\s*/\s*(\d{1,5})")
+_CURRENT_PAGE_TEXT = re.compile(r"当前第\s*(\d{1,5})\s*页|第\s*(\d{1,5})\s*/\s*\d{1,5}\s*页"
+                                r"|页次\s*[:：]?\s*(\d{1,5})\s*/|第\s*(\d{1,5})\s*页")
 _JS_PAGE_COUNT = re.compile(
     r"\b(?:countPage|totalPage|totalPages|pageCount|page_count|pageTotal|maxPage)\s*[=:]\s*[\"']?(\d{1,5})")
 _JS_NAME = re.compile(r"""["']([\w-]+)["']\s*\+\s*["']_["']""")
@@ -61,20 +66,36 @@ HANWEB_PROXY = "/module/web/jpage/dataproxy.jsp"
 # --- TRS WCM: createPageHTML(total, current, "index", "html") ---------------------------------------
 
 def trs_create_page_html(url: str, text: str, sel: Selector) -> list[str]:
-    """index.html, index_1.html … index_{total-1}.html beside the current page."""
-    if "createPageHTML" not in text:
-        return []
+    """index.html, index_1.html … index_{total-1}.html beside the current page.
+
+    Also the same call under other names (`createPage(5, 0, "index", "shtml")`, `showPage(…)`): any
+    function with "page" in its name called as (total, current, "name", "ext").
+    """
     pages: list[str] = []
+    for match in _PAGE_CALL.finditer(text):
+        if match["fn"] != "createPageHTML" and "page" in match["fn"].lower():
+            total = int(match["total"]) if match["total"].isdigit() else _js_number(match["total"], text)
+            if total:
+                pages.extend(_numbered_pages(base_url(url, sel), match["name"], match["ext"], min(total, MAX_PAGES)))
+    if "createPageHTML" not in text:
+        return pages
     for match in _CREATE_PAGE.finditer(text):
         args = [a.strip() for a in match.group(1).split(",")]
-        numbers = [int(a) for a in args if a.isdigit()]
+        numbers = [int(a) if a.isdigit() else _js_number(a, text) for a in args if a.isdigit() or a.isidentifier()]
+        numbers = [n for n in numbers if n is not None]
         strings = [m.group(2) for a in args if (m := _ARG_STRING.match(a))]
         if not numbers:
             continue  # the function's own definition, or a call with variables
         total = min(numbers[0], MAX_PAGES)
         name, ext = (strings[-2], strings[-1]) if len(strings) >= 2 else ("index", "html")
-        pages.extend(_numbered_pages(url, name, ext, total))
+        pages.extend(_numbered_pages(base_url(url, sel), name, ext, total))
     return pages
+
+
+def _js_number(name: str, text: str) -> int | None:
+    """The value a script assigns to variable `name` (`var countPage = 12;`), if it is a number."""
+    m = re.search(rf"\b{re.escape(name)}\s*=\s*[\"']?(\d{{1,5}})\b", text)
+    return int(m.group(1)) if m else None
 
 
 def _numbered_pages(url: str, name: str, ext: str, total: int, start: int = 0) -> list[str]:
@@ -87,15 +108,15 @@ def _numbered_pages(url: str, name: str, ext: str, total: int, start: int = 0) -
 def js_page_count(url: str, text: str, sel: Selector) -> list[str]:
     """Pages name_N.ext up to the count a script variable states (UCAP/gov.cn, many TRS skins)."""
     match = _JS_PAGE_COUNT.search(text)
-    if not match:
-        return []
+    if not match or trs_create_page_html(url, text, sel):
+        return []  # no count, or a createPageHTML call that names the files exactly
     total = min(int(match.group(1)), MAX_PAGES)
     if total <= 1:
         return []
     name, ext = _page_file_parts(url, text)
     if name is None:
         return []
-    return _numbered_pages(url, name, ext, total)
+    return _numbered_pages(base_url(url, sel), name, ext, total)
 
 
 def _page_file_parts(url: str, text: str) -> tuple[str | None, str]:
@@ -118,8 +139,9 @@ def next_last_links(url: str, text: str, sel: Selector) -> list[str]:
     """Follow 下一页; when 尾页 (or 共N页) gives the last number, every page between as well."""
     nexts: list[str] = []
     lasts: list[str] = []
+    base = base_url(url, sel)
     for a in sel.xpath(_NEXT_LAST_XPATH):
-        href = absolute(url, a.attrib.get("href"))
+        href = absolute(base, a.attrib.get("href"))
         if not href or href == url:
             continue
         label = " ".join(a.xpath(".//text()").getall()).strip().lower()
@@ -202,8 +224,9 @@ def numbered_index_links(url: str, text: str, sel: Selector) -> list[str]:
         return []
     pattern = re.compile(rf"(?:^|/){re.escape(name)}_(\d+)\.{re.escape(ext)}$")
     highest = 0
+    base = base_url(url, sel)
     for href in sel.xpath("//a/@href").getall():
-        full = absolute(url, href)
+        full = absolute(base, href)
         if full and full.rsplit("/", 1)[0] == url.rsplit("/", 1)[0] and (m := pattern.search(full)):
             highest = max(highest, int(m.group(1)))
     if not highest:
@@ -222,11 +245,12 @@ def numbered_page_links(url: str, text: str, sel: Selector) -> list[str]:
     the page states its total; page numbers in the host never count.
     """
     numbered: list[tuple[int, str]] = []
+    base = base_url(url, sel)
     for a in sel.xpath(_NUMBER_LINK_XPATH):
         label = "".join(a.xpath(".//text()").getall()).strip().strip("[]【】 ")
         if not label.isdigit() or not 2 <= int(label) <= MAX_PAGES:
             continue
-        href = absolute(url, a.attrib.get("href"))
+        href = absolute(base, a.attrib.get("href"))
         if href and href != url:
             numbered.append((int(label), href))
     if not numbered:

@@ -298,3 +298,43 @@ def test_date_printed_above_the_title():
             "</div><ul class=list><li><a href=/a.html>往年通知</a><span>2023-03-01 10:00</span></li></ul></body></html>")
     report = extract(html.encode(), "http://lyj.a.gov.cn/tz/1.html")
     assert report.publish_time == "2024-03-04T08:30:00+08:00"
+
+
+# --- generality: URLs as requested, articles split over pages --------------------------------------------
+
+def test_attachment_urls_are_percent_encoded_as_requested():
+    html = ("<html><body><h1>关于申报工作的通知</h1><div class='content'><p>" + "请各单位按要求认真组织申报工作，按时报送材料。" * 6
+            + "</p></div><a href='/u/cms/202403/申报 表.docx'>申报表</a>"
+            "<a href='//files.gov.test/a.pdf?name=说明'>说明</a></body></html>")
+    report = extract(html.encode("utf-8"), "http://gov.test/xxgk/t1.html")
+    assert [a.url for a in report.attachments] == [
+        "http://gov.test/u/cms/202403/%E7%94%B3%E6%8A%A5%20%E8%A1%A8.docx",
+        "http://files.gov.test/a.pdf?name=%E8%AF%B4%E6%98%8E"]
+
+
+@pytest.mark.parametrize("url, html, expected", [
+    ("http://g.test/a/t20240301_7.html", "<a href='t20240301_7_2.html'>3</a><a href='./t20240301_7_1.html'>2</a>",
+     ["http://g.test/a/t20240301_7_1.html", "http://g.test/a/t20240301_7_2.html"]),
+    ("http://g.test/a/t20240301_7.html", "<script>createPageHTML(3, 0, \"t20240301_7\", \"html\");</script>",
+     ["http://g.test/a/t20240301_7_1.html", "http://g.test/a/t20240301_7_2.html"]),
+    ("http://g.test/a/t20240301_7_1.html", "<a href='t20240301_7.html'>1</a><a href='t20240301_7_2.html'>3</a>", []),
+    ("http://g.test/a/t20240301_7.html", "<a href='t20240301_70_1.html'>另一篇</a><a href='t20240301_7.pdf'>x</a>", []),
+    ("http://g.test/show.asp?id=7", "<a href='show.asp?id=7&page=2'>2</a>", []),
+])
+def test_continuation_urls(url, html, expected):
+    from archive.extract import continuation_urls
+
+    assert continuation_urls(html, url) == expected
+
+
+def test_merge_pages_appends_bodies_attachments_and_rehashes():
+    from archive.extract import merge_pages
+    from archive.report import Attachment
+
+    first = Report(url="u", title="t", body_text="一", body_html="<div>一</div>", attachments=[Attachment("a", "A")])
+    second = Report(url="u_1", title="t", body_text="二", body_html="<div>二</div>",
+                    attachments=[Attachment("a", "A"), Attachment("b", "B")], images=["i"])
+    merged = merge_pages(first, [second, Report(url="u_2", body_text="")])
+    assert (merged.url, merged.body_text, merged.body_html) == ("u", "一\n二", "<div>一</div><div>二</div>")
+    assert [a.url for a in merged.attachments] == ["a", "b"] and merged.images == ["i"]
+    assert merged.content_hash == merged.compute_content_hash()

@@ -89,3 +89,45 @@ def test_ports_are_part_of_the_site():
     assert policy.allows("http://127.0.0.1:8000/col/a/index_1.html")
     assert policy.reject_reason("http://127.0.0.1:8001/col/a/index_1.html") == "offsite"
     assert links.host_of("https://WWW.Gov.test:443/a") == "www.gov.test"
+
+
+# --- records and attachments on sibling hosts of the same site ----------------------------------------------
+
+@pytest.mark.parametrize("host, domain", [
+    ("www.beijing.gov.cn", "beijing.gov.cn"), ("fgw.beijing.gov.cn", "beijing.gov.cn"), ("www.gov.cn", "www.gov.cn"),
+    ("www.example.com", "example.com"), ("example.com.cn", "example.com.cn"), ("127.0.0.1", "127.0.0.1"),
+])
+def test_registrable_domain(host, domain):
+    assert links.registrable_domain(host) == domain
+
+
+def test_records_and_attachments_may_sit_on_a_sibling_host_pagination_may_not():
+    policy = links.LinkPolicy.for_start_urls(["http://www.qinglan.gov.cn/xxgk/tzgg/"])
+    record = "http://xxgk.qinglan.gov.cn/art/2024/3/1/art_99_1.html"
+    assert policy.reject_reason(record, record=True) is None
+    assert policy.reject_reason(record) == "offsite"  # not as a list page or navigation
+    assert policy.allows_attachment("https://file.qinglan.gov.cn/u/cms/a.pdf")
+    assert policy.reject_reason("http://www.other.gov.cn/a.html", record=True) == "offsite"
+    assert policy.reject_reason("http://xxgk.qinglan.gov.cn:8080/a.html", record=True) == "offsite"
+    local = links.LinkPolicy.for_start_urls(["http://127.0.0.1:8000/col/"])
+    assert local.reject_reason("http://127.0.0.2:8000/a.html", record=True) == "offsite"
+
+
+@pytest.mark.parametrize("href, expected", [
+    ("..\\202403\\t20240301_1.html", "http://gov.test/xxgk/202403/t20240301_1.html"),  # IIS-style backslashes
+    ("./202403/t2024\n0301_1.html", "http://gov.test/xxgk/tzgg/202403/t20240301_1.html"),  # newline inside
+    ("\tjavascript:void(0)", None),
+])
+def test_hrefs_are_read_as_a_browser_reads_them(href, expected):
+    assert absolute("http://gov.test/xxgk/tzgg/index.html", href) == expected
+
+
+@pytest.mark.parametrize("url, attachment", [
+    ("http://gov.test/download/3412", True),
+    ("http://gov.test/attach/get/9f3c2a7e", True),
+    ("http://gov.test/common/download?fileId=7c1e9a20", True),
+    ("http://gov.test/xzzx/download/", False),
+    ("http://gov.test/download/index.html", False),
+])
+def test_download_routes_without_extension(url, attachment):
+    assert links.is_attachment_url(url) is attachment

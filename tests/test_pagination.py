@@ -167,3 +167,56 @@ def test_every_fixture_list_family_reaches_its_last_page(site):
     assert expected_lists <= html_lists
     hanweb_windows = [u for u in found if "dataproxy.jsp" in u]
     assert hanweb_windows, "no dataproxy page for the Hanweb column with more records than inline"
+
+
+# --- generality: schemes of portals the fixture site does not model ----------------------------------------
+
+def test_js_page_count_reads_the_file_template_with_escaped_quotes_behind_a_directory_url():
+    script = ('<script>var countPage = 3//共多少页\nfor (var i = 0; i < countPage; i++) {'
+              'document.write("<a href=\\"index_" + i + ".htm\\">" + (i + 1) + "</a>");}</script>')
+    got = pages(pagination.js_page_count, "http://gov.test/zhengce/zuixin/", script)
+    assert got == ["http://gov.test/zhengce/zuixin/index.htm", "http://gov.test/zhengce/zuixin/index_1.htm",
+                   "http://gov.test/zhengce/zuixin/index_2.htm"]
+
+
+def test_create_page_html_with_variable_arguments():
+    html = ('<script>var pageCount = 3;var currentPage = 0;'
+            'createPageHTML(pageCount, currentPage, "index", "shtml");</script>')
+    got = pagination.next_pages("http://gov.test/zfxxgk/fdzdgknr/", html, Selector(text=html))
+    assert got == ["http://gov.test/zfxxgk/fdzdgknr/index.shtml", "http://gov.test/zfxxgk/fdzdgknr/index_1.shtml",
+                   "http://gov.test/zfxxgk/fdzdgknr/index_2.shtml"]  # and no index_N.html guessed beside them
+
+
+def test_numbered_query_links_window_is_filled_up_to_the_stated_total():
+    html = ('<div class="pagination">共 5 页 第 1 页 <span>1</span> <a href="list.jsp?pageNo=2">2</a> '
+            '<a href="list.jsp?pageNo=3">3</a> <a href="javascript:goPage(2)">下一页</a></div>')
+    got = pages(pagination.numbered_page_links, "http://gov.test:8080/xxgk/tzgg/list.jsp", html)
+    assert got == [f"http://gov.test:8080/xxgk/tzgg/list.jsp?pageNo={n}" for n in range(2, 6)]
+
+
+def test_numbered_links_zero_based_files_and_bracketed_labels():
+    html = '<p>[1] <a href="list_1.html">[2]</a> <a href="list_2.html">[3]</a> <a href="list_3.html">[4]</a></p>'
+    got = pages(pagination.numbered_page_links, "http://gov.test/news/list.html", html)
+    assert got == [f"http://gov.test/news/list_{n}.html" for n in range(1, 4)]
+
+
+def test_a_single_numbered_link_needs_a_stated_total_and_host_digits_never_count():
+    html = '<a href="http://10.0.0.2/page2.html">2</a>'
+    assert pages(pagination.numbered_page_links, "http://10.0.0.2/page1.html", html) == []
+    html = '<p>页次：1/3</p><a href="http://10.0.0.2/news.asp?page=2">2</a>'
+    got = pages(pagination.numbered_page_links, "http://10.0.0.2/news.asp", html)
+    assert got == ["http://10.0.0.2/news.asp?page=2", "http://10.0.0.2/news.asp?page=3"]
+
+
+def test_pagination_links_resolve_against_the_base_href():
+    html = ('<html><head><base href="http://gov.test/xxgk/"></head><body>'
+            '<a href="gzdt/index_1.htm">下一页</a><a href="gzdt/index_3.htm">尾页</a></body></html>')
+    got = pagination.next_pages("http://gov.test/xxgk/gzdt/index.htm", html, Selector(text=html))
+    assert got == [f"http://gov.test/xxgk/gzdt/index_{n}.htm" for n in (1, 3, 2)]
+
+
+def test_page_script_calls_under_other_names():
+    html = '<script>var total = 3; createPage(total, 0, "list", "shtml");</script>'
+    got = pages(pagination.trs_create_page_html, "http://gov.test/xwzx/list.shtml", html)
+    assert got == ["http://gov.test/xwzx/list.shtml", "http://gov.test/xwzx/list_1.shtml", "http://gov.test/xwzx/list_2.shtml"]
+    assert pages(pagination.trs_create_page_html, "http://gov.test/x/", '<script>open(3, 0, "a", "html")</script>') == []

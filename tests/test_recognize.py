@@ -162,3 +162,78 @@ def test_every_fixture_list_page_is_a_list_page(site):
 def test_fixture_login_and_calendar_pages_are_not_details(site):
     for path in ("/login", "/calendar/?date=2024-02", "/calendar/?date=2024-02-03"):
         assert recognized(site.url + path) == recognize.OTHER, path
+
+
+# --- generality: layouts of portals the fixture site does not model ----------------------------------------
+
+def test_div_news_items_with_summaries_stay_a_list():
+    items = "".join(f"<div class='news-item'><h3><a href='../gzdt/202403/content_{i}.HTM'>第{i}条工作动态的标题文字</a>"
+                    f"</h3><p class='summary'>{PARA[:70]}……</p><span class='date'>2024年03月0{i}日</span></div>"
+                    for i in range(1, 5))
+    assert kind(page(f"<div class='news-list'>{items}</div>"), "http://gov.test/xxgk/gzdt/index.htm") == recognize.LIST
+
+
+def test_short_notice_before_its_related_list_is_a_detail_page():
+    related = "".join(f"<li><a href='/r/{i}.shtml'>相关文件第{i}号关于某某事项的通知</a><span>2024-01-0{i}</span></li>"
+                      for i in range(1, 4))
+    title = "关于2024年清明节期间城区禁止燃放烟花爆竹的通告"
+    html = (f"<html><head><title>某市人民政府-{title}</title></head><body><div class='xxgk-title'>{title}</div>"
+            f"<div class='txt'><p>清明节期间，城区范围内禁止燃放烟花爆竹，请广大市民自觉遵守。</p></div>"
+            f"<div class='xgwz'><h4>相关文章</h4><ul>{related}</ul></div></body></html>")
+    assert kind(html, "http://gov.test/xxgk/2024/03/06/125.SHTML") == recognize.DETAIL
+    # the same shape without a document title heading (a column page) stays a list
+    assert kind(html.replace(f"<div class='xxgk-title'>{title}</div>", ""),
+                "http://gov.test/xxgk/2024/03/06/125.SHTML") == recognize.LIST
+
+
+def test_records_opened_by_script_are_list_links():
+    items = "".join(f"<li><a href='javascript:void(0)' onclick=\"window.open('/zfxxgk/xxgknb/t2024012{i}_{i}.html')\">"
+                    f"青岚市{2020 + i}年政府信息公开工作年度报告</a><span>2024-01-2{i}</span></li>" for i in range(3))
+    items += "<li><a href=\"javascript:openUrl('./202401/t20240125_9.html')\">另一份年度报告的完整标题</a><span>2024-01-25</span></li>"
+    got = recognize.list_links("http://gov.test/zfxxgk/xxgknb/index.html", Selector(text=page(f"<ul>{items}</ul>")))
+    assert [link.url for link in got] == [f"http://gov.test/zfxxgk/xxgknb/t2024012{i}_{i}.html" for i in range(3)] + [
+        "http://gov.test/zfxxgk/xxgknb/202401/t20240125_9.html"]
+
+
+def test_dated_directory_urls_are_an_article_shape():
+    assert recognize.looks_like_article("http://gov.test/xxgk/2024/03/01/123.shtml", "<meta name='ArticleTitle'>")
+
+
+def _hub(blocks: int, items: int) -> str:
+    out = []
+    for b in range(blocks):
+        lis = "".join(f"<li><a href='/c{b}/t2024030{i}_{b}{i}.html'>第{b}栏目的第{i}条公开信息标题</a><span>2024-03-0{i}</span></li>"
+                      for i in range(1, items + 1))
+        out.append(f"<div class='block'><div class='hd'><h3>栏目{b}</h3><a class='more' href='/c{b}/'>更多&gt;&gt;</a></div>"
+                   f"<ul>{lis}</ul></div>")
+    footer = "<div class='links'><h3>友情链接</h3><a href='/yqlj/'>更多</a></div>"
+    return page("".join(out) + footer)
+
+
+def test_hub_with_blocks_of_latest_records_is_a_list():
+    assert kind(_hub(3, 2), "http://gov.test/zfxxgk/index.html") == recognize.LIST
+    assert kind(_hub(1, 2), "http://gov.test/zfxxgk/index.html") == recognize.OTHER
+
+
+def test_more_links_of_record_blocks_lead_to_the_columns_full_lists():
+    got = recognize.more_links("http://gov.test/zfxxgk/index.html", Selector(text=_hub(3, 2)))
+    assert got == ["http://gov.test/c0/", "http://gov.test/c1/", "http://gov.test/c2/"]  # not the footer's 更多
+
+
+def test_whole_record_anchors_are_list_items():
+    items = "".join(f"<a class='item' href='./202403/t2024030{i}_{i}.html'><div class='t'>关于第{i}批项目的政策解读文章</div>"
+                    f"<div class='d'>2024.03.0{i}</div></a>" for i in range(1, 5))
+    html = page(f"<div class='zcjd-list'>{items}</div>")
+    assert kind(html, "http://gov.test/zfxxgk/zcjd/index.html") == recognize.LIST
+    got = recognize.list_links("http://gov.test/zfxxgk/zcjd/index.html", Selector(text=html))
+    assert [(link.url, link.title, link.date) for link in got][0] == (
+        "http://gov.test/zfxxgk/zcjd/202403/t20240301_1.html", "关于第1批项目的政策解读文章", "2024.03.01")
+    assert len(got) == 4
+
+
+def test_list_links_resolve_against_the_base_href():
+    items = "".join(f"<li><a href='gzdt/202403/content_{i}.HTM'>第{i}条工作动态的标题文字内容</a><span>2024-03-0{i}</span></li>"
+                    for i in range(1, 4))
+    html = page(f"<ul>{items}</ul>", "<base href='http://gov.test/xxgk/'>")
+    got = recognize.list_links("http://gov.test/xxgk/gzdt/index.htm", Selector(text=html))
+    assert [link.url for link in got] == [f"http://gov.test/xxgk/gzdt/202403/content_{i}.HTM" for i in range(1, 4)]

@@ -318,3 +318,9 @@ def test_a_changed_report_is_found_by_its_new_text_only(store):
     store.save_reports([doc(3, "安全生产", "第三版内容。", "2023-06-10", None, None, None, "b.gov.cn")])
     assert ids(store.search("应急管理体系")) == [] and ids(store.search("第三版")) == [3]
     assert set(ids(store.search("财", limit=100))) == QUERIES["财"]
+
+
+def test_rebuilding_the_index_keeps_the_same_hits(store):
+    before = {q: ids(store.search(q, limit=100)) for q in QUERIES}
+    assert store.rebuild_search_index(batch=2) == len(DOCS)
+    assert {q: ids(store.search(q, limit=100)) for q in QUERIES} == before

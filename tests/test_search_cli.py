@@ -97,6 +97,13 @@ def test_search_filters(db, args, expected):
     assert [json.loads(x)["url"].rsplit("/", 1)[1] for x in result.stdout.splitlines()] == expected
 
 
+def test_words_as_separate_arguments_and_a_leading_minus(db):
+    result = run("search", "财政", "-纪律", "--db", db, "--json")
+    assert result.exit_code == 0 and result.stdout == ""
+    result = run("search", "财政", "-安全", "--db", db, "--json")
+    assert [json.loads(x)["url"] for x in result.stdout.splitlines()] == [URL1]
+
+
 def test_no_hits_is_not_an_error(db):
     result = run("search", "不存在的词语", "--db", db)
     assert result.exit_code == 0 and "no reports found" in result.output

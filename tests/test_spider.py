@@ -327,3 +327,45 @@ def parse_qs_of(url: str) -> dict[str, str]:
     from urllib.parse import parse_qsl
 
     return dict(parse_qsl(urlsplit(url).query))
+
+
+# --- articles split over several pages -----------------------------------------------------------------
+
+def _article_page(title: str, paragraphs: list[str], nav: str) -> str:
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return (f"<html><head><title>{title}_某市人民政府</title><meta name='ArticleTitle' content='{title}'></head><body>"
+            f"<h1>{title}</h1><div class='TRS_Editor'>{body}<div class='page'>{nav}</div></div></body></html>")
+
+
+def test_multi_page_article_is_one_report_with_every_page_in_order():
+    para = "为深入贯彻落实党中央、国务院关于优化营商环境的决策部署，进一步提升政务服务质效，结合我市实际，现就有关事项通知如下。"
+    nav = "<a href='t20240301_7.html'>1</a> <a href='t20240301_7_1.html'>2</a> <a href='t20240301_7_2.html'>下一页</a>"
+    url = "http://gov.test/col/a/202403/t20240301_7.html"
+    spider = make_spider()
+    first = list(spider.parse(html_response(url, _article_page("某某通知", [para, "第一页结束。" * 3], nav),
+                                             meta={"role": RECORD})))
+    assert not [i for i in first if isinstance(i, ReportItem)]  # nothing leaves before every page is in
+    (req,) = first
+    assert req.url == url.replace(".html", "_1.html") and req.dont_filter
+    second = list(req.callback(html_response(req.url, _article_page("某某通知", ["第二页的正文。" * 3], nav),
+                                             meta=req.meta)))
+    (req2,) = second
+    assert req2.url == url.replace(".html", "_2.html")
+    # the last page fails: the report still leaves, with the pages it has, and the failure is recorded
+    failure = http_error(req2.url, 404, meta=req2.meta)
+    items = list(req2.errback(failure))
+    (report,) = [i.report for i in items if isinstance(i, ReportItem)]
+    assert report.url == url and report.body_text.splitlines() == [para, "第一页结束。" * 3, "第二页的正文。" * 3]
+    assert [i.kind for i in items if isinstance(i, FailureItem)] == ["http_404"]
+    assert not [i for i in items if isinstance(i, WithdrawnItem)]
+
+
+def test_more_links_are_followed_from_start_pages_only():
+    lis = "".join(f"<li><a href='/c/t2024030{i}_{i}.html'>第{i}条公开信息的完整标题文字</a><span>2024-03-0{i}</span></li>"
+                  for i in range(1, 4))
+    body = f"<html><body><div class='block'><div class='hd'><a href='/c/index.html'>更多</a></div><ul>{lis}</ul></div></body></html>"
+    url = "http://gov.test/zfxxgk/index.html"
+    started = [r.url for r in make_spider().parse(html_response(url, body, meta={"role": "start"}))]
+    assert "http://gov.test/c/index.html" in started
+    paged = [r.url for r in make_spider().parse(html_response(url, body, meta={"role": "page"}))]
+    assert "http://gov.test/c/index.html" not in paged and len(paged) == 3

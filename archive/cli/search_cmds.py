@@ -75,19 +75,22 @@ def open_store(db_url: str):
         store.close()
 
 
-@click.command("search")
-@click.argument("query")
+@click.command("search", context_settings={"ignore_unknown_options": True})
+@click.argument("words", nargs=-1, required=True, metavar="QUERY")
 @DB_OPTION
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hit and line.")
 @click.option(
     "--limit", "-n", default=20, show_default=True, type=click.IntRange(1, 1000), help="Hits to show."
 )
 @filter_options
-def search_cmd(query: str, db_url: str, as_json: bool, limit: int, filters) -> None:
+def search_cmd(words: tuple[str, ...], db_url: str, as_json: bool, limit: int, filters) -> None:
     """Full-text search in Chinese: words (AND), OR, NOT or -word, "phrases", (groups).
+
+    The words may be given as one quoted argument or several (`search 财政 -预算` works too).
 
     Example: govarchive search '财政 预算 -草案' --since 2024 --site www.example.gov.cn
     """
+    query = " ".join(words)
     from archive.store import QueryError
 
     with open_store(db_url) as store:
@@ -110,15 +113,12 @@ def _print_hits(hits) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(show_lines=True)
-    for name, kw in (
-        ("id", {"justify": "right"}),
-        ("date", {"no_wrap": True}),
-        ("title / snippet", {}),
-        ("issuer", {}),
-        ("site", {}),
-    ):
-        table.add_column(name, **kw)
+    table = Table(show_lines=True, expand=True)
+    table.add_column("id", justify="right", no_wrap=True)
+    table.add_column("date", no_wrap=True)
+    table.add_column("title / snippet", ratio=4, overflow="fold")
+    table.add_column("issuer", ratio=1, overflow="fold")
+    table.add_column("site", ratio=1, overflow="fold")
     for h in hits:
         body = Text(h.title or "(no title)", style="bold")
         if h.withdrawn:

@@ -9,11 +9,14 @@ from lxml import etree
 
 from archive.extract.text import element_text, join_cjk
 from archive.report import Attachment
+from archive.urls import clean_href
 
 _DOC_EXT = re.compile(
     r"\.(?:pdf|docx?|xlsx?|xlsm|pptx?|wps|et|dps|ofd|zip|rar|7z|gz|tar|csv|tiff?|ceb|rtf|txt)$", re.IGNORECASE
 )
-_DOWNLOAD_PATH = re.compile(r"download|downfile|filedown|getfile|attach", re.IGNORECASE)
+_DOWNLOAD_PATH = re.compile(r"download|downfile|filedown|getfile|attach|fileserver", re.IGNORECASE)
+# The last path segment of a download route is a file id: /download/3412, /attach/get/9f3c2a7e.
+_ID_SEGMENT = re.compile(r"/(?=[\w-]*\d)[\w-]{2,64}/?$")
 _SKIP_HREF = re.compile(r"^\s*(?:javascript:|mailto:|tel:|#)", re.IGNORECASE)
 _ICON = re.compile(r"icon|ico_|spacer|blank\.gif|/(?:file|doc|pdf|xls|zip|rar)\.(?:gif|png)$", re.IGNORECASE)
 # Images this small (declared width or height) are bullets, spacers and file-type icons.
@@ -27,7 +30,7 @@ _URL_SAFE = "!#$%&'()*+,/:;=?@[]~"
 def request_url(base: str, href: str) -> str:
     """`href` resolved against `base` and percent-encoded (UTF-8) as a browser or the crawler requests it,
     so an attachment's URL in the report is the very URL its fetched file is stored under."""
-    url = urljoin(base, href.strip())
+    url = urljoin(base, clean_href(href))
     return url if url.isascii() and " " not in url else quote(url, safe=_URL_SAFE)
 
 
@@ -44,10 +47,15 @@ def is_attachment_link(a: etree._Element) -> bool:
     href = a.get("href") or ""
     if not href or _SKIP_HREF.match(href):
         return False
-    path = urlsplit(href.strip()).path
-    if _DOC_EXT.search(path):
+    parts = urlsplit(clean_href(href))
+    if _DOC_EXT.search(parts.path):
         return True
-    return bool(_DOC_EXT.search(element_text(a))) or bool(_DOWNLOAD_PATH.search(path) and urlsplit(href).query)
+    return bool(_DOC_EXT.search(element_text(a))) or is_download_endpoint(parts.path, parts.query)
+
+
+def is_download_endpoint(path: str, query: str) -> bool:
+    """A download script or route serving files without an extension: `downfile.jsp?…`, `/download/3412`."""
+    return bool(_DOWNLOAD_PATH.search(path)) and bool(query or _ID_SEGMENT.search(path))
 
 
 def _name(a: etree._Element, url: str) -> str:

@@ -31,7 +31,7 @@ def continuation_urls(html: str, url: str) -> list[str]:
     if not m:
         return []
     stem, ext = m["stem"], m["ext"]
-    if stem + "_" not in html:
+    if stem not in html:
         return []
     numbers = {int(n) for n in re.findall(rf"(?<![\w-]){re.escape(stem)}_(\d{{1,3}})\.{re.escape(ext)}\b", html)}
     script = re.search(rf"""createPageHTML\(\s*(\d+)\s*,\s*\d+\s*,\s*["']{re.escape(stem)}["']""", html)

@@ -73,7 +73,9 @@ def save_batch(conn: Connection, reports: list[Report], run_id: int | None) -> l
 def touch_sites(conn: Connection, hosts: set[str], at: str) -> None:
     if not hosts:
         return
-    stmt = insert(Site.__table__).on_conflict_do_update(index_elements=["host"], set_={"last_seen": at})
+    stmt = dialect_insert(conn, Site.__table__).on_conflict_do_update(
+        index_elements=["host"], set_={"last_seen": at}
+    )
     conn.execute(stmt, [{"host": h, "first_seen": at, "last_seen": at} for h in sorted(hosts)])
 
 
@@ -86,7 +88,7 @@ def save_round(conn: Connection, items: list[tuple[int, Report]], run_id, at: st
     rows = [
         report_values(r, h, notice, at) | {"version": 1, "first_seen": at} for _, r, h, notice in prepared
     ]
-    stmt = insert(R).on_conflict_do_nothing(index_elements=["url"]).returning(R.c.id, R.c.url)
+    stmt = dialect_insert(conn, R).on_conflict_do_nothing(index_elements=["url"]).returning(R.c.id, R.c.url)
     inserted = {row.url: row.id for row in conn.execute(stmt, rows)}
 
     rest = [p[1].url for p in prepared if p[1].url not in inserted]

@@ -306,6 +306,28 @@ class Store:
         """Every matching report (current version), streamed in constant memory."""
         return (rec.report for rec in self.iter_records(filters))
 
+    def rebuild_search_index(self, batch: int = 1000) -> int:
+        """Re-index every report's current version (after a tokenizer change); returns the count.
+
+        Needed because the SQLite index is contentless: removing a row takes the tokens it was
+        indexed with, so the index must always match the tokenizer in use."""
+        from archive.store import search_index
+
+        with self.engine.begin() as conn:
+            if self.dialect == "sqlite":
+                conn.exec_driver_sql("INSERT INTO report_fts (report_fts) VALUES ('delete-all')")
+            else:
+                conn.exec_driver_sql("DELETE FROM report_search")
+            items = []
+            count = 0
+            for rec in self.iter_records(batch=batch):
+                items.append((rec.id, rec.report))
+                if len(items) >= batch:
+                    search_index.write(conn, items)
+                    count, items = count + len(items), []
+            search_index.write(conn, items)
+            return count + len(items)
+
     def count_reports(self, filters: Filters | None = None) -> int:
         from sqlalchemy import func
 

@@ -42,6 +42,9 @@ logger = logging.getLogger(__name__)
 # request.meta["role"]: why the request was made; decides what a failure of it means.
 START, PAGE, RECORD, ATTACHMENT, SUBPAGE = "start", "page", "record", "attachment", "subpage"
 WITHDRAWN_STATUSES = (404, 410)
+# "更多" links are followed from start pages and from the lists they lead to, this many levels down
+# (信息公开 home → 法定主动公开内容 → its sub-columns).
+MAX_MORE_DEPTH = 2
 _NETWORK_ERRORS: tuple[tuple[str, tuple[type[BaseException], ...]], ...] = (
     ("dns", (net_error.DNSLookupError,)),
     ("timeout", (net_error.TimeoutError, net_error.TCPTimedOutError)),
@@ -112,7 +115,7 @@ class DisclosureSpider(scrapy.Spider):
     # --- responses ---------------------------------------------------------------------------------
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
-        if not self.policy.host_allowed(response.url):  # redirected off the site
+        if not self.policy.same_site(response.url):  # redirected off the site
             self._stat("skipped/offsite_redirect")
             return
         if not isinstance(response, TextResponse) or links.is_attachment_response(
@@ -156,12 +159,19 @@ class DisclosureSpider(scrapy.Spider):
         for record in dict.fromkeys(records):
             if links.is_attachment_url(record):
                 yield from self._attachment_request(record, None)
-            elif self._allowed(record):
+            elif self._allowed(record, record=True):
                 yield Request(record, callback=self.parse, errback=self.errback,
                               meta={"role": RECORD, "column": column})
+        more_depth = response.meta.get("more_depth", 0)
+        if response.meta.get("role") == START or 0 < more_depth < MAX_MORE_DEPTH:
+            # A parent column / 信息公开 home: its blocks' "更多" links lead to the sub-columns' full lists.
+            for more in recognize.more_links(url, sel):
+                if self._allowed(more):
+                    yield Request(more, callback=self.parse, errback=self.errback,
+                                  meta={"role": PAGE, "column": None, "more_depth": more_depth + 1})
         pages = pagination.next_pages(url, text, sel)
         for xpath in self.selectors.get("next_page", []):
-            pages += [h for a in sel.xpath(xpath) if (h := absolute(url, a.attrib.get("href")))]
+            pages += [h for a in sel.xpath(xpath) if (h := absolute(recognize.base_url(url, sel), a.attrib.get("href")))]
         for page in dict.fromkeys(pages):
             if self._allowed(page):
                 yield Request(page, callback=self.parse, errback=self.errback, meta={"role": PAGE, "column": column})
@@ -307,10 +317,10 @@ class DisclosureSpider(scrapy.Spider):
 
     # --- helpers -----------------------------------------------------------------------------------
 
-    def _allowed(self, url: str) -> bool:
+    def _allowed(self, url: str, *, record: bool = False) -> bool:
         if links.host_of(url) in self.blocked_hosts:
             return False
-        reason = self.policy.reject_reason(url)
+        reason = self.policy.reject_reason(url, record=record)
         if reason:
             self._stat(f"skipped/{reason}")
             return False

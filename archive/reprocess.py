@@ -66,7 +66,8 @@ def reprocess_warcs(
     summary = ReprocessSummary()
     paths = list(paths)
 
-    def record_error(message: str) -> None:
+    def record_error(path: Path, exc: Exception) -> None:
+        message = f"{path}: {exc}"
         summary.errors.append(message)
         if on_error:
             on_error(message)

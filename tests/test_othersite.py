@@ -126,14 +126,12 @@ def test_attachments_without_extension_are_stored_and_linked(site, crawled):
     reports = by_url(crawled)
     linked = {a["url"] for r in reports.values() for a in r["attachments"]}
     assert set(site.expected.attachment_urls) <= linked
-    owner = next(r["url"] for r in reports.values()
-                 if any(a["url"] in site.expected.extensionless_attachment_urls for a in r["attachments"]))
-    shown = govarchive("show", owner, "--db", crawled["db"], "--json", cwd=crawled["workdir"])
-    assert shown.returncode == 0, shown.stderr
-    attachments = {a["url"]: a for a in json.loads(shown.stdout.splitlines()[0])["attachments"]}
     for url in site.expected.extensionless_attachment_urls:
-        assert attachments[url]["sha256"] and attachments[url]["size"], attachments[url]
-        assert attachments[url]["content_type"]
+        owner = next(r["url"] for r in reports.values() if any(a["url"] == url for a in r["attachments"]))
+        shown = govarchive("show", owner, "--db", crawled["db"], "--json", cwd=crawled["workdir"])
+        assert shown.returncode == 0, shown.stderr
+        attachment = {a["url"]: a for a in json.loads(shown.stdout.splitlines()[0])["attachments"]}[url]
+        assert attachment["sha256"] and attachment["size"] and attachment["content_type"], attachment
 
 
 def test_chinese_file_names_are_linked_to_their_fetched_files(site, crawled):

@@ -15,6 +15,8 @@ from archive.report import Report
 
 # More sub-pages than this is a misparse (no real article is split into hundreds of pages).
 MAX_SUBPAGES = 100
+# index_1.html beside index.html is a column's next list page, never an article's second page.
+_LIST_STEMS = frozenset({"index", "default", "list", "home", "main"})
 _FILE = re.compile(r"^(?P<stem>[\w-]+)\.(?P<ext>s?html?|jsp|aspx?|php)$", re.IGNORECASE)
 
 
@@ -31,7 +33,7 @@ def continuation_urls(html: str, url: str) -> list[str]:
     if not m:
         return []
     stem, ext = m["stem"], m["ext"]
-    if stem not in html:
+    if stem.lower() in _LIST_STEMS or stem not in html:
         return []
     numbers = {int(n) for n in re.findall(rf"(?<![\w-]){re.escape(stem)}_(\d{{1,3}})\.{re.escape(ext)}\b", html)}
     script = re.search(rf"""createPageHTML\(\s*(\d+)\s*,\s*\d+\s*,\s*["']{re.escape(stem)}["']""", html)

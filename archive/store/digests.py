@@ -20,21 +20,34 @@ def _original(uri: str, date: str, record_id: str) -> Any:
 
 
 class StoreDigestIndex:
-    """lookup(payload_digest) -> Original | None; add(payload_digest, Original). Cached in memory."""
+    """lookup(payload_digest) -> Original | None; add(payload_digest, Original).
+
+    On the crawl's hot path (one lookup per response), so new digests are kept in memory and written
+    in batches of `FLUSH_EVERY`, and lookups reuse one connection. A crash loses at most the unflushed
+    batch: the next crawl then writes full responses where it could have written revisits, never wrong ones.
+    """
+
+    FLUSH_EVERY = 200
 
     def __init__(self, engine: Engine, insert_factory):
         self.engine = engine
         self._insert = insert_factory
         self._cache: dict[str, Any] = {}
+        self._pending: dict[str, Any] = {}
+        self._conn = None
 
     def lookup(self, payload_digest: str):
         hit = self._cache.get(payload_digest)
         if hit is not None:
             return hit
-        with self.engine.connect() as conn:
-            row = conn.execute(
+        if self._conn is None:
+            self._conn = self.engine.connect()
+        try:
+            row = self._conn.execute(
                 select(PayloadDigest.__table__).where(PayloadDigest.digest == payload_digest)
             ).first()
+        finally:
+            self._conn.rollback()  # end the read transaction: never hold a snapshot between lookups
         if row is None:
             return None
         hit = self._cache[payload_digest] = _original(row.uri, row.date, row.record_id)
@@ -44,18 +57,28 @@ class StoreDigestIndex:
         """Remember the first record with this digest (a later add of the same digest is ignored)."""
         if payload_digest in self._cache:
             return
+        self._cache[payload_digest] = self._pending[payload_digest] = original
+        if len(self._pending) >= self.FLUSH_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the digests added since the last flush (first capture wins across concurrent crawls)."""
+        if not self._pending:
+            return
+        rows = [
+            {"digest": digest, "uri": o.uri, "date": o.date, "record_id": o.record_id}
+            for digest, o in self._pending.items()
+        ]
         stmt = self._insert(PayloadDigest.__table__).on_conflict_do_nothing(index_elements=["digest"])
         with self.engine.begin() as conn:
-            conn.execute(
-                stmt,
-                {
-                    "digest": payload_digest,
-                    "uri": original.uri,
-                    "date": original.date,
-                    "record_id": original.record_id,
-                },
-            )
-        self._cache[payload_digest] = original
+            conn.execute(stmt, rows)
+        self._pending.clear()
+
+    def close(self) -> None:
+        self.flush()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     def __contains__(self, payload_digest: str) -> bool:
         return self.lookup(payload_digest) is not None

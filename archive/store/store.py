@@ -88,6 +88,8 @@ class Store:
         return self.engine.dialect.name
 
     def close(self) -> None:
+        if self._digests is not None:
+            self._digests.close()
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()

@@ -105,7 +105,7 @@ def recognize(url: str, text: str, sel: Selector) -> Recognition:
     groups = _item_groups(sel)
     dated = max((g.dated for g in groups), default=0)
     paginated = bool(_PAGINATION_MARKERS.search(text))
-    if dated and body_chars >= DETAIL_MIN_MARKED_CHARS:
+    if dated and body_chars >= DETAIL_MIN_CHARS:
         # Summaries inside dated items (新闻列表 with 摘要) are part of the list, not running text.
         body_chars = running_text_chars(sel, exclude={el for g in groups if g.dated for el in g.elements})
     if dated and not paginated and _has_title_heading(sel):

@@ -56,8 +56,16 @@ GOVARCHIVE_ANTIBOT_DELAY = 30.0  # seconds: the site's download delay after a ch
 # Fetch the images of reports too (attachments always are).
 GOVARCHIVE_FETCH_IMAGES = False
 
+# Loopback hosts (127.0.0.0/8, localhost, ::1) are the operator's own machine (mirrors, test sites):
+# one shared slot without delay or AutoThrottle. Real sites keep every politeness default above.
+GOVARCHIVE_LOOPBACK_UNTHROTTLED = True
+GOVARCHIVE_LOOPBACK_SLOT = "loopback"
+DOWNLOAD_SLOTS = {GOVARCHIVE_LOOPBACK_SLOT: {"delay": 0.0, "concurrency": 8, "jitter": 0.0}}
+
 # RetryAfterMiddleware at 560: its process_response runs just before RetryMiddleware's (550).
+# LoopbackSlotMiddleware early (50): the slot must be chosen before the request reaches the downloader.
 DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.loopback.LoopbackSlotMiddleware": 50,
     "crawler.middlewares.retry_after.RetryAfterMiddleware": 560,
 }
 

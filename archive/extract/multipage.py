@@ -33,10 +33,11 @@ def continuation_urls(html: str, url: str) -> list[str]:
     if not m:
         return []
     stem, ext = m["stem"], m["ext"]
-    if stem.lower() in _LIST_STEMS or stem not in html:
+    scripted = "createPageHTML" in html
+    if stem.lower() in _LIST_STEMS or (stem + "_" not in html and not scripted):
         return []
     numbers = {int(n) for n in re.findall(rf"(?<![\w-]){re.escape(stem)}_(\d{{1,3}})\.{re.escape(ext)}\b", html)}
-    script = re.search(rf"""createPageHTML\(\s*(\d+)\s*,\s*\d+\s*,\s*["']{re.escape(stem)}["']""", html)
+    script = scripted and re.search(rf"""createPageHTML\(\s*(\d+)\s*,\s*\d+\s*,\s*["']{re.escape(stem)}["']""", html)
     if script:
         numbers.update(range(1, int(script.group(1))))
     found = sorted(n for n in numbers if 1 <= n <= MAX_SUBPAGES)

@@ -46,7 +46,16 @@ _NEXT_LAST_XPATH = (
     " or contains(., '末页') or contains(., '最后一页') or normalize-space(.)='>' or normalize-space(.)='>>'"
     " or contains(translate(., 'NEXTLAS', 'nextlas'), 'next') or contains(translate(., 'LAST', 'last'), 'last')]"
 )
+# Number links from this value up are years (2019 2020 … tabs of a 年报 column), not pages.
+MIN_YEAR_LABEL = 1900
+# Without 共N页, page-number links count as a pager only as a window near the start: 2 3 4 … 10.
+MAX_WINDOW_START = 10
+MAX_WINDOW = 20
 _NUMBER_LINK_XPATH = "//a[@href][string-length(normalize-space(.)) <= 7][translate(normalize-space(.), '0123456789[]【】 ', '') = '']"
+_PAGE_FIELD = re.compile(r"^(?:page|pageNo|pageIndex|pageNum|pageNumber|curPage|currentPage|currPage|cpage|pn|p)$",
+                         re.IGNORECASE)
+_NON_FIELD_INPUTS = frozenset({"submit", "button", "image", "reset", "checkbox", "radio", "file"})
+_JS_PAGE_ARG = re.compile(r"""href\s*=\s*["']javascript:\s*\w+\(\s*["']?(\d{1,5})["']?\s*\)""", re.IGNORECASE)
 _LAST_WORDS = ("尾页", "末页", "最后一页", "last", ">>")
 _DIGITS = re.compile(r"\d+")
 
@@ -248,7 +257,7 @@ def numbered_page_links(url: str, text: str, sel: Selector) -> list[str]:
     base = base_url(url, sel)
     for a in sel.xpath(_NUMBER_LINK_XPATH):
         label = "".join(a.xpath(".//text()").getall()).strip().strip("[]【】 ")
-        if not label.isdigit() or not 2 <= int(label) <= MAX_PAGES:
+        if not label.isdigit() or not 2 <= int(label) < MIN_YEAR_LABEL:
             continue
         href = absolute(base, a.attrib.get("href"))
         if href and href != url:
@@ -266,10 +275,41 @@ def numbered_page_links(url: str, text: str, sel: Selector) -> list[str]:
     total = stated_total_pages(text)
     pages: list[str] = []
     for (prefix, suffix, offset), labels in templates.items():
-        if len(labels) < 2 and not total:
-            continue
-        last = min(max(max(labels), total or 0), MAX_PAGES)
+        if not total and (len(labels) < 2 or min(labels) > MAX_WINDOW_START or max(labels) - min(labels) > MAX_WINDOW):
+            continue  # without a stated total only a pager's window of numbers counts
+        last = min(total or max(labels), MAX_PAGES)
         pages.extend(f"{prefix}{label + offset}{suffix}" for label in range(2, last + 1))
+    return pages
+
+
+def form_pages(url: str, text: str, sel: Selector) -> list[str]:
+    """Pagers driven by script (`javascript:toPage(3)`) that submit a GET form with a page field.
+
+    `<form action="list.jsp"><input type="hidden" name="pageIndex" value="1">…` plus 共N页 (or the highest
+    number the script links pass) gives every page: the form's fields with the page field set to 2..N
+    (1..N-1 when the field counts from 0). POST forms are left alone: they change nothing a GET shows.
+    """
+    if "<form" not in text and "<FORM" not in text:
+        return []
+    total = stated_total_pages(text) or max((int(n) for n in _JS_PAGE_ARG.findall(text)), default=0)
+    if total < 2:
+        return []
+    base = base_url(url, sel)
+    pages: list[str] = []
+    for form in sel.root.iter("form"):
+        if (form.get("method") or "get").strip().lower() != "get":
+            continue
+        fields = [(i.get("name"), i.get("value") or "") for i in form.iter("input")
+                  if i.get("name") and (i.get("type") or "text").lower() not in _NON_FIELD_INPUTS]
+        paging = [name for name, _ in fields if _PAGE_FIELD.match(name)]
+        if len(paging) != 1:
+            continue
+        action = absolute(base, form.get("action")) or urlunsplit(urlsplit(url)._replace(query=""))
+        zero_based = dict(fields)[paging[0]].strip() == "0"
+        values = range(1, min(total, MAX_PAGES)) if zero_based else range(2, min(total, MAX_PAGES) + 1)
+        others = [(name, value) for name, value in fields if name != paging[0]]
+        target = action.split("?", 1)[0] + "?"
+        pages.extend(target + urlencode([*others, (paging[0], str(n))]) for n in values)
     return pages
 
 
@@ -344,6 +384,7 @@ HANDLERS: tuple[Handler, ...] = (
     next_last_links,
     numbered_index_links,
     numbered_page_links,
+    form_pages,
 )
 
 

@@ -339,3 +339,19 @@ def test_merge_pages_appends_bodies_attachments_and_rehashes():
     assert (merged.url, merged.body_text, merged.body_html) == ("u", "一\n二", "<div>一</div><div>二</div>")
     assert [a.url for a in merged.attachments] == ["a", "b"] and merged.images == ["i"]
     assert merged.content_hash == merged.compute_content_hash()
+
+
+def test_page_assembler_merges_a_stream_of_pages():
+    from archive.extract import PageAssembler
+
+    nav = "<a href='t20240301_7_1.html'>2</a><a href='t20240301_7_2.html'>3</a>"
+    base = "http://g.test/a/t20240301_7"
+    assembler = PageAssembler()
+    assert assembler.add(Report(url=base + ".html", body_text="一"), nav) == []
+    other = Report(url="http://g.test/a/t20240302_8.html", body_text="别的")
+    assert assembler.add(other, "<p>x</p>") == [other]
+    assert assembler.add(Report(url=base + "_1.html", body_text="二"), nav) == []
+    (merged,) = assembler.add(Report(url=base + "_2.html", body_text="三"), nav)
+    assert (merged.url, merged.body_text) == (base + ".html", "一\n二\n三")
+    assembler.add(Report(url="http://g.test/b/t1.html", body_text="甲"), "<a href='t1_1.html'>2</a>")
+    assert [r.body_text for r in assembler.finish()] == ["甲"]  # its second page never came

@@ -220,3 +220,25 @@ def test_page_script_calls_under_other_names():
     got = pages(pagination.trs_create_page_html, "http://gov.test/xwzx/list.shtml", html)
     assert got == ["http://gov.test/xwzx/list.shtml", "http://gov.test/xwzx/list_1.shtml", "http://gov.test/xwzx/list_2.shtml"]
     assert pages(pagination.trs_create_page_html, "http://gov.test/x/", '<script>open(3, 0, "a", "html")</script>') == []
+
+
+def test_script_pager_submitting_a_get_form():
+    html = ('<div class="pager">共 3 页 <a href="javascript:toPage(2)">下一页</a> <a href="javascript:toPage(3)">尾页</a>'
+            '<form id="pageForm" action="list.jsp" method="get"><input type="hidden" name="channelId" value="88">'
+            '<input type="hidden" name="pageIndex" value="1"><input type="submit" value="跳转"></form></div>')
+    got = pages(pagination.form_pages, "http://gov.test/xxgk/gfxwj/list.jsp", html)
+    assert got == [f"http://gov.test/xxgk/gfxwj/list.jsp?channelId=88&pageIndex={n}" for n in (2, 3)]
+    # no 共N页: the highest page the script links pass; a zero-based field
+    html = html.replace("共 3 页", "").replace('name="pageIndex" value="1"', 'name="pageIndex" value="0"')
+    got = pages(pagination.form_pages, "http://gov.test/xxgk/gfxwj/list.jsp", html)
+    assert got == [f"http://gov.test/xxgk/gfxwj/list.jsp?channelId=88&pageIndex={n}" for n in (1, 2)]
+    # a POST form or a form without a page field: nothing
+    assert pages(pagination.form_pages, "http://gov.test/l.jsp", html.replace('method="get"', 'method="post"')) == []
+    assert pages(pagination.form_pages, "http://gov.test/l.jsp", html.replace("pageIndex", "keyword")) == []
+
+
+def test_year_tabs_and_scattered_numbers_are_not_a_pager():
+    years = "".join(f'<a href="/zfxxgk/xxgknb/{y}/">{y}</a>' for y in range(2019, 2024))
+    assert pages(pagination.numbered_page_links, "http://gov.test/zfxxgk/xxgknb/", years) == []
+    scattered = '<a href="/a/list_3.html">3</a><a href="/a/list_90.html">90</a>'
+    assert pages(pagination.numbered_page_links, "http://gov.test/a/list.html", scattered) == []

@@ -369,3 +369,15 @@ def test_more_links_are_followed_from_start_pages_only():
     assert "http://gov.test/c/index.html" in started
     paged = [r.url for r in make_spider().parse(html_response(url, body, meta={"role": "page"}))]
     assert "http://gov.test/c/index.html" not in paged and len(paged) == 3
+
+
+def test_gbk_list_labelled_utf8_gives_records_a_readable_column():
+    lis = "".join(f"<li><a href='/c/t2024030{i}_{i}.html'>第{i}条公开信息的完整标题</a><span>2024-03-0{i}</span></li>"
+                  for i in range(1, 4))
+    body = (f"<html><head><meta charset='utf-8'><title>政府信息公开年报_某市人民政府</title>"
+            f"<meta name='ColumnName' content='政府信息公开年报'></head><body><ul>{lis}</ul></body></html>")
+    url = "http://gov.test/zfxxgk/xxgknb/index.html"
+    response = HtmlResponse(url, body=body.encode("gbk"), headers={"Content-Type": "text/html; charset=utf-8"},
+                            request=Request(url, meta={"role": "start"}))
+    records = [r for r in make_spider().parse(response) if r.meta.get("role") == RECORD]
+    assert len(records) == 3 and {r.meta["column"] for r in records} == {"政府信息公开年报"}

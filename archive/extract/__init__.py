@@ -9,6 +9,6 @@ text/HTML). `extractor.extract` runs them in order; multipage merges articles sp
 from archive.extract.classify import is_challenge
 from archive.extract.errors import ExtractionError
 from archive.extract.extractor import extract, is_withdrawal_notice
-from archive.extract.multipage import continuation_urls, merge_pages
+from archive.extract.multipage import PageAssembler, continuation_urls, merge_pages
 
-__all__ = ["ExtractionError", "continuation_urls", "extract", "is_challenge", "is_withdrawal_notice", "merge_pages"]
+__all__ = ["ExtractionError", "PageAssembler", "continuation_urls", "extract", "is_challenge", "is_withdrawal_notice", "merge_pages"]

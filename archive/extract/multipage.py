@@ -58,3 +58,40 @@ def merge_pages(first: Report, following: list[Report]) -> Report:
         first.images.extend(i for i in report.images if i not in first.images)
     first.content_hash = first.compute_content_hash()
     return first
+
+
+class PageAssembler:
+    """Merge multi-page articles in a stream of extracted pages, for re-processing a WARC.
+
+    `add(report, html)` returns the reports that are complete: a one-page article at once, a first page
+    once all its continuation pages have passed (they are captured right after it in a crawl), nothing
+    for a continuation page. `finish()` returns the articles whose remaining pages the archive lacks,
+    merged with the pages it had.
+    """
+
+    def __init__(self) -> None:
+        self._waiting: dict[str, tuple[Report, list[str], dict[str, Report]]] = {}
+        self._owner: dict[str, str] = {}
+
+    def add(self, report: Report, html: str) -> list[Report]:
+        owner = self._owner.pop(report.url, None)
+        if owner is not None:
+            first, pending, pages = self._waiting[owner]
+            pages[report.url] = report
+            if len(pages) < len(pending):
+                return []
+            del self._waiting[owner]
+            return [merge_pages(first, [pages[u] for u in pending])]
+        following = continuation_urls(html, report.url)
+        if not following:
+            return [report]
+        self._waiting[report.url] = (report, following, {})
+        self._owner.update((u, report.url) for u in following)
+        return []
+
+    def finish(self) -> list[Report]:
+        done = [merge_pages(first, [pages[u] for u in pending if u in pages])
+                for first, pending, pages in self._waiting.values()]
+        self._waiting.clear()
+        self._owner.clear()
+        return done

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,6 +30,7 @@ from twisted.internet import error as net_error
 from twisted.python.failure import Failure
 
 from archive import recognize
+from archive.extract.decode import decode_body
 from archive.extract.multipage import continuation_urls, merge_pages
 from archive.report import Report
 from archive.urls import absolute
@@ -122,15 +123,15 @@ class DisclosureSpider(scrapy.Spider):
                 _header(response, b"Content-Type"), _header(response, b"Content-Disposition")):
             yield from self.parse_attachment(response)
             return
-        text = response.text
-        reason = recognize.challenge_reason(response.status, _set_cookies(response), text, lambda: response.selector)
+        text, selector = _text_and_selector(response)
+        reason = recognize.challenge_reason(response.status, _set_cookies(response), text, selector)
         if reason:
             yield from self._challenge(response.url, reason)
             return
-        kind = self._kind(response, text)
+        kind = self._kind(response, text, selector)
         self._stat(f"pages/{kind}")
         if kind == recognize.LIST:
-            yield from self._list_page(response, text, response.selector)
+            yield from self._list_page(response, text, selector())
         elif kind == recognize.DETAIL or response.meta.get("role") == RECORD:
             # A record link that does not look like an article (a short notice, a withdrawal page):
             # extraction decides, and says why if it is not one.
@@ -138,7 +139,7 @@ class DisclosureSpider(scrapy.Spider):
         else:
             logger.info("neither a list nor a detail page, not followed: %s", response.url)
 
-    def _kind(self, response: Response, text: str) -> str:
+    def _kind(self, response: Response, text: str, selector: Callable[[], Selector]) -> str:
         url = response.url
         target = "/" + url.split("://", 1)[-1].partition("/")[2]
         if any(p.search(target) for p in self.detail_patterns):
@@ -147,7 +148,7 @@ class DisclosureSpider(scrapy.Spider):
             return recognize.LIST
         if response.meta.get("role") == RECORD and recognize.looks_like_article(url, text):
             return recognize.DETAIL  # the usual record page: no tree of our own, extraction parses it
-        return recognize.recognize(url, text, response.selector).kind
+        return recognize.recognize(url, text, selector()).kind
 
     def _list_page(self, response: Response, text: str, sel: Selector) -> Iterator[Request]:
         url = response.url
@@ -333,6 +334,20 @@ class DisclosureSpider(scrapy.Spider):
             return
         if stats is not None:
             stats.inc_value(f"govarchive/spider/{key}")
+
+
+def _text_and_selector(response: TextResponse) -> tuple[str, Callable[[], Selector]]:
+    """The page's text and (lazily) its tree. Scrapy decodes by the declared charset; when that gives
+    replacement characters (GBK labelled UTF-8), the bytes are decoded the way extraction does it, so
+    column names and titles on list pages are not mojibake."""
+    text = response.text
+    if "\ufffd" not in text:
+        return text, lambda: response.selector
+    fixed, _ = decode_body(response.body, _header(response, b"Content-Type"))
+    if fixed.count("\ufffd") >= text.count("\ufffd"):
+        return text, lambda: response.selector
+    tree = Selector(text=fixed)  # rare (mis-declared pages only): built right away
+    return fixed, lambda: tree
 
 
 def _header(response: Response, name: bytes) -> str | None:

@@ -13,3 +13,6 @@ class ExtractionError(ValueError):
     def __init__(self, message: str, kind: str = "no-content") -> None:
         super().__init__(message)
         self.kind = kind
+
+    def __reduce__(self):  # keep `kind` when the error crosses a process boundary (ExtractionPool)
+        return (type(self), (str(self), self.kind))

@@ -5,8 +5,10 @@
                             [-a base_url=http://…]     # override a profile's base_url
 
 Every response goes through `parse`, which recognises the page by structure (archive/recognize.py):
-list pages yield their record links and every other page of the column (crawler/pagination.py);
-detail pages become one `ReportItem` through `archive.extract` and request their attachments; files
+list pages yield their record links and every other page of the column (crawler/pagination.py), and
+start pages (a 信息公开 home, a parent column) also the 更多 links of their blocks; detail pages become one
+`ReportItem` through `archive.extract` and request their attachments (an article split over pages is
+reported once, with every page's body, after its pages 2..N were fetched); files
 become `FileItem`s. HTTP errors (after RetryMiddleware), DNS failures, timeouts and refused
 connections reach `errback` and become `FailureItem`s; a 404/410 on a record link is also a
 `WithdrawnItem`. Anti-bot challenge pages are recorded, never reported, and make the spider back off.
@@ -46,6 +48,8 @@ WITHDRAWN_STATUSES = (404, 410)
 # "更多" links are followed from start pages and from the lists they lead to, this many levels down
 # (信息公开 home → 法定主动公开内容 → its sub-columns).
 MAX_MORE_DEPTH = 2
+# Pages 2..N of a multi-page article go before other pending requests (Scrapy's default priority is 0).
+SUBPAGE_PRIORITY = 10
 _NETWORK_ERRORS: tuple[tuple[str, tuple[type[BaseException], ...]], ...] = (
     ("dns", (net_error.DNSLookupError,)),
     ("timeout", (net_error.TimeoutError, net_error.TCPTimedOutError)),
@@ -225,8 +229,10 @@ class DisclosureSpider(scrapy.Spider):
     # --- multi-page articles: the partial report travels through request meta --------------------------
 
     def _subpage_request(self, report: Report, pending: list[str], pages: list[Report]) -> Request:
-        # dont_filter: a page already seen elsewhere must not silently end the chain (and lose the report).
+        # dont_filter: a page already seen elsewhere must not silently end the chain (and lose the report);
+        # a higher priority: the partial report is held in memory until its last page is in.
         return Request(pending[0], callback=self.parse_subpage, errback=self.subpage_failed, dont_filter=True,
+                       priority=SUBPAGE_PRIORITY,
                        meta={"role": SUBPAGE, "report": report, "pending": pending[1:], "pages": pages})
 
     def parse_subpage(self, response: Response) -> Iterator[Any]:

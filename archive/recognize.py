@@ -1,10 +1,15 @@
 """List, detail or other: recognise a page by its structure, never by which site it is.
 
-- A **list** page (栏目页) holds a repeated container (`ul > li`, `table > tr`, `div > div`) of
-  same-shaped small items, each one link plus a date; or a Hanweb `<datastore>`; often pagination.
+- A **list** page (栏目页) holds a repeated container (`ul > li`, `table > tr`, `div > div`, `div > a`)
+  of same-shaped small items, each one link (or a script opening one) plus a date; or a Hanweb
+  `<datastore>`; often pagination. Summaries inside the items are not running text.
 - A **detail** page (文章页) holds one dominant block of long text paragraphs (outside links and list
   items); article markers (`ArticleTitle`/`ContentStart` metas, TRS_Editor, #zoom, #UCAP-CONTENT) and
   URL shapes (`t20240229_123.html`, `art_1_2.html`, `content_1.htm`) are supporting hints only.
+- A hub (信息公开 home, parent column) showing blocks of a few dated records each is a list too; its
+  blocks' "更多" links (`more_links`) lead to the columns' full lists.
+- A short notice whose 相关文章 list is longer than its text is a detail page when a heading repeats the
+  document title of `<title>` and another marker agrees (URL shape, ArticleTitle, …).
 - Anything else (portal, search, login, error, challenge page) is **other**.
 
 Everything works on the selector Scrapy already parsed (one lxml tree per response) plus cheap
@@ -45,11 +50,12 @@ MIN_TITLE_CHARS = 12
 MAX_ITEM_LINKS = 3
 MAX_ITEM_CHARS = 300
 
-ITEM_TAGS = ("li", "tr", "dd", "div", "p")
+ITEM_TAGS = ("li", "tr", "dd", "div", "p", "dl", "dt")
 _DATE = re.compile(
     r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*(?:[-/.月]\s*\d{1,2}\s*日?)?"
     r"|(?<![\d-])(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?![\d-])"
     r"|(?<!\d)(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?!\d)"
+    r"|(?<!\d)(?:0?[1-9]|1[0-2])月(?:0?[1-9]|[12]\d|3[01])日"  # (3月1日) in news lists without the year
 )
 _LONG_TEXT = f"//text()[string-length(normalize-space(.)) >= {MIN_PARAGRAPH_CHARS}]"
 # Text under these is not running text: links, list items, code, form controls, the head.
@@ -199,9 +205,12 @@ def _item_groups(sel: Selector) -> list[_Group]:
         if not anchors or len(anchors) > MAX_ITEM_LINKS:
             continue
         content = item.text_content()
+        if item.tag == "dt" and (dd := item.getnext()) is not None and dd.tag == "dd" and dd.find(".//a") is None:
+            content += " " + dd.text_content()  # <dt><a>title</a></dt><dd>2024-03-01</dd>: one record
         if len(content) > MAX_ITEM_CHARS:
             continue
-        if item.tag in ("div", "p") and next(item.iterdescendants("li", "tr", "dd"), None) is not None:
+        if item.tag in ("div", "p", "dl") and next(item.iterdescendants("li", "tr", "dd", "dt"), None) is not None \
+                and not (item.tag == "dl" and len(anchors) == 1):
             continue  # a wrapper around a (short) list, not one of its items
         _add_item(groups, item, anchors, content)
     return list(groups.values())

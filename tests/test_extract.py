@@ -319,8 +319,15 @@ def test_attachment_urls_are_percent_encoded_as_requested():
      ["http://g.test/a/t20240301_7_1.html", "http://g.test/a/t20240301_7_2.html"]),
     ("http://g.test/a/t20240301_7_1.html", "<a href='t20240301_7.html'>1</a><a href='t20240301_7_2.html'>3</a>", []),
     ("http://g.test/a/t20240301_7.html", "<a href='t20240301_70_1.html'>另一篇</a><a href='t20240301_7.pdf'>x</a>", []),
-    ("http://g.test/show.asp?id=7", "<a href='show.asp?id=7&page=2'>2</a>", []),
+    ("http://g.test/show.asp?id=7", "<a href='show.asp?id=7&page=2'>2</a>", ["http://g.test/show.asp?id=7&page=2"]),
     ("http://g.test/col/index.html", "<a href='index_1.html'>2</a>", []),
+    ("http://g.test/Article/ShowArticle.asp?ArticleID=77",
+     "<a href='ShowArticle.asp?ArticleID=77&amp;ArticlePage=3'>3</a><a href='?ArticleID=77&ArticlePage=2'>2</a>"
+     "<a href='ShowArticle.asp?ArticleID=78'>下一篇</a><a href='ShowArticle.asp?ArticleID=77&ArticlePage=1'>1</a>",
+     ["http://g.test/Article/ShowArticle.asp?ArticleID=77&ArticlePage=2",
+      "http://g.test/Article/ShowArticle.asp?ArticleID=77&ArticlePage=3"]),
+    ("http://g.test/Article/ShowArticle.asp?ArticleID=77&ArticlePage=2",
+     "<a href='ShowArticle.asp?ArticleID=77&ArticlePage=3'>3</a>", []),
 ])
 def test_continuation_urls(url, html, expected):
     from archive.extract import continuation_urls

@@ -6,7 +6,9 @@ The portal varies what the first fixture site keeps constant: gov.cn `content_N.
 window of numbers linked), a Hanweb column with single-quoted records and a `page=` nextgroup, `<div
 class="list-item">` lists with `<em>` dates, a news list with summaries behind `<base href>` with `../` and
 protocol-relative links to `.HTM` articles, GB2312 declared only in `<meta>`, GBK labelled UTF-8, unknown class
-names, a multi-page TRS article, extension-less download endpoints and Chinese file names.
+names, multi-page articles (TRS `_N.html` and ASP `&ArticlePage=N`), extension-less download endpoints, Chinese
+file names, a 信息公开 home whose 更多 links are the only way to one column, a catalogue paged by a GET form,
+whole-record anchors, `onclick` records and a one-sentence notice followed by a longer 相关文章 list.
 """
 
 from __future__ import annotations

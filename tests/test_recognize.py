@@ -237,3 +237,21 @@ def test_list_links_resolve_against_the_base_href():
     html = page(f"<ul>{items}</ul>", "<base href='http://gov.test/xxgk/'>")
     got = recognize.list_links("http://gov.test/xxgk/gzdt/index.htm", Selector(text=html))
     assert [link.url for link in got] == [f"http://gov.test/xxgk/gzdt/202403/content_{i}.HTM" for i in range(1, 4)]
+
+
+def test_news_list_dates_without_the_year():
+    rows = "".join(f"<tr><td>·<a href='ShowArticle.asp?ArticleID={i}'>关于第{i}季度工作情况的通报文件</a>(3月{i}日)</td></tr>"
+                   for i in range(1, 5))
+    assert kind(page(f"<table>{rows}</table>"), "http://gov.test/Article/ShowClass.asp?ClassID=12") == recognize.LIST
+
+
+@pytest.mark.parametrize("listing", [
+    "".join(f"<dl><dt><a href='/a/{i}.html'>第{i}号关于某某事项的通知全文</a></dt><dd>2024-03-0{i}</dd></dl>" for i in range(1, 5)),
+    "<dl>" + "".join(f"<dt><a href='/a/{i}.html'>第{i}号关于某某事项的通知全文</a></dt><dd>2024-03-0{i}</dd>"
+                     for i in range(1, 5)) + "</dl>",
+])
+def test_definition_list_records(listing):
+    html = page(f"<div class='list'>{listing}</div>")
+    assert kind(html, "http://gov.test/xxgk/tzgg/") == recognize.LIST
+    got = recognize.list_links("http://gov.test/xxgk/tzgg/", Selector(text=html))
+    assert [(link.url, link.date) for link in got] == [(f"http://gov.test/a/{i}.html", f"2024-03-0{i}") for i in range(1, 5)]

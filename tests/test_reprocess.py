@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -92,9 +93,14 @@ def test_reprocess_a_warc_written_by_another_tool(tmp_path):
 
 def test_truncated_warc_keeps_what_is_readable(crawled, tmp_path):
     source = sorted((crawled / "warc").glob("*.warc.gz"))[0]
-    data = source.read_bytes()
+    with open(source, "rb") as fh:
+        it = ArchiveIterator(fh)
+        spans = [(it.get_record_offset(), it.get_record_length())
+                 for record in it if record.rec_type == "response" and not it.read_to_end()]
+    pages = [span for span in spans if span[1] > 4000]
+    offset, length = pages[len(pages) * 2 // 3]  # cut a page's response record in half, two thirds in
     broken = tmp_path / "broken.warc.gz"
-    broken.write_bytes(data[: len(data) * 2 // 3])
+    broken.write_bytes(source.read_bytes()[: offset + length // 2])
     db = f"sqlite:///{tmp_path / 'broken.db'}"
     result = govarchive("reprocess", str(broken), "--db", db, cwd=tmp_path)
     assert result.returncode == 0, result.stderr

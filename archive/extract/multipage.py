@@ -9,7 +9,8 @@ all pages, in order; each page stays a capture of its own in the WARC.
 from __future__ import annotations
 
 import re
-from urllib.parse import urljoin, urlsplit
+from html import unescape
+from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
 
 from archive.report import Report
 
@@ -17,6 +18,9 @@ from archive.report import Report
 MAX_SUBPAGES = 100
 # index_1.html beside index.html is a column's next list page, never an article's second page.
 _LIST_STEMS = frozenset({"index", "default", "list", "home", "main"})
+_HREF = re.compile(r"""href\s*=\s*["']([^"'#]+)""", re.IGNORECASE)
+# The field a query-paged article (show.asp?id=77&page=2) puts its page number in.
+_PAGE_FIELD = re.compile(r"^(?:page|p|pn|pageno|pageindex|pagenum|articlepage|curpage|cpage)$", re.IGNORECASE)
 _FILE = re.compile(r"^(?P<stem>[\w-]+)\.(?P<ext>s?html?|jsp|aspx?|php)$", re.IGNORECASE)
 
 
@@ -28,7 +32,7 @@ def continuation_urls(html: str, url: str) -> list[str]:
     """
     parts = urlsplit(url)
     if parts.query:
-        return []
+        return _query_continuations(html, url)
     m = _FILE.match(parts.path.rsplit("/", 1)[-1])
     if not m:
         return []
@@ -42,6 +46,31 @@ def continuation_urls(html: str, url: str) -> list[str]:
         numbers.update(range(1, int(script.group(1))))
     found = sorted(n for n in numbers if 1 <= n <= MAX_SUBPAGES)
     return [urljoin(url, f"{stem}_{n}.{ext}") for n in found]
+
+
+def _query_continuations(html: str, url: str) -> list[str]:
+    """`show.asp?id=77&page=2`-style pages of the article `show.asp?id=77`: the same path and query plus a
+    page field (which the first page itself does not carry)."""
+    parts = urlsplit(url)
+    own = parse_qsl(parts.query, keep_blank_values=True)
+    if any(_PAGE_FIELD.match(k) for k, _ in own):
+        return []  # a continuation page itself
+    name = parts.path.rsplit("/", 1)[-1]
+    if not name or name not in html:
+        return []
+    found: dict[int, str] = {}
+    for href in _HREF.findall(html):
+        if name not in href and not href.startswith("?"):
+            continue
+        target = urlsplit(urljoin(url, unescape(href)))
+        if target.path != parts.path or target.netloc != parts.netloc:
+            continue
+        query = parse_qsl(target.query, keep_blank_values=True)
+        extra = [(k, v) for k, v in query if (k, v) not in own]
+        if len(extra) == 1 and len(query) == len(own) + 1 and _PAGE_FIELD.match(extra[0][0]) \
+                and extra[0][1].isdigit() and 2 <= int(extra[0][1]) <= MAX_SUBPAGES + 1:
+            found.setdefault(int(extra[0][1]), urlunsplit(target._replace(fragment="")))
+    return [found[n] for n in sorted(found)]
 
 
 def merge_pages(first: Report, following: list[Report]) -> Report:

@@ -106,11 +106,11 @@ def recognize(url: str, text: str, sel: Selector) -> Recognition:
     markers = tuple(name for name, pattern in _ARTICLE_MARKERS if pattern.search(text))
     if _DETAIL_URL.search(url.split("?", 1)[0]):
         markers += ("url-shape",)
-    if body_chars >= DETAIL_MIN_CHARS and markers:  # the common case, decided without the item scan
+    paginated = bool(_PAGINATION_MARKERS.search(text))
+    if body_chars >= DETAIL_MIN_CHARS and markers and not paginated:  # the common case, without the item scan
         return Recognition(DETAIL, -1, body_chars, ("running-text", *markers))
     groups = _item_groups(sel)
     dated = max((g.dated for g in groups), default=0)
-    paginated = bool(_PAGINATION_MARKERS.search(text))
     if dated and body_chars >= DETAIL_MIN_CHARS:
         # Summaries inside dated items (新闻列表 with 摘要) are part of the list, not running text.
         body_chars = running_text_chars(sel, exclude={el for g in groups if g.dated for el in g.elements})
@@ -202,6 +202,11 @@ def _item_groups(sel: Selector) -> list[_Group]:
                 anchors.append(a)
                 if len(anchors) > MAX_ITEM_LINKS:
                     break
+        if not anchors and item.tag in ("li", "tr", "dd", "dt"):
+            anchors = [sc for sc in item.iter("script") if sc.text and _SCRIPT_URL.search(sc.text)][:1]
+            if anchors:  # TRS catalogues: <li><script>var url = "./2024…html"; document.write("<a …")</script>
+                _add_item(groups, item, anchors, _script_item_text(item))
+                continue
         if not anchors or len(anchors) > MAX_ITEM_LINKS:
             continue
         content = item.text_content()
@@ -227,7 +232,7 @@ def _add_item(groups: dict[Any, _Group], item: Any, anchors: list[Any], content:
     if main is item and date:  # the date sits inside the anchor: keep it out of the title
         title = " ".join(t for t in (" ".join(c.text_content().split()) for c in item) if t and not _DATE.fullmatch(t))
     group = groups.setdefault(item.getparent(), _Group())
-    group.items.append((main, title, date.group(0) if date else None))
+    group.items.append((main, title, date.group(0).strip() if date else None))
     group.elements.append(item)
     if date:
         group.dated += 1
@@ -241,8 +246,29 @@ _SCRIPT_URL = re.compile(r"""["']((?:https?:)?(?:/|\./|\.\./)?[\w./%?&=:-]*?[\w%
                          r"""(?:\?[^"'\s]*)?)["']""", re.IGNORECASE)
 
 
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_JS_LITERAL = re.compile(r"""(["'])((?:(?!\1).){1,300}?)\1""")
+
+
+def _script_item_text(item: Any) -> str:
+    """An item's text with each script replaced by its string literals (the title and date it writes)."""
+    parts, literals = [item.text or ""], []
+    for child in item.iterdescendants():
+        if child.tag == "script":
+            literals += [m.group(2) for m in _JS_LITERAL.finditer(child.text or "")]
+        elif child.text:
+            parts.append(child.text)
+        if child.tail:
+            parts.append(child.tail)
+    return " ".join(parts + literals)  # the visible text (its date) first
+
+
 def anchor_href(a: Any) -> str | None:
-    """The URL an anchor leads to: its href, or the page path a javascript: href/onclick opens."""
+    """The URL an anchor leads to: its href, or the page path a javascript: href/onclick opens (for a
+    `<script>` standing in for the anchor, the page path its code names)."""
+    if a.tag == "script":
+        m = _SCRIPT_URL.search(a.text or "")
+        return m.group(1) if m else None
     href = (a.get("href") or "").strip()
     if href and not href.lower().startswith("javascript:") and href != "#":
         return href
@@ -252,6 +278,9 @@ def anchor_href(a: Any) -> str | None:
 
 
 def _anchor_title(a: Any) -> str:
+    if a.tag == "script":  # the longest literal that is not the URL: the title it writes
+        literals = [" ".join(m.group(2).split()) for m in _JS_LITERAL.finditer(a.text or "")]
+        return max((t for t in literals if "<" not in t and _CJK.search(t)), key=len, default="")
     text = " ".join(a.text_content().split())
     title = (a.get("title") or "").strip()
     return title if len(title) > len(text) else text
@@ -332,6 +361,25 @@ def more_links(url: str, sel: Selector) -> list[str]:
         if node is not None and holders.get(node) == 1 and (href := absolute(base, anchor_href(a))) and href != url:
             found.append(href)
     return list(dict.fromkeys(found))
+
+
+_SCRIPT_REDIRECT = re.compile(
+    r"""(?:window\.|document\.|self\.|top\.)?location(?:\.href)?\s*(?:=|\.replace\(|\.assign\()\s*["']([^"'\s]+)["']""")
+# A redirect stub is a page with (almost) nothing to read besides the script.
+REDIRECT_MAX_TEXT_CHARS = 200
+
+
+def script_redirect(url: str, text: str) -> str | None:
+    """Where a script-only redirect page (`<script>window.location.href = "/art/…"</script>`) sends the
+    browser; None for a page with content of its own."""
+    m = _SCRIPT_REDIRECT.search(text)
+    if not m:
+        return None
+    visible = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>|<[^>]+>", " ", text)
+    if len("".join(visible.split())) > REDIRECT_MAX_TEXT_CHARS:
+        return None
+    target = absolute(url, m.group(1))
+    return target if target and target != url else None
 
 
 def column_name(sel: Selector) -> str | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 _SKIP_SCHEMES = re.compile(r"^\s*(?:javascript|mailto|tel|sms|data|about|ftp|file):", re.IGNORECASE)
 
@@ -32,4 +32,16 @@ def absolute(base: str, href: str | None) -> str | None:
         return None
     if parts.scheme not in ("http", "https"):
         return None
-    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
+    return urlunsplit((parts.scheme, _netloc(parts), parts.path or "/", parts.query, ""))
+
+
+def _netloc(parts: SplitResult) -> str:
+    """The host in lower case, without the scheme's default port (`http://www.x.gov.cn:80/` is `www.x.gov.cn`),
+    so the same page linked both ways is one URL (one request, one report)."""
+    netloc = parts.netloc
+    if "@" in netloc:
+        return netloc
+    default = (parts.scheme == "http" and netloc.endswith(":80")) or (parts.scheme == "https" and netloc.endswith(":443"))
+    if default:
+        netloc = netloc.rsplit(":", 1)[0]
+    return netloc.lower()

@@ -250,8 +250,8 @@ def numbered_page_links(url: str, text: str, sel: Selector) -> list[str]:
 
     Pagers often link only a window of numbers (1 2 3 … and a script-driven 下一页); the number in the
     URL that follows the label (label = value, or value + 1 for zero-based `index_1.htm` = page 2)
-    gives the URL of every page. A template counts when two numbered links share it, or one does and
-    the page states its total; page numbers in the host never count.
+    gives the URL of every page. With 共N页 one numbered link suffices; without it only a window of two
+    or more numbers near the start counts. Numbers in the host and year links (2019 2020 …) never count.
     """
     numbered: list[tuple[int, str]] = []
     base = base_url(url, sel)

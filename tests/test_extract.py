@@ -362,3 +362,37 @@ def test_page_assembler_merges_a_stream_of_pages():
     assert (merged.url, merged.body_text) == (base + ".html", "一\n二\n三")
     assembler.add(Report(url="http://g.test/b/t1.html", body_text="甲"), "<a href='t1_1.html'>2</a>")
     assert [r.body_text for r in assembler.finish()] == ["甲"]  # its second page never came
+
+
+def test_banner_heading_repeating_a_site_name_only_title_is_not_the_title():
+    para = "为深入贯彻落实党中央、国务院决策部署，进一步优化营商环境，激发市场主体活力，结合本市实际，制定本方案。"
+    side = "市领导深入基层调研指导工作，强调要坚持稳中求进工作总基调，推动经济社会高质量发展。"
+    html = (f"<html><head><meta charset='utf-8'><title>某县人民政府</title></head><body><table><tr>"
+            f"<td><div class='side'><h3>图片新闻</h3><p>{side}</p><p>{side}</p></div></td>"
+            f"<td><h1>某县人民政府</h1><h2>关于做好2024年春耕备耕工作的通知</h2><div>发布时间：2024-03-01 星期五　来源：县农业农村局</div>"
+            f"<div class='txt'><div>{para}</div><div>{para}</div></div></td></tr></table></body></html>")
+    report = extract(html.encode("utf-8"), "http://www.x.gov.cn/news/show.aspx?id=88")
+    assert (report.title, report.publish_time, report.source) == ("关于做好2024年春耕备耕工作的通知", "2024-03-01", "县农业农村局")
+    assert report.body_text.splitlines() == [para, para]
+
+
+def test_info_bar_values_written_by_script_are_read_markup_writers_are_not():
+    para = "为深入贯彻落实党中央、国务院决策部署，进一步优化营商环境，激发市场主体活力，结合本市实际，制定本方案。"
+    html = ("<html><head><meta charset='utf-8'><title>关于某事项的公告_通知公告_某市人民政府</title></head><body>"
+            "<h1>关于某事项的公告</h1><div class='info'>发布时间：<script>document.write(\"2024-03-01 10:20:00\".substring(0,16));"
+            "</script> 来源：<script>var s=\"市财政局\";document.write(s)</script> 浏览：<script>document.write(233)</script>"
+            "<script>document.write('<a href=\"/print/x.html\">打印</a>')</script></div>"
+            f"<div class='con'><p>{para}</p><p>{para}</p><script>document.write(\"/abc/def.html\")</script></div></body></html>")
+    report = extract(html.encode("utf-8"), "http://www.x.gov.cn/xxgk/tzgg/a1b2c3.html")
+    assert (report.publish_time, report.source) == ("2024-03-01T10:20:00+08:00", "市财政局")
+    assert report.body_text.splitlines() == [para, para]
+
+
+def test_column_name_heading_yields_to_the_metadata_title():
+    para = "为深入贯彻落实党中央、国务院决策部署，进一步优化营商环境，激发市场主体活力，结合本市实际，制定本方案。"
+    html = ("<html><head><meta charset='utf-8'><title>政策文件</title></head><body><div class='colname'><h1>政策文件</h1></div>"
+            "<dl class='meta'><dt>标　　题：</dt><dd>某市人民政府关于印发某某办法的通知</dd><dt>发文字号：</dt><dd>某政发〔2024〕2号</dd>"
+            f"<dt>发布日期：</dt><dd>2024年03月01日</dd></dl><div class='doc'><p>{para}</p><p>{para}</p></div></body></html>")
+    report = extract(html.encode("utf-8"), "http://www.x.gov.cn/xxgk/zcwj/c1.html")
+    assert (report.title, report.publish_time, report.metadata.doc_number) == (
+        "某市人民政府关于印发某某办法的通知", "2024-03-01", "某政发〔2024〕2号")

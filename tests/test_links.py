@@ -117,6 +117,9 @@ def test_records_and_attachments_may_sit_on_a_sibling_host_pagination_may_not():
     ("..\\202403\\t20240301_1.html", "http://gov.test/xxgk/202403/t20240301_1.html"),  # IIS-style backslashes
     ("./202403/t2024\n0301_1.html", "http://gov.test/xxgk/tzgg/202403/t20240301_1.html"),  # newline inside
     ("\tjavascript:void(0)", None),
+    ("http://WWW.Gov.Test:80/art/2024/3/1/art_1_2.html", "http://www.gov.test/art/2024/3/1/art_1_2.html"),
+    ("https://gov.test:443/a.html#top", "https://gov.test/a.html"),
+    ("http://gov.test:8080/a.html", "http://gov.test:8080/a.html"),
 ])
 def test_hrefs_are_read_as_a_browser_reads_them(href, expected):
     assert absolute("http://gov.test/xxgk/tzgg/index.html", href) == expected

@@ -255,3 +255,31 @@ def test_definition_list_records(listing):
     assert kind(html, "http://gov.test/xxgk/tzgg/") == recognize.LIST
     got = recognize.list_links("http://gov.test/xxgk/tzgg/", Selector(text=html))
     assert [(link.url, link.date) for link in got] == [(f"http://gov.test/a/{i}.html", f"2024-03-0{i}") for i in range(1, 5)]
+
+
+def test_paginated_column_with_a_long_intro_editor_block_is_a_list():
+    intro = "<div class='TRS_Editor'>" + "".join(f"<p>{PARA}</p>" for _ in range(5)) + "</div>"
+    items = "".join(f"<li><a href='./202403/t2024030{i}_{i}.html'>关于第{i}批项目申报工作的通知</a><span>2024-03-0{i}</span></li>"
+                    for i in range(1, 10))
+    html = page(f"{intro}<ul>{items}</ul><script>createPageHTML(5, 0, 'index', 'html');</script>")
+    assert kind(html, "http://gov.test/col/xmsb/index.html") == recognize.LIST
+
+
+def test_records_written_by_script_in_catalogue_items():
+    items = "".join(
+        f"<li><script>var url = \"./202403/t2024030{i}_{i}.html\"; var title = \"关于第{i}批项目申报工作的通知\";"
+        f"if (url.indexOf('http') != 0) {{ document.write(\"<a href='\" + url + \"' target='_blank'>\" + title + \"</a>\"); }}"
+        f"</script><span>2024-03-0{i}</span></li>" for i in range(1, 5))
+    html = page(f"<ul class='xxgk-list'>{items}</ul>")
+    assert kind(html, "http://gov.test/xxgk/tzgg/index.html") == recognize.LIST
+    got = recognize.list_links("http://gov.test/xxgk/tzgg/index.html", Selector(text=html))
+    assert [(link.url, link.title, link.date) for link in got] == [
+        (f"http://gov.test/xxgk/tzgg/202403/t2024030{i}_{i}.html", f"关于第{i}批项目申报工作的通知", f"2024-03-0{i}")
+        for i in range(1, 5)]
+
+
+def test_script_redirect_only_for_pages_without_content_of_their_own():
+    stub = "<script>location.replace(\"../art/2024/3/1/art_99_1.html\")</script><p>正在跳转……</p>"
+    assert recognize.script_redirect("http://gov.test/xxgk/a.html", stub) == "http://gov.test/art/2024/3/1/art_99_1.html"
+    article = page("".join(f"<p>{PARA}</p>" for _ in range(4)) + "<script>if (m) location.href = '/m/a.html';</script>")
+    assert recognize.script_redirect("http://gov.test/xxgk/a.html", article) is None

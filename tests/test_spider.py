@@ -381,3 +381,12 @@ def test_gbk_list_labelled_utf8_gives_records_a_readable_column():
                             request=Request(url, meta={"role": "start"}))
     records = [r for r in make_spider().parse(response) if r.meta.get("role") == RECORD]
     assert len(records) == 3 and {r.meta["column"] for r in records} == {"政府信息公开年报"}
+
+
+def test_script_redirect_stub_leads_to_the_record():
+    stub = "<html><head><script>window.location.href = '/art/2024/3/1/art_99_1.html';</script></head><body></body></html>"
+    items = list(make_spider().parse(html_response("http://gov.test/xxgk/link_1.html", stub, meta={"role": RECORD})))
+    assert [(type(i), i.url, i.meta["role"]) for i in items] == [(Request, "http://gov.test/art/2024/3/1/art_99_1.html", RECORD)]
+    offsite = stub.replace("/art/2024", "http://other.test/art/2024")
+    items = list(make_spider().parse(html_response("http://gov.test/xxgk/link_2.html", offsite, meta={"role": RECORD})))
+    assert [type(i) for i in items] == [FailureItem]

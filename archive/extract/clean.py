@@ -58,11 +58,35 @@ PROSE_MIN_PUNCT = 4
 _SENTENCE_END = re.compile(r"[。！？]")
 
 
+# document.write("2024-03-01 10:20") / var s = "市财政局"; document.write(s): info bars written by script.
+_WRITE = re.compile(r"document\.write(?:ln)?\s*\(")
+_JS_STRING = re.compile(r"""(["'])((?:(?!\1)[^\\<>{}%;=])*)\1""")
+# What such a script may write: a date, a time, a short name — never markup, URLs or code.
+_READABLE = re.compile(r"[\u4e00-\u9fff]|(?:19|20)\d{2}\s*[-/.年]")
+_WRITTEN_TEXT = re.compile(r"^[\w\u3000-\u303f\u4e00-\u9fff\uff00-\uffef :：/.\-（）()、]{2,40}$")
+
+
+def _written_text(script: etree._Element) -> str | None:
+    """The text a small inline script writes into the page, when it is plain literal text."""
+    code = script.text or ""
+    if script.get("src") or len(code) > 300 or "<" in code or not _WRITE.search(code):
+        return None  # external, long, or writing markup: not an info-bar value
+    literals = [m.group(2).strip() for m in _JS_STRING.finditer(code) if m.group(2).strip()]
+    if not literals or not all(_WRITTEN_TEXT.match(text) and _READABLE.search(text) for text in literals):
+        return None
+    return " ".join(literals)
+
+
 def strip_invisible(root: etree._Element) -> None:
-    """Drop scripts, styles, embedded objects, form controls and hidden elements."""
+    """Drop scripts, styles, embedded objects, form controls and hidden elements; a script that only
+    writes a literal (an info bar's date or source) leaves that text in its place, as a browser shows it."""
     doomed = []
     for el in root.iter():
         if not isinstance(el.tag, str):
+            continue
+        if el.tag == "script" and (written := _written_text(el)) is not None:
+            el.tag, el.text = "span", written
+            el.attrib.clear()
             continue
         if el.tag in _INVISIBLE_TAGS or el.get("hidden") is not None:
             doomed.append(el)

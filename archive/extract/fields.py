@@ -45,6 +45,8 @@ _TITLE_HEAD = re.compile(rf"^(?P<part>[^_|｜\-—–]+?){_TITLE_SEP}(?P<rest>.+
 _SITE_NAME = re.compile(
     r"(?:政府|人民政府|门户网站|网站|政府网|之窗|[局委办厅署院会部处所站馆室]|中心|平台|首页|网)$|^(?:www\.|http)"
 )
+# A <title> that is nothing but the site's name: a heading repeating it is the banner, not the document.
+_SITE_ONLY = re.compile(r"(?:人民政府|政府门户网站|门户网站|政府网|政府网站)$")
 # A title segment this short is a column name (通知公告, 政策文件), not part of a document title.
 MAX_COLUMN_NAME_CHARS = 6
 _TITLE_SPLIT = re.compile(r"\s*(?:[_|｜]|\s[-—–]+\s|--|——)\s*")
@@ -143,7 +145,9 @@ def matched_heading(page: Page, headings: list[tuple[str, etree._Element]]) -> t
     for text, el in headings:
         if _matches(text, meta):
             return text, el
-    good = [(t, e) for t, e in headings if _matches(t, stripped) or _matches(t, full_tag)]
+    site_only = not _TITLE_SPLIT.search(norm_space(page.title_tag)) and _SITE_ONLY.search(stripped)
+    good = [(t, e) for t, e in headings if (_matches(t, stripped) or _matches(t, full_tag))
+            and not (site_only and t == stripped)]  # <title> 某县人民政府 and a banner <h1> 某县人民政府
     return max(good, key=lambda pair: len(pair[0])) if good else None
 
 
@@ -190,7 +194,11 @@ def extract_title(page: Page, labelled: dict[str, str], heading: tuple[str, etre
     if meta == join_cjk(page.metas.get("sitename", "")):
         meta = ""
     stripped = strip_title_suffix(page.title_tag)
-    for choice in (meta, heading[0] if heading else "", join_cjk(labelled.get("title", "")), stripped):
+    shown = heading[0] if heading else ""
+    official = join_cjk(labelled.get("title", ""))
+    if len(official) >= MIN_FALLBACK_TITLE_CHARS and len(shown) <= MAX_COLUMN_NAME_CHARS:
+        shown = ""  # the heading is a column name (政策文件); the metadata block names the document
+    for choice in (meta, shown, official, stripped):
         if len(choice) >= MIN_TITLE_CHARS or (choice and choice == stripped):
             return choice
     return None

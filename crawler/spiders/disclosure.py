@@ -197,8 +197,13 @@ class DisclosureSpider(scrapy.Spider):
             report = extract(response.body, url, content_type=_header(response, b"Content-Type"),
                              status=response.status)
         except ExtractionError as exc:
+            redirect = recognize.script_redirect(url, response.text) if isinstance(response, TextResponse) else None
             if getattr(exc, "kind", None) == "challenge":
                 yield from self._challenge(url, str(exc))
+            elif redirect and getattr(exc, "kind", None) == "no-content" and self._allowed(redirect, record=True):
+                # a script-only redirect stub (转载/链接型文档): the record is where it sends the browser
+                yield Request(redirect, callback=self.parse, errback=self.errback,
+                              meta={"role": RECORD, "column": response.meta.get("column")})
             else:
                 self._stat("failures/extraction")
                 yield FailureItem(url, "extraction", str(exc))

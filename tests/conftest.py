@@ -21,6 +21,16 @@ def fixture_site():
     site.stop()
 
 
+@pytest.fixture(scope="module")
+def site():
+    """A fixture site of the module's own: fresh request log, the 503-once page still armed."""
+    from fixtures.site.server import start_site
+
+    site = start_site(port=0)
+    yield site
+    site.stop()
+
+
 def _pg_reachable() -> str | None:
     try:
         import psycopg

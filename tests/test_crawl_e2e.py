@@ -68,15 +68,6 @@ def path_of(url: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def site():
-    from fixtures.site.server import start_site
-
-    site = start_site(port=0)
-    yield site
-    site.stop()
-
-
-@pytest.fixture(scope="module")
 def first(site, tmp_path_factory):
     """One full crawl of the fixture site; what it printed, and the request log it caused."""
     workdir = tmp_path_factory.mktemp("e2e")

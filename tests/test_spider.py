@@ -58,15 +58,6 @@ def run_spider(site, out: Path, *args: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def site():
-    from fixtures.site.server import start_site
-
-    site = start_site(port=0)
-    yield site
-    site.stop()
-
-
-@pytest.fixture(scope="module")
 def crawl(site, tmp_path_factory):
     return run_spider(site, tmp_path_factory.mktemp("spider") / "items.jsonl", "-a", "url=" + ",".join(site.start_urls))
 

@@ -138,15 +138,6 @@ def read_records(paths: list[Path]) -> list[Record]:
 
 
 @pytest.fixture(scope="module")
-def site():
-    from fixtures.site.server import start_site
-
-    site = start_site(port=0)
-    yield site
-    site.stop()
-
-
-@pytest.fixture(scope="module")
 def crawled(site, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("capture")
     before = len(site.requests)

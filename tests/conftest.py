@@ -66,3 +66,13 @@ def db_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'govarchive.db'}"
     return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def store(db_url):
+    """An empty Store on SQLite and on PostgreSQL (a test module may define its own, pre-filled one)."""
+    from archive.store import Store
+
+    s = Store(db_url)
+    yield s
+    s.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from archive.report import Attachment, Metadata, Report, WarcRef
-from archive.store import Store, StoreError
+from archive.store import StoreError
 
 URL = "http://www.example.gov.cn/art/2024/3/1/art_1_1.html"
 
@@ -33,13 +33,6 @@ def report(
     )
     r.content_hash = r.compute_content_hash()
     return r
-
-
-@pytest.fixture
-def store(db_url):
-    s = Store(db_url)
-    yield s
-    s.close()
 
 
 V1 = "一、总体要求。\n二、主要任务。\n三、保障措施。"

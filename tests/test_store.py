@@ -31,13 +31,6 @@ def make_report(n: int, body: str = "为加强财政预算管理，现将有关�
     return r
 
 
-@pytest.fixture
-def store(db_url):
-    s = Store(db_url)
-    yield s
-    s.close()
-
-
 def test_empty_database_gets_the_schema_on_first_use(db_url):
     with Store(db_url) as s:
         assert s.count_reports() == 0

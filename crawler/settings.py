@@ -55,6 +55,9 @@ GOVARCHIVE_ANTIBOT_MAX_HITS = 3
 GOVARCHIVE_ANTIBOT_DELAY = 30.0  # seconds: the site's download delay after a challenge
 # Fetch the images of reports too (attachments always are).
 GOVARCHIVE_FETCH_IMAGES = False
+# Processes that extract detail pages beside the event loop: "auto" (one per core but the crawl's
+# own, at most 4), or a number; 0 extracts inline in the crawl process.
+GOVARCHIVE_EXTRACT_WORKERS = "auto"
 
 # Loopback hosts (127.0.0.0/8, localhost, ::1) are the operator's own machine (mirrors, test sites):
 # one shared slot without delay or AutoThrottle. Real sites keep every politeness default above.

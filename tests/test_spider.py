@@ -3,6 +3,7 @@ JSON-lines feed, pipelines and WARC capture switched off), plus its callbacks on
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import subprocess
@@ -31,6 +32,16 @@ SPIDER_ONLY = [
     "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8",
     "-s", "RETRY_BACKOFF_MAX=0.2", "-s", "LOG_LEVEL=WARNING",
 ]
+
+
+def collect(output) -> list:
+    """What a callback yields, whether it is a generator or an async generator (detail pages are)."""
+    if hasattr(output, "__aiter__"):
+        async def drain() -> list:
+            return [item async for item in output]
+
+        return asyncio.run(drain())
+    return list(output)
 
 
 def path_of(url: str) -> str:
@@ -191,7 +202,7 @@ def test_spider_needs_urls_or_a_site():
 def test_challenge_stub_is_an_antibot_failure_never_a_report():
     spider = make_spider()
     stub = "<html><head><script>$_ts=window['$_ts'];$_ts.nsd=8;</script></head><body></body></html>"
-    items = list(spider.parse(html_response("http://gov.test/col/tzgg/t20240229_1.html", stub, meta={"role": RECORD})))
+    items = collect(spider.parse(html_response("http://gov.test/col/tzgg/t20240229_1.html", stub, meta={"role": RECORD})))
     assert [type(i) for i in items] == [FailureItem] and items[0].kind == "antibot"
 
 
@@ -236,7 +247,7 @@ def test_attachment_response_is_a_file_item_under_the_linked_url():
                                                           "redirect_urls": ["http://gov.test/old/a.pdf"]})
     response = Response("http://gov.test/new/a.pdf", body=body, headers={"Content-Type": "application/pdf"},
                         request=request)
-    (item,) = make_spider().parse(response)
+    (item,) = collect(make_spider().parse(response))
     assert isinstance(item, FileItem)
     assert (item.url, item.report_url, item.size) == ("http://gov.test/old/a.pdf", "http://gov.test/t1.html", len(body))
     assert item.sha256 == hashlib.sha256(body).hexdigest() and item.content_type == "application/pdf"
@@ -250,7 +261,7 @@ def test_detail_page_becomes_a_report_and_requests_its_attachments():
         "<div class='fujian'><a href='./P020240229.pdf'>附件：实施方案.pdf</a></div></body></html>"
     )
     url = "http://gov.test/col/tzgg/202402/t20240229_1.html"
-    items = list(make_spider().parse(html_response(url, body, meta={"role": RECORD, "column": "通知公告"})))
+    items = collect(make_spider().parse(html_response(url, body, meta={"role": RECORD, "column": "通知公告"})))
     report = items[0]
     assert isinstance(report, ReportItem) and report.report.url == url and report.report.status == 200
     assert report.report.column == "通知公告" and report.report.fetched_at
@@ -259,7 +270,7 @@ def test_detail_page_becomes_a_report_and_requests_its_attachments():
 
 
 def test_empty_record_page_is_an_extraction_failure():
-    items = list(make_spider().parse(html_response("http://gov.test/t1.html", "<html><body></body></html>",
+    items = collect(make_spider().parse(html_response("http://gov.test/t1.html", "<html><body></body></html>",
                                                    meta={"role": RECORD})))
     assert [(type(i), i.kind) for i in items] == [(FailureItem, "extraction")]
 
@@ -294,7 +305,7 @@ def test_retry_after_waits_as_asked_capped_and_only_when_a_retry_follows():
 def test_page_redirected_off_the_site_is_dropped():
     response = html_response("http://elsewhere.test/t1.html", "<html><body><p>x</p></body></html>",
                              meta={"role": RECORD})
-    assert list(make_spider().parse(response)) == []
+    assert collect(make_spider().parse(response)) == []
 
 
 def test_dataproxy_xml_answer_yields_record_links_and_the_next_windows():
@@ -306,7 +317,7 @@ def test_dataproxy_xml_answer_yields_record_links_and_the_next_windows():
            "</record></recordset></datastore>")
     response = XmlResponse(url, body=xml.encode(), headers={"Content-Type": "text/xml;charset=UTF-8"},
                            request=Request(url, meta={"role": "page", "column": "工作动态"}))
-    requests = list(make_spider().parse(response))
+    requests = collect(make_spider().parse(response))
     records = [r for r in requests if r.meta["role"] == RECORD]
     pages = [r for r in requests if r.meta["role"] == "page"]
     assert [r.url for r in records] == ["http://gov.test/art/2024/1/2/art_1234_9.html"]
@@ -333,12 +344,12 @@ def test_multi_page_article_is_one_report_with_every_page_in_order():
     nav = "<a href='t20240301_7.html'>1</a> <a href='t20240301_7_1.html'>2</a> <a href='t20240301_7_2.html'>下一页</a>"
     url = "http://gov.test/col/a/202403/t20240301_7.html"
     spider = make_spider()
-    first = list(spider.parse(html_response(url, _article_page("某某通知", [para, "第一页结束。" * 3], nav),
+    first = collect(spider.parse(html_response(url, _article_page("某某通知", [para, "第一页结束。" * 3], nav),
                                              meta={"role": RECORD})))
     assert not [i for i in first if isinstance(i, ReportItem)]  # nothing leaves before every page is in
     (req,) = first
     assert req.url == url.replace(".html", "_1.html") and req.dont_filter
-    second = list(req.callback(html_response(req.url, _article_page("某某通知", ["第二页的正文。" * 3], nav),
+    second = collect(req.callback(html_response(req.url, _article_page("某某通知", ["第二页的正文。" * 3], nav),
                                              meta=req.meta)))
     (req2,) = second
     assert req2.url == url.replace(".html", "_2.html")
@@ -356,9 +367,9 @@ def test_more_links_are_followed_from_start_pages_only():
                   for i in range(1, 4))
     body = f"<html><body><div class='block'><div class='hd'><a href='/c/index.html'>更多</a></div><ul>{lis}</ul></div></body></html>"
     url = "http://gov.test/zfxxgk/index.html"
-    started = [r.url for r in make_spider().parse(html_response(url, body, meta={"role": "start"}))]
+    started = [r.url for r in collect(make_spider().parse(html_response(url, body, meta={"role": "start"})))]
     assert "http://gov.test/c/index.html" in started
-    paged = [r.url for r in make_spider().parse(html_response(url, body, meta={"role": "page"}))]
+    paged = [r.url for r in collect(make_spider().parse(html_response(url, body, meta={"role": "page"})))]
     assert "http://gov.test/c/index.html" not in paged and len(paged) == 3
 
 
@@ -370,14 +381,14 @@ def test_gbk_list_labelled_utf8_gives_records_a_readable_column():
     url = "http://gov.test/zfxxgk/xxgknb/index.html"
     response = HtmlResponse(url, body=body.encode("gbk"), headers={"Content-Type": "text/html; charset=utf-8"},
                             request=Request(url, meta={"role": "start"}))
-    records = [r for r in make_spider().parse(response) if r.meta.get("role") == RECORD]
+    records = [r for r in collect(make_spider().parse(response)) if r.meta.get("role") == RECORD]
     assert len(records) == 3 and {r.meta["column"] for r in records} == {"政府信息公开年报"}
 
 
 def test_script_redirect_stub_leads_to_the_record():
     stub = "<html><head><script>window.location.href = '/art/2024/3/1/art_99_1.html';</script></head><body></body></html>"
-    items = list(make_spider().parse(html_response("http://gov.test/xxgk/link_1.html", stub, meta={"role": RECORD})))
+    items = collect(make_spider().parse(html_response("http://gov.test/xxgk/link_1.html", stub, meta={"role": RECORD})))
     assert [(type(i), i.url, i.meta["role"]) for i in items] == [(Request, "http://gov.test/art/2024/3/1/art_99_1.html", RECORD)]
     offsite = stub.replace("/art/2024", "http://other.test/art/2024")
-    items = list(make_spider().parse(html_response("http://gov.test/xxgk/link_2.html", offsite, meta={"role": RECORD})))
+    items = collect(make_spider().parse(html_response("http://gov.test/xxgk/link_2.html", offsite, meta={"role": RECORD})))
     assert [type(i) for i in items] == [FailureItem]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, select
 
 from archive.store.models import PayloadDigest
 
@@ -19,12 +19,18 @@ def _original(uri: str, date: str, record_id: str) -> Any:
     return Original(uri, date, record_id)
 
 
+_table = PayloadDigest.__table__
+# Built once: on the hot path, building and caching a statement per lookup cost more than running it.
+_LOOKUP = select(_table.c.uri, _table.c.date, _table.c.record_id).where(_table.c.digest == bindparam("digest"))
+
+
 class StoreDigestIndex:
     """lookup(payload_digest) -> Original | None; add(payload_digest, Original).
 
     On the crawl's hot path (one lookup per response), so new digests are kept in memory and written
     in batches of `FLUSH_EVERY`, and lookups reuse one connection. A crash loses at most the unflushed
     batch: the next crawl then writes full responses where it could have written revisits, never wrong ones.
+    The lookup connection is in autocommit mode: each lookup reads the latest rows and holds no snapshot.
     """
 
     FLUSH_EVERY = 200
@@ -41,13 +47,8 @@ class StoreDigestIndex:
         if hit is not None:
             return hit
         if self._conn is None:
-            self._conn = self.engine.connect()
-        try:
-            row = self._conn.execute(
-                select(PayloadDigest.__table__).where(PayloadDigest.digest == payload_digest)
-            ).first()
-        finally:
-            self._conn.rollback()  # end the read transaction: never hold a snapshot between lookups
+            self._conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        row = self._conn.execute(_LOOKUP, {"digest": payload_digest}).first()
         if row is None:
             return None
         hit = self._cache[payload_digest] = _original(row.uri, row.date, row.record_id)
@@ -69,7 +70,7 @@ class StoreDigestIndex:
             {"digest": digest, "uri": o.uri, "date": o.date, "record_id": o.record_id}
             for digest, o in self._pending.items()
         ]
-        stmt = self._insert(PayloadDigest.__table__).on_conflict_do_nothing(index_elements=["digest"])
+        stmt = self._insert(_table).on_conflict_do_nothing(index_elements=["digest"])
         with self.engine.begin() as conn:
             conn.execute(stmt, rows)
         self._pending.clear()

@@ -7,7 +7,8 @@
 Every response goes through `parse`, which recognises the page by structure (archive/recognize.py):
 list pages yield their record links and every other page of the column (crawler/pagination.py), and
 start pages (a 信息公开 home, a parent column) also the 更多 links of their blocks; detail pages become one
-`ReportItem` through `archive.extract` and request their attachments (an article split over pages is
+`ReportItem` through `archive.extract` (in worker processes: GOVARCHIVE_EXTRACT_WORKERS) and request
+their attachments (an article split over pages is
 reported once, with every page's body, after its pages 2..N were fetched); files
 become `FileItem`s. HTTP errors (after RetryMiddleware), DNS failures, timeouts and refused
 connections reach `errback` and become `FailureItem`s; a 404/410 on a record link is also a
@@ -25,6 +26,7 @@ from urllib.parse import urlsplit
 
 import scrapy
 from parsel import Selector
+from scrapy import signals
 from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.http import Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -32,8 +34,10 @@ from twisted.internet import error as net_error
 from twisted.python.failure import Failure
 
 from archive import recognize
+from archive.extract import ExtractionError, is_withdrawal_notice
 from archive.extract.decode import decode_body
 from archive.extract.multipage import continuation_urls, merge_pages
+from archive.extract.pool import ExtractionPool, auto_workers
 from archive.report import Report
 from archive.urls import absolute
 from crawler import links, pagination
@@ -90,11 +94,15 @@ class DisclosureSpider(scrapy.Spider):
                 self.selectors.setdefault(key, []).append(xpath)
         self.challenges: dict[str, int] = {}
         self.blocked_hosts: set[str] = set()
+        self.extraction = ExtractionPool(0)  # inline until from_crawler reads the setting
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> DisclosureSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider._apply_politeness(crawler.settings)
+        spider.extraction = ExtractionPool(_extract_workers(crawler.settings.get("GOVARCHIVE_EXTRACT_WORKERS")))
+        spider.extraction.start()
+        crawler.signals.connect(spider.extraction.close, signal=signals.spider_closed)
         return spider
 
     def _apply_politeness(self, settings: Any) -> None:
@@ -119,7 +127,16 @@ class DisclosureSpider(scrapy.Spider):
 
     # --- responses ---------------------------------------------------------------------------------
 
-    def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+    async def parse(self, response: Response, **kwargs: Any) -> AsyncIterator[Any]:
+        for item in self._route(response):
+            if isinstance(item, Response):  # a detail page: extracted off the event loop
+                async for out in self._detail_page(item):
+                    yield out
+            else:
+                yield item
+
+    def _route(self, response: Response) -> Iterator[Any]:
+        """What a response leads to: requests and items, or the response itself when it is a detail page."""
         if not self.policy.same_site(response.url):  # redirected off the site
             self._stat("skipped/offsite_redirect")
             return
@@ -139,7 +156,7 @@ class DisclosureSpider(scrapy.Spider):
         elif kind == recognize.DETAIL or response.meta.get("role") == RECORD:
             # A record link that does not look like an article (a short notice, a withdrawal page):
             # extraction decides, and says why if it is not one.
-            yield from self._detail_page(response)
+            yield response
         else:
             logger.info("neither a list nor a detail page, not followed: %s", response.url)
 
@@ -189,25 +206,35 @@ class DisclosureSpider(scrapy.Spider):
                     return name
         return recognize.column_name(sel)
 
-    def _detail_page(self, response: Response) -> Iterator[Any]:
-        from archive.extract import ExtractionError, extract, is_withdrawal_notice
+    async def _extract(self, response: Response) -> Report:
+        return await self.extraction.extract(response.body, response.url, status=response.status,
+                                             content_type=_header(response, b"Content-Type"))
 
-        url = response.url
+    async def _detail_page(self, response: Response) -> AsyncIterator[Any]:
         try:
-            report = extract(response.body, url, content_type=_header(response, b"Content-Type"),
-                             status=response.status)
+            report = await self._extract(response)
         except ExtractionError as exc:
-            redirect = recognize.script_redirect(url, response.text) if isinstance(response, TextResponse) else None
-            if getattr(exc, "kind", None) == "challenge":
-                yield from self._challenge(url, str(exc))
-            elif redirect and getattr(exc, "kind", None) == "no-content" and self._allowed(redirect, record=True):
-                # a script-only redirect stub (转载/链接型文档): the record is where it sends the browser
-                yield Request(redirect, callback=self.parse, errback=self.errback,
-                              meta={"role": RECORD, "column": response.meta.get("column")})
-            else:
-                self._stat("failures/extraction")
-                yield FailureItem(url, "extraction", str(exc))
+            for item in self._not_a_report(response, exc):
+                yield item
             return
+        for item in self._detail_report(response, report):
+            yield item
+
+    def _not_a_report(self, response: Response, exc: ExtractionError) -> Iterator[Any]:
+        url = response.url
+        redirect = recognize.script_redirect(url, response.text) if isinstance(response, TextResponse) else None
+        if exc.kind == "challenge":
+            yield from self._challenge(url, str(exc))
+        elif redirect and exc.kind == "no-content" and self._allowed(redirect, record=True):
+            # a script-only redirect stub (转载/链接型文档): the record is where it sends the browser
+            yield Request(redirect, callback=self.parse, errback=self.errback,
+                          meta={"role": RECORD, "column": response.meta.get("column")})
+        else:
+            self._stat("failures/extraction")
+            yield FailureItem(url, "extraction", str(exc))
+
+    def _detail_report(self, response: Response, report: Report) -> Iterator[Any]:
+        url = response.url
         fetched_at = _fetched_at(response)
         if is_withdrawal_notice(report):
             yield WithdrawnItem(url, fetched_at, "withdrawal notice: " + (report.title or report.body_text[:80]))
@@ -240,17 +267,14 @@ class DisclosureSpider(scrapy.Spider):
                        priority=SUBPAGE_PRIORITY,
                        meta={"role": SUBPAGE, "report": report, "pending": pending[1:], "pages": pages})
 
-    def parse_subpage(self, response: Response) -> Iterator[Any]:
-        from archive.extract import ExtractionError, extract
-
-        pages = response.meta["pages"]
+    async def parse_subpage(self, response: Response) -> AsyncIterator[Any]:
         try:
-            pages.append(extract(response.body, response.url, content_type=_header(response, b"Content-Type"),
-                                 status=response.status))
+            response.meta["pages"].append(await self._extract(response))
         except ExtractionError as exc:
             self._stat("failures/extraction")
             yield FailureItem(response.url, "extraction", f"page of {response.meta['report'].url}: {exc}")
-        yield from self._next_subpage(response.meta)
+        for item in self._next_subpage(response.meta):
+            yield item
 
     def subpage_failed(self, failure: Failure) -> Iterator[Any]:
         yield from self.errback(failure)
@@ -345,6 +369,18 @@ class DisclosureSpider(scrapy.Spider):
             return
         if stats is not None:
             stats.inc_value(f"govarchive/spider/{key}")
+
+
+def _extract_workers(value: Any) -> int:
+    if value is None or str(value).strip().lower() == "auto":
+        return auto_workers()
+    try:
+        workers = int(value)
+    except ValueError:
+        workers = -1
+    if workers < 0:
+        raise ValueError(f"GOVARCHIVE_EXTRACT_WORKERS must be 'auto' or a whole number >= 0, not {value!r}")
+    return workers
 
 
 def _text_and_selector(response: TextResponse) -> tuple[str, Callable[[], Selector]]:

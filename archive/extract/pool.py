@@ -1,0 +1,102 @@
+"""Extraction in worker processes, so a crawl uses more than the one core its event loop runs on.
+
+Extraction is a crawl's largest CPU cost (parsing, cleaning and scoring a page takes milliseconds) and
+Python runs it under one interpreter lock. Handing pages to worker processes lets the event loop go on
+fetching, capturing and storing while pages are extracted beside it. The workers run the same `extract`
+function, so the same bytes give the same report.
+
+A worker that dies (a crash in the parser, the kernel's OOM killer) must cost at most the page that
+killed it: every page it held is tried again alone in a fresh process, and only a page that kills that
+one too becomes an ExtractionError (kind "crashed").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from archive.extract.errors import ExtractionError
+from archive.extract.extractor import extract
+from archive.report import Report
+
+logger = logging.getLogger(__name__)
+
+# More workers than this gain nothing for one crawl: the event loop, not extraction, becomes the limit.
+MAX_AUTO_WORKERS = 4
+
+
+def auto_workers() -> int:
+    """One core stays with the event loop; the others (up to MAX_AUTO_WORKERS) extract."""
+    return max(0, min((os.cpu_count() or 1) - 1, MAX_AUTO_WORKERS))
+
+
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the crawl process, which shuts them down itself after a clean stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class ExtractionPool:
+    """`await pool.extract(body, url, ...)`: `extract` in a worker process, or inline with 0 workers.
+
+    `function` is what the workers run (a module-level callable taking extract's arguments); it is
+    `extract` except in tests that need a worker to crash.
+    """
+
+    def __init__(self, workers: int, function: Callable[..., Report] = extract) -> None:
+        self.workers = workers
+        self.function = function
+        self._executor: ProcessPoolExecutor | None = None
+
+    def start(self) -> None:
+        """Start the workers now, so their imports overlap the crawl's first requests."""
+        if self.workers > 0:
+            pool = self._pool()
+            for _ in range(self.workers):
+                pool.submit(os.getpid)
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            self._executor = _spawn_executor(self.workers)
+        return self._executor
+
+    async def extract(self, body: bytes, url: str, **options: Any) -> Report:
+        if self.workers <= 0:
+            return self.function(body, url, **options)
+        pool = self._pool()
+        try:
+            return await asyncio.wrap_future(pool.submit(self.function, body, url, **options))
+        except BrokenProcessPool:
+            if self._executor is pool:  # the first page to notice replaces the pool for everyone
+                logger.warning("an extraction worker died; restarting the pool and retrying its pages alone")
+                pool.shutdown(wait=False, cancel_futures=True)
+                self._executor = None
+        return await self._extract_alone(body, url, options)
+
+    async def _extract_alone(self, body: bytes, url: str, options: dict[str, Any]) -> Report:
+        """One page in a process of its own: it either gives its report or proves it kills workers."""
+        single = _spawn_executor(1)
+        try:
+            return await asyncio.wrap_future(single.submit(self.function, body, url, **options))
+        except BrokenProcessPool:
+            raise ExtractionError(f"extraction crashed its worker process on this page: {url}",
+                                  kind="crashed") from None
+        finally:
+            single.shutdown(wait=False)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+
+def _spawn_executor(workers: int) -> ProcessPoolExecutor:
+    # spawn, not fork: the crawl process runs an event loop and threads that a fork would copy.
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_ignore_interrupts)

@@ -1,0 +1,99 @@
+"""Extraction in worker processes: the same reports as inline, errors intact, a crashing page isolated."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+
+from archive.extract import ExtractionError, extract
+from archive.extract.pool import ExtractionPool
+
+PAGES = Path(__file__).resolve().parents[1] / "fixtures" / "pages"
+CRASH_MARKER = "/crash-the-worker/"
+
+
+def extract_or_die(body: bytes, url: str, **options):
+    """Runs in the worker: a page under CRASH_MARKER kills its process the way a parser crash would."""
+    if CRASH_MARKER in url:
+        os._exit(70)
+    return extract(body, url, **options)
+
+
+def fixture_pages(count: int) -> list[tuple[bytes, str]]:
+    pages = sorted(p for p in PAGES.glob("*.html"))[:count]
+    assert len(pages) == count
+    return [(p.read_bytes(), f"http://gov.test/{p.stem}/t20240301_1.html") for p in pages]
+
+
+async def extract_all(pool: ExtractionPool, pages: list[tuple[bytes, str]]) -> list:
+    results = await asyncio.gather(*(pool.extract(body, url) for body, url in pages), return_exceptions=True)
+    pool.close()
+    return results
+
+
+def inline(pages: list[tuple[bytes, str]]) -> list:
+    out = []
+    for body, url in pages:
+        try:
+            out.append(extract(body, url))
+        except ExtractionError as exc:
+            out.append(exc)
+    return out
+
+
+def same(got: list, expected: list) -> None:
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected, strict=True):
+        if isinstance(e, ExtractionError):
+            assert isinstance(g, ExtractionError) and (str(g), g.kind) == (str(e), e.kind)
+        else:
+            assert g == e
+
+
+def test_workers_give_the_same_reports_and_errors_as_inline_extraction():
+    pages = fixture_pages(12)
+    pages.append((b"", "http://gov.test/empty.html"))  # an ExtractionError crosses the process boundary
+    pages.append((b"%PDF-1.7\n" + bytes(range(256)) * 8, "http://gov.test/file.html"))
+    got = asyncio.run(extract_all(ExtractionPool(2), pages))
+    same(got, inline(pages))
+    assert [g.kind for g in got[-2:]] == ["empty", "binary"]
+
+
+def test_no_workers_extracts_inline():
+    pages = fixture_pages(3)
+    same(asyncio.run(extract_all(ExtractionPool(0), pages)), inline(pages))
+
+
+def test_a_page_that_kills_its_worker_fails_alone_and_the_crawl_goes_on():
+    pages = fixture_pages(8)
+    body, _ = pages[3]
+    pages[3] = (body, f"http://gov.test{CRASH_MARKER}t20240301_9.html")
+    pool = ExtractionPool(1, function=extract_or_die)
+
+    async def run() -> tuple[list, list]:
+        first = await asyncio.gather(*(pool.extract(b, u) for b, u in pages), return_exceptions=True)
+        after = await asyncio.gather(*(pool.extract(b, u) for b, u in fixture_pages(2)))  # a fresh pool
+        pool.close()
+        return first, after
+
+    first, after = asyncio.run(run())
+    crashed = first[3]
+    assert isinstance(crashed, ExtractionError) and crashed.kind == "crashed"
+    assert CRASH_MARKER in str(crashed)
+    expected = inline(pages[:3] + pages[4:])
+    same(first[:3] + first[4:], expected)
+    same(after, inline(fixture_pages(2)))
+
+
+@pytest.mark.parametrize("value", ["-1", "many", "1.5"])
+def test_a_bad_worker_count_is_a_clear_error(value):
+    from scrapy.utils.test import get_crawler
+
+    from crawler.spiders.disclosure import DisclosureSpider
+
+    crawler = get_crawler(DisclosureSpider, {"GOVARCHIVE_EXTRACT_WORKERS": value})
+    with pytest.raises(ValueError, match="GOVARCHIVE_EXTRACT_WORKERS must be 'auto' or a whole number"):
+        DisclosureSpider.from_crawler(crawler, url="http://gov.test/col/index.html")

@@ -51,7 +51,6 @@ COMMON_SETTINGS = {
     "ROBOTSTXT_OBEY": "True",
     "LOG_LEVEL": "WARNING",
     "TELNETCONSOLE_ENABLED": "False",
-    "CONCURRENT_ITEMS": "4",
 }
 RUN_TIMEOUT = 1800  # seconds per crawl
 

@@ -19,6 +19,10 @@ LOG_LEVEL = "INFO"
 ROBOTSTXT_OBEY = True
 USER_AGENT = "Mozilla/5.0 (compatible; govarchive/0.1; archival crawler of government disclosure pages)"
 
+# Scrapy runs the output of every callback through CONCURRENT_ITEMS asyncio tasks; its default, 100,
+# costs ~100 task starts per response while our one pipeline is synchronous and gains nothing from them.
+CONCURRENT_ITEMS = 2
+
 # Politeness: few parallel requests per site, a delay between them, AutoThrottle on top.
 CONCURRENT_REQUESTS = 16  # all sites together
 CONCURRENT_REQUESTS_PER_DOMAIN = 2

@@ -126,6 +126,21 @@ def test_attachments_are_merged_with_file_facts_in_any_order(store, file_first):
     assert got[1] == Attachment("http://www.example.gov.cn/f/2.doc", "附件2")
 
 
+def test_a_batch_of_files_updates_earlier_fetches_and_the_newest_fetch_wins(store):
+    urls = ["http://www.example.gov.cn/f/a.pdf", "http://www.example.gov.cn/f/b.xls"]
+    store.save_reports([make_report(4, attachments=[Attachment(u, u[-5:]) for u in urls])])
+    store.save_file(urls[0], content_type="application/pdf", size=1, sha256="1" * 64, ref=None, run_id=None)
+    ref = WarcRef("govarchive-3.warc.gz", 9, 90, "<urn:uuid:g>")
+    store.save_files([
+        {"url": urls[0], "content_type": "application/pdf", "size": 2, "sha256": "2" * 64, "ref": ref},
+        {"url": urls[1], "content_type": "application/vnd.ms-excel", "size": 5, "sha256": "5" * 64, "ref": ref},
+        {"url": urls[0], "content_type": "application/pdf", "size": 3, "sha256": "3" * 64, "ref": ref},
+    ])
+    got = store.get_report(make_report(4).url).attachments
+    assert [(a.size, a.sha256, a.content_type) for a in got] == [
+        (3, "3" * 64, "application/pdf"), (5, "5" * 64, "application/vnd.ms-excel")]
+
+
 def test_runs_captures_failures(store):
     run = store.start_run(["http://www.example.gov.cn/col/1/"], "example", {"DOWNLOAD_DELAY": 1})
     store.record_capture(

@@ -28,8 +28,8 @@ class RecordingStore:
         self.calls.append(("save_reports", [r.url for r in reports], run_id))
         return list(self.outcomes or ["new"] * len(reports))[: len(reports)]
 
-    def save_file(self, url, **facts):
-        self.calls.append(("save_file", url, facts))
+    def save_files(self, files):
+        self.calls.append(("save_files", [f["url"] for f in files], [f["run_id"] for f in files]))
 
     def record_failure(self, run_id, url, kind, detail):
         self.calls.append(("record_failure", url, kind))
@@ -81,17 +81,27 @@ def test_content_hash_is_filled_when_missing():
     assert item.report.content_hash == item.report.compute_content_hash()
 
 
-def test_other_items_go_straight_to_the_store():
-    pipeline, store, crawler = make_pipeline()
-    ref = WarcRef("f.warc.gz", 0, 10, "<urn:uuid:x>")
-    pipeline.process_item(FileItem("http://a.gov.cn/a.pdf", "http://a.gov.cn/t1.html", "application/pdf", 3, "0" * 64, ref))
+def file_item(n: int) -> FileItem:
+    ref = WarcRef("f.warc.gz", n * 100, 10, f"<urn:uuid:{n}>")
+    return FileItem(f"http://a.gov.cn/a{n}.pdf", "http://a.gov.cn/t1.html", "application/pdf", 3, "0" * 64, ref)
+
+
+def test_failures_and_withdrawals_go_straight_to_the_store_files_in_batches():
+    pipeline, store, crawler = make_pipeline(batch_size=2)
+    pipeline.process_item(file_item(1))
     pipeline.process_item(FailureItem("http://a.gov.cn/404.html", "http_404", "Not Found"))
     pipeline.process_item(WithdrawnItem("http://a.gov.cn/t9.html", "2024-01-01", "404"))
     kinds = [c[0] for c in store.calls]
-    assert kinds.count("save_file") == 1 and kinds.count("record_failure") == 1 and kinds.count("mark_withdrawn") == 1
+    assert kinds.count("record_failure") == 1 and kinds.count("mark_withdrawn") == 1 and "save_files" not in kinds
+    for n in (2, 3):
+        pipeline.process_item(file_item(n))
+    pipeline.close_spider()
+    saves = [c for c in store.calls if c[0] == "save_files"]
+    assert saves == [("save_files", ["http://a.gov.cn/a1.pdf", "http://a.gov.cn/a2.pdf"], [1, 1]),
+                     ("save_files", ["http://a.gov.cn/a3.pdf"], [1])]
     summary = build_summary(CrawlRuntime.of(crawler), "finished")
     assert summary["failures"] == {"http_404": 1}
-    assert summary["attachments"] == 1 and summary["withdrawn"] == 1
+    assert summary["attachments"] == 3 and summary["withdrawn"] == 1
 
 
 def test_invalid_items_are_dropped():
@@ -110,6 +120,17 @@ def test_a_failing_batch_is_recorded_not_raised():
     pipeline, store, crawler = make_pipeline(batch_size=1, store=Broken())
     pipeline.process_item(report(1))
     assert ("record_failure", "http://a.gov.cn/t1.html", "store") in store.calls
+    assert crawler.stats.get_value("govarchive/failures/store") == 1
+
+
+def test_a_failing_file_batch_is_recorded_not_raised():
+    class Broken(RecordingStore):
+        def save_files(self, files):
+            raise RuntimeError("disk full")
+
+    pipeline, store, crawler = make_pipeline(batch_size=1, store=Broken())
+    pipeline.process_item(file_item(7))
+    assert ("record_failure", "http://a.gov.cn/a7.pdf", "store") in store.calls
     assert crawler.stats.get_value("govarchive/failures/store") == 1
 
 

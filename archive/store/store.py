@@ -146,21 +146,33 @@ class Store:
         run_id: int | None,
     ) -> None:
         """Record a fetched attachment by URL (the newest fetch wins)."""
-        values = {
-            "url": url,
-            "content_type": content_type,
-            "size": size,
-            "sha256": sha256,
-            "fetched_at": now_iso(),
-            "run_id": run_id,
-            **warc_cols(ref),
+        self.save_files([{"url": url, "content_type": content_type, "size": size, "sha256": sha256, "ref": ref,
+                          "run_id": run_id}])
+
+    def save_files(self, files: Iterable[dict]) -> None:
+        """Batch form of save_file, one transaction: dicts with url, content_type, size, sha256, ref, run_id."""
+        at = now_iso()
+        rows = {
+            f["url"]: {
+                "url": f["url"],
+                "content_type": f.get("content_type"),
+                "size": f.get("size"),
+                "sha256": f.get("sha256"),
+                "fetched_at": at,
+                "run_id": f.get("run_id"),
+                **warc_cols(f.get("ref")),
+            }
+            for f in files
         }
-        stmt = self._insert(FileRow.__table__).values(values)
+        if not rows:
+            return
+        stmt = self._insert(FileRow.__table__)
+        columns = next(iter(rows.values())).keys()
         stmt = stmt.on_conflict_do_update(
-            index_elements=["url"], set_={k: v for k, v in values.items() if k != "url"}
+            index_elements=["url"], set_={c: stmt.excluded[c] for c in columns if c != "url"}
         )
         with self.engine.begin() as conn:
-            conn.execute(stmt)
+            conn.execute(stmt, list(rows.values()))
 
     def record_capture(
         self, url: str, *, status: int | None, ref: WarcRef | None, run_id: int | None, kind: str

@@ -1,9 +1,9 @@
 """Store pipeline: hands the spider's items to `archive.store.Store`.
 
 Thin on purpose: validation of the item's shape, batching, counting. Change detection, versioning and
-attachment linking happen in the Store. Reports are saved in batches of GOVARCHIVE_BATCH_SIZE (one
-transaction each) and the rest is flushed when the spider closes; the other items are rare and go
-straight through.
+attachment linking happen in the Store. Reports and files are saved in batches of GOVARCHIVE_BATCH_SIZE
+(one transaction each) and the rest is flushed when the spider closes; failures and withdrawals are
+rare and go straight through.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ class StorePipeline:
         self.runtime = CrawlRuntime.of(crawler)
         self.batch_size = max(1, crawler.settings.getint("GOVARCHIVE_BATCH_SIZE", 100))
         self._batch: list[Report] = []
+        self._files: list[dict[str, Any]] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -65,6 +66,7 @@ class StorePipeline:
             self.flush()
 
     def flush(self) -> None:
+        self._flush_files()
         if not self._batch:
             return
         batch, self._batch = self._batch, []
@@ -73,31 +75,39 @@ class StorePipeline:
         except Exception as exc:
             logger.exception("saving %d reports failed", len(batch))
             self.stats.inc_value("govarchive/failures/store", len(batch))
-            self._record_store_failure(batch, exc)
+            self._record_store_failure([r.url for r in batch], exc)
             return
         for outcome in outcomes:
             self.stats.inc_value(f"govarchive/reports/{outcome}")
 
-    def _record_store_failure(self, batch: list[Report], exc: Exception) -> None:
-        for report in batch:
+    def _record_store_failure(self, urls: list[str], exc: Exception) -> None:
+        for url in urls:
             try:
-                self.runtime.store.record_failure(self.runtime.ensure_run(), report.url, "store", repr(exc))
+                self.runtime.store.record_failure(self.runtime.ensure_run(), url, "store", repr(exc))
             except Exception:
-                logger.debug("could not record the store failure of %s", report.url, exc_info=True)
+                logger.debug("could not record the store failure of %s", url, exc_info=True)
 
     def _save_file(self, item: FileItem) -> None:
         if not item.url or not item.sha256 or item.size is None:
             raise DropItem(f"attachment without url/sha256/size: {item!r:.200}")
-        self.runtime.store.save_file(
-            item.url,
-            content_type=item.content_type,
-            size=item.size,
-            sha256=item.sha256,
-            ref=item.ref,
-            run_id=self.runtime.ensure_run(),
-        )
+        self._files.append({"url": item.url, "content_type": item.content_type, "size": item.size,
+                            "sha256": item.sha256, "ref": item.ref})
         self.stats.inc_value("govarchive/files")
         self.stats.inc_value("govarchive/files_bytes", item.size)
+        if len(self._files) >= self.batch_size:
+            self._flush_files()
+
+    def _flush_files(self) -> None:
+        if not self._files:
+            return
+        files, self._files = self._files, []
+        run_id = self.runtime.ensure_run()
+        try:
+            self.runtime.store.save_files([{**f, "run_id": run_id} for f in files])
+        except Exception as exc:
+            logger.exception("saving %d attachments failed", len(files))
+            self.stats.inc_value("govarchive/failures/store", len(files))
+            self._record_store_failure([f["url"] for f in files], exc)
 
     def _record_failure(self, item: FailureItem) -> None:
         kind = item.kind or "unknown"

@@ -2,7 +2,8 @@
 
 Works on any standard WARC (ours or another tool's): HTML detail pages become reports, other
 successful payloads become file facts (so attachments link up), 404/410 answers mark known reports
-withdrawn. List pages, robots.txt and error pages never become reports.
+withdrawn. List pages, robots.txt and error pages never become reports. An article split over pages
+becomes one report with every page's body, as in a crawl (multipage.PageAssembler).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from archive.extract import ExtractionError, extract
+from archive.extract import ExtractionError, PageAssembler, extract
+from archive.extract.decode import decode_body
 from archive.recognize import DETAIL, classify_page
 from archive.report import Report
 from archive.store import Store
@@ -74,6 +76,7 @@ def reprocess_warcs(
 
     run_id = store.start_run([str(p) for p in paths], None, {"mode": "reprocess"})
     batch: list[Report] = []
+    articles = PageAssembler()
 
     def flush() -> None:
         if batch:
@@ -103,19 +106,23 @@ def reprocess_warcs(
             )
             summary.files += 1
             continue
-        report = _extract_report(response, summary)
+        report = _extract_report(response, summary, continuation=articles.expects(response.url))
         if report is not None:
-            batch.append(report)
+            text, _ = decode_body(response.payload, _header(response, "Content-Type"))
+            batch.extend(articles.add(report, text))
             if len(batch) >= BATCH_SIZE:
                 flush()
+    batch.extend(articles.finish())
     flush()
     store.finish_run(run_id, summary.as_dict())
     return summary
 
 
-def _extract_report(response: ArchivedResponse, summary: ReprocessSummary) -> Report | None:
+def _extract_report(response: ArchivedResponse, summary: ReprocessSummary, *, continuation: bool) -> Report | None:
+    """The page's report; a continuation page (page 2..N of an article) is extracted without recognition,
+    as the crawl did: its page nav can make it look like a list."""
     content_type = _header(response, "Content-Type")
-    kind = classify_page(response.payload, response.url, content_type=content_type)
+    kind = DETAIL if continuation else classify_page(response.payload, response.url, content_type=content_type)
     if kind != DETAIL:
         summary.skipped[f"{kind} page"] += 1
         return None

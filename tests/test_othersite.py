@@ -120,6 +120,20 @@ def test_multi_page_article_is_one_report_with_every_page_in_order(site, crawled
     assert {site.expected.multipage_url, *site.expected.subpage_urls} <= warc_uris
 
 
+def test_reprocess_rebuilds_every_report_multi_page_articles_included(site, crawled, tmp_path):
+    rebuilt = f"sqlite:///{tmp_path / 'rebuilt.db'}"
+    result = govarchive("reprocess", str(crawled["workdir"] / "warc"), "--db", rebuilt, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    exported = govarchive("export", "--db", rebuilt, "--format", "jsonl", cwd=tmp_path)
+    again = {r["url"]: r for r in map(json.loads, exported.stdout.splitlines())}
+    original = by_url(crawled)
+    assert set(again) == set(original)  # no page 2..N became a report of its own
+    assert not set(site.expected.subpage_urls) & set(again)
+    for url, report in original.items():
+        assert again[url]["body_text"] == report["body_text"], url
+        assert again[url]["content_hash"] == report["content_hash"], url
+
+
 def test_article_linked_from_two_columns_is_one_report(site, crawled):
     assert [r["url"] for r in crawled["reports"]].count(site.expected.two_column_url) == 1
 

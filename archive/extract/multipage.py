@@ -102,6 +102,10 @@ class PageAssembler:
         self._waiting: dict[str, tuple[Report, list[str], dict[str, Report]]] = {}
         self._owner: dict[str, str] = {}
 
+    def expects(self, url: str) -> bool:
+        """True for a continuation page of an article already added: it is a page, whatever it looks like."""
+        return url in self._owner
+
     def add(self, report: Report, html: str) -> list[Report]:
         owner = self._owner.pop(report.url, None)
         if owner is not None:

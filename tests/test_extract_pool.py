@@ -29,7 +29,7 @@ def fixture_pages(count: int) -> list[tuple[bytes, str]]:
 
 
 async def extract_all(pool: ExtractionPool, pages: list[tuple[bytes, str]]) -> list:
-    results = await asyncio.gather(*(pool.extract(body, url) for body, url in pages), return_exceptions=True)
+    results = await asyncio.gather(*(pool.run(body, url) for body, url in pages), return_exceptions=True)
     pool.close()
     return results
 
@@ -74,8 +74,8 @@ def test_a_page_that_kills_its_worker_fails_alone_and_the_crawl_goes_on():
     pool = ExtractionPool(1, function=extract_or_die)
 
     async def run() -> tuple[list, list]:
-        first = await asyncio.gather(*(pool.extract(b, u) for b, u in pages), return_exceptions=True)
-        after = await asyncio.gather(*(pool.extract(b, u) for b, u in fixture_pages(2)))  # a fresh pool
+        first = await asyncio.gather(*(pool.run(b, u) for b, u in pages), return_exceptions=True)
+        after = await asyncio.gather(*(pool.run(b, u) for b, u in fixture_pages(2)))  # a fresh pool
         pool.close()
         return first, after
 

@@ -3,7 +3,8 @@
 Extraction is a crawl's largest CPU cost (parsing, cleaning and scoring a page takes milliseconds) and
 Python runs it under one interpreter lock. Handing pages to worker processes lets the event loop go on
 fetching, capturing and storing while pages are extracted beside it. The workers run the same `extract`
-function, so the same bytes give the same report.
+function (or `archive.record_page.read_record`, which also does the rest of a crawl's work on a detail
+page), so the same bytes give the same report.
 
 A worker that dies (a crash in the parser, the kernel's OOM killer) must cost at most the page that
 killed it: every page it held is tried again alone in a fresh process, and only a page that kills that
@@ -24,7 +25,6 @@ from typing import Any
 
 from archive.extract.errors import ExtractionError
 from archive.extract.extractor import extract
-from archive.report import Report
 
 logger = logging.getLogger(__name__)
 
@@ -43,13 +43,11 @@ def _ignore_interrupts() -> None:
 
 
 class ExtractionPool:
-    """`await pool.extract(body, url, ...)`: `extract` in a worker process, or inline with 0 workers.
-
-    `function` is what the workers run (a module-level callable taking extract's arguments); it is
-    `extract` except in tests that need a worker to crash.
+    """`await pool.run(body, url, ...)`: `function(body, url, ...)` in a worker process, or inline with 0
+    workers. `function` is a module-level callable taking extract's arguments (pickled by name).
     """
 
-    def __init__(self, workers: int, function: Callable[..., Report] = extract) -> None:
+    def __init__(self, workers: int, function: Callable[..., Any] = extract) -> None:
         self.workers = workers
         self.function = function
         self._executor: ProcessPoolExecutor | None = None
@@ -66,7 +64,7 @@ class ExtractionPool:
             self._executor = _spawn_executor(self.workers)
         return self._executor
 
-    async def extract(self, body: bytes, url: str, **options: Any) -> Report:
+    async def run(self, body: bytes, url: str, **options: Any) -> Any:
         if self.workers <= 0:
             return self.function(body, url, **options)
         pool = self._pool()
@@ -77,9 +75,9 @@ class ExtractionPool:
                 logger.warning("an extraction worker died; restarting the pool and retrying its pages alone")
                 pool.shutdown(wait=False, cancel_futures=True)
                 self._executor = None
-        return await self._extract_alone(body, url, options)
+        return await self._run_alone(body, url, options)
 
-    async def _extract_alone(self, body: bytes, url: str, options: dict[str, Any]) -> Report:
+    async def _run_alone(self, body: bytes, url: str, options: dict[str, Any]) -> Any:
         """One page in a process of its own: it either gives its report or proves it kills workers."""
         single = _spawn_executor(1)
         try:

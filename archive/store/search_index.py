@@ -24,10 +24,31 @@ PG_TSVECTOR_SQL = (
 )
 
 
+# Where tokenize_ahead leaves a report's tokens: an attribute outside the dataclass fields, so it travels
+# with the report through pickling (from an extraction worker) but never into its JSON or equality.
+_AHEAD = "_search_tokens"
+
+
 def fields_of(report: Report) -> tuple[str, str, str]:
     md = report.metadata
     meta = " ".join(v for v in (md.doc_number, md.issuer, md.index_no, md.keywords, report.source) if v)
     return report.title or "", meta, report.body_text or ""
+
+
+def indexed_fields(report: Report) -> tuple[str, str, str]:
+    """The token strings of title, meta and body as they are indexed; those tokenize_ahead computed
+    are reused only while the fields still hold the text they were computed from."""
+    fields = fields_of(report)
+    ahead = getattr(report, _AHEAD, None)
+    if ahead is not None and ahead[0] == fields:
+        return ahead[1]
+    return tuple(" ".join(index_tokens(f)) for f in fields)  # type: ignore[return-value]
+
+
+def tokenize_ahead(report: Report) -> Report:
+    """Compute the report's index tokens now (in an extraction worker, off the crawl's event loop)."""
+    setattr(report, _AHEAD, (fields_of(report), indexed_fields(report)))
+    return report
 
 
 def write(
@@ -56,7 +77,7 @@ def write(
     else:
         rows = []
         for rid, report in items:
-            title, meta, body = (" ".join(index_tokens(f)) for f in fields_of(report))
+            title, meta, body = indexed_fields(report)
             rows.append(
                 {
                     "id": rid,
@@ -76,5 +97,5 @@ def write(
 
 
 def _fts_row(rid: int, report: Report) -> dict:
-    title, meta, body = (" ".join(index_tokens(f)) for f in fields_of(report))
+    title, meta, body = indexed_fields(report)
     return {"id": rid, "title": title, "meta": meta, "body": body}

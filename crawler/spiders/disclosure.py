@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,8 +37,9 @@ from twisted.python.failure import Failure
 from archive import recognize
 from archive.extract import ExtractionError, is_withdrawal_notice
 from archive.extract.decode import decode_body
-from archive.extract.multipage import continuation_urls, merge_pages
+from archive.extract.multipage import merge_pages
 from archive.extract.pool import ExtractionPool, auto_workers
+from archive.record_page import RecordPage, read_record
 from archive.report import Report
 from archive.urls import absolute
 from crawler import links, pagination
@@ -94,13 +96,14 @@ class DisclosureSpider(scrapy.Spider):
                 self.selectors.setdefault(key, []).append(xpath)
         self.challenges: dict[str, int] = {}
         self.blocked_hosts: set[str] = set()
-        self.extraction = ExtractionPool(0)  # inline until from_crawler reads the setting
+        self.extraction = ExtractionPool(0, read_record)  # inline until from_crawler reads the setting
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> DisclosureSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider._apply_politeness(crawler.settings)
-        spider.extraction = ExtractionPool(_extract_workers(crawler.settings.get("GOVARCHIVE_EXTRACT_WORKERS")))
+        spider.extraction = ExtractionPool(_extract_workers(crawler.settings.get("GOVARCHIVE_EXTRACT_WORKERS")),
+                                           read_record)
         spider.extraction.start()
         crawler.signals.connect(spider.extraction.close, signal=signals.spider_closed)
         return spider
@@ -129,20 +132,29 @@ class DisclosureSpider(scrapy.Spider):
 
     async def parse(self, response: Response, **kwargs: Any) -> AsyncIterator[Any]:
         for item in self._route(response):
-            if isinstance(item, Response):  # a detail page: extracted off the event loop
-                async for out in self._detail_page(item):
+            if isinstance(item, _ToRead):  # a record or detail page: read by an extraction worker
+                async for out in self._detail_page(response, recognise=item.recognise):
                     yield out
             else:
                 yield item
 
     def _route(self, response: Response) -> Iterator[Any]:
-        """What a response leads to: requests and items, or the response itself when it is a detail page."""
+        """What a response leads to: requests and items, or _ToRead when a worker is to read the page."""
         if not self.policy.same_site(response.url):  # redirected off the site
             self._stat("skipped/offsite_redirect")
             return
         if not isinstance(response, TextResponse) or links.is_attachment_response(
                 _header(response, b"Content-Type"), _header(response, b"Content-Disposition")):
             yield from self.parse_attachment(response)
+            return
+        if response.meta.get("role") == RECORD and not self._profile_kind(response.url):
+            # The usual record page: the worker checks it is not a list and extracts it; a challenge page
+            # is recognised there too (ExtractionError "challenge"), only its status and cookie here.
+            reason = recognize.challenge_reason(response.status, _set_cookies(response), None, None)
+            if reason:
+                yield from self._challenge(response.url, reason)
+            else:
+                yield _ToRead(recognise=True)
             return
         text, selector = _text_and_selector(response)
         reason = recognize.challenge_reason(response.status, _set_cookies(response), text, selector)
@@ -156,20 +168,21 @@ class DisclosureSpider(scrapy.Spider):
         elif kind == recognize.DETAIL or response.meta.get("role") == RECORD:
             # A record link that does not look like an article (a short notice, a withdrawal page):
             # extraction decides, and says why if it is not one.
-            yield response
+            yield _ToRead(recognise=False)
         else:
             logger.info("neither a list nor a detail page, not followed: %s", response.url)
 
     def _kind(self, response: Response, text: str, selector: Callable[[], Selector]) -> str:
-        url = response.url
+        return self._profile_kind(response.url) or recognize.recognize(response.url, text, selector()).kind
+
+    def _profile_kind(self, url: str) -> str | None:
+        """DETAIL or LIST when a site profile's URL patterns say so."""
         target = "/" + url.split("://", 1)[-1].partition("/")[2]
         if any(p.search(target) for p in self.detail_patterns):
             return recognize.DETAIL
         if any(p.search(target) for p in self.list_patterns):
             return recognize.LIST
-        if response.meta.get("role") == RECORD and recognize.looks_like_article(url, text):
-            return recognize.DETAIL  # the usual record page: no tree of our own, extraction parses it
-        return recognize.recognize(url, text, selector()).kind
+        return None
 
     def _list_page(self, response: Response, text: str, sel: Selector) -> Iterator[Request]:
         url = response.url
@@ -206,18 +219,27 @@ class DisclosureSpider(scrapy.Spider):
                     return name
         return recognize.column_name(sel)
 
-    async def _extract(self, response: Response) -> Report:
-        return await self.extraction.extract(response.body, response.url, status=response.status,
-                                             content_type=_header(response, b"Content-Type"))
+    async def _read(self, response: Response, *, recognise: bool) -> RecordPage:
+        return await self.extraction.run(response.body, response.url, status=response.status,
+                                         content_type=_header(response, b"Content-Type"), recognise=recognise)
 
-    async def _detail_page(self, response: Response) -> AsyncIterator[Any]:
+    async def _detail_page(self, response: Response, *, recognise: bool) -> AsyncIterator[Any]:
         try:
-            report = await self._extract(response)
+            page = await self._read(response, recognise=recognise)
         except ExtractionError as exc:
             for item in self._not_a_report(response, exc):
                 yield item
             return
-        for item in self._detail_report(response, report):
+        if page.kind == recognize.LIST:  # a record link that led to a (sub-)column's list
+            self._stat("pages/list")
+            text, selector = _text_and_selector(response)
+            for item in self._list_page(response, text, selector()):
+                yield item
+            return
+        if recognise:
+            self._stat("pages/detail")
+        assert page.report is not None
+        for item in self._detail_report(response, page.report, page.continuations):
             yield item
 
     def _not_a_report(self, response: Response, exc: ExtractionError) -> Iterator[Any]:
@@ -233,7 +255,7 @@ class DisclosureSpider(scrapy.Spider):
             self._stat("failures/extraction")
             yield FailureItem(url, "extraction", str(exc))
 
-    def _detail_report(self, response: Response, report: Report) -> Iterator[Any]:
+    def _detail_report(self, response: Response, report: Report, following: list[str]) -> Iterator[Any]:
         url = response.url
         fetched_at = _fetched_at(response)
         if is_withdrawal_notice(report):
@@ -243,7 +265,6 @@ class DisclosureSpider(scrapy.Spider):
         report.status = response.status
         report.column = report.column or response.meta.get("column")
         report.warc = response.meta.get("warc_ref")
-        following = continuation_urls(response.text, url) if isinstance(response, TextResponse) else []
         if following:  # an article split over pages: fetch them all before the report leaves
             yield self._subpage_request(report, following, [])
             return
@@ -269,7 +290,7 @@ class DisclosureSpider(scrapy.Spider):
 
     async def parse_subpage(self, response: Response) -> AsyncIterator[Any]:
         try:
-            response.meta["pages"].append(await self._extract(response))
+            response.meta["pages"].append((await self._read(response, recognise=False)).report)
         except ExtractionError as exc:
             self._stat("failures/extraction")
             yield FailureItem(response.url, "extraction", f"page of {response.meta['report'].url}: {exc}")
@@ -369,6 +390,13 @@ class DisclosureSpider(scrapy.Spider):
             return
         if stats is not None:
             stats.inc_value(f"govarchive/spider/{key}")
+
+
+@dataclass
+class _ToRead:
+    """_route's answer for a page an extraction worker reads (first checking it is no list, if asked)."""
+
+    recognise: bool
 
 
 def _extract_workers(value: Any) -> int:

@@ -97,3 +97,43 @@ def test_a_bad_worker_count_is_a_clear_error(value):
     crawler = get_crawler(DisclosureSpider, {"GOVARCHIVE_EXTRACT_WORKERS": value})
     with pytest.raises(ValueError, match="GOVARCHIVE_EXTRACT_WORKERS must be 'auto' or a whole number"):
         DisclosureSpider.from_crawler(crawler, url="http://gov.test/col/index.html")
+
+
+def worker_pid(body: bytes, url: str, **options) -> int:
+    return os.getpid()
+
+
+def test_workers_exit_when_the_crawl_process_is_killed(tmp_path):
+    """kill -9 of a crawl must not leave its extraction workers behind, waiting forever."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import asyncio, sys, time\n"
+        "from archive.extract.pool import ExtractionPool\n"
+        "from tests.test_extract_pool import worker_pid\n"
+        "pool = ExtractionPool(1, worker_pid)\n"
+        "print(asyncio.run(pool.run(b'', 'http://gov.test/')), flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    crawl = subprocess.Popen([sys.executable, "-c", script], cwd=root, stdout=subprocess.PIPE, text=True,
+                             env={**os.environ, "PYTHONPATH": str(root)})
+    pid = int(crawl.stdout.readline())
+    assert alive(pid)
+    crawl.send_signal(signal.SIGKILL)
+    crawl.wait()
+    deadline = time.monotonic() + 15
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not alive(pid), "the extraction worker outlived its crawl process"
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has exited; only its parent (init here) has yet to reap it

@@ -18,6 +18,8 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -37,9 +39,22 @@ def auto_workers() -> int:
     return max(0, min((os.cpu_count() or 1) - 1, MAX_AUTO_WORKERS))
 
 
-def _ignore_interrupts() -> None:
-    """Workers leave Ctrl-C to the crawl process, which shuts them down itself after a clean stop."""
+# Seconds between a worker's checks that the crawl process that started it is still alive.
+PARENT_CHECK_SECONDS = 1.0
+
+
+def _init_worker() -> None:
+    """Workers leave Ctrl-C to the crawl process, which shuts them down itself after a clean stop, and
+    exit on their own when that process is gone (kill -9, the OOM killer): an orphan would wait forever."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 class ExtractionPool:
@@ -97,4 +112,4 @@ class ExtractionPool:
 def _spawn_executor(workers: int) -> ProcessPoolExecutor:
     # spawn, not fork: the crawl process runs an event loop and threads that a fork would copy.
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_ignore_interrupts)
+                               initializer=_init_worker)

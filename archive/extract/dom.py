@@ -15,7 +15,7 @@ _PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, default_do
 BOUNDARY_TAGS = BLOCK_TAGS | CELL_TAGS | {"br"}
 
 
-@dataclass
+@dataclass(slots=True)
 class Token:
     """One text node in document order, or a block boundary (text is None)."""
 
@@ -31,13 +31,17 @@ class Page:
     metas: dict[str, str] = field(default_factory=dict)
     title_tag: str = ""
     content_markers: tuple[etree._Element, etree._Element] | None = None
+    # Every element's Python proxy, held for the page's lifetime: lxml.html builds a proxy through a
+    # Python-level class lookup each time an element without a live one is visited, and the steps walk
+    # the tree several times.
+    elements: list[etree._Element] = field(default_factory=list)
 
 
 def parse(text: str, url: str) -> Page:
     """Parse repaired text into a Page with its <meta> values and Hanweb content markers."""
     text = _XML_DECL.sub("", text, count=1)
     root = lxml.html.document_fromstring(text, parser=_PARSER, base_url=url)
-    page = Page(root=root, url=url)
+    page = Page(root=root, url=url, elements=list(root.iter()))
     start = end = None
     for meta in root.iter("meta"):
         name = (meta.get("name") or meta.get("property") or "").strip().lower()

@@ -96,6 +96,9 @@ class DisclosureSpider(scrapy.Spider):
                 self.selectors.setdefault(key, []).append(xpath)
         self.challenges: dict[str, int] = {}
         self.blocked_hosts: set[str] = set()
+        # List pages already requested: every page of a column computes all its others (createPageHTML,
+        # countPage, dataproxy windows), so without this each would re-request the whole column.
+        self.list_pages: set[str] = set()
         self.extraction = ExtractionPool(0, read_record)  # inline until from_crawler reads the setting
 
     @classmethod
@@ -208,7 +211,8 @@ class DisclosureSpider(scrapy.Spider):
         for xpath in self.selectors.get("next_page", []):
             pages += [h for a in sel.xpath(xpath) if (h := absolute(recognize.base_url(url, sel), a.attrib.get("href")))]
         for page in dict.fromkeys(pages):
-            if self._allowed(page):
+            if page not in self.list_pages and self._allowed(page):
+                self.list_pages.add(page)
                 yield Request(page, callback=self.parse, errback=self.errback, meta={"role": PAGE, "column": column})
 
     def _column(self, sel: Selector) -> str | None:

@@ -176,7 +176,8 @@ START = "http://gov.test/col/tzgg/index.html"
 
 
 def make_spider(**settings) -> DisclosureSpider:
-    crawler = get_crawler(DisclosureSpider, settings_dict=settings)
+    """The spider on hand-made responses; extraction inline unless a test asks for worker processes."""
+    crawler = get_crawler(DisclosureSpider, settings_dict={"GOVARCHIVE_EXTRACT_WORKERS": 0, **settings})
     return DisclosureSpider.from_crawler(crawler, url=START)
 
 
@@ -392,3 +393,28 @@ def test_script_redirect_stub_leads_to_the_record():
     offsite = stub.replace("/art/2024", "http://other.test/art/2024")
     items = collect(make_spider().parse(html_response("http://gov.test/xxgk/link_2.html", offsite, meta={"role": RECORD})))
     assert [type(i) for i in items] == [FailureItem]
+
+
+@pytest.mark.parametrize("workers", [0, 1], ids=["inline", "worker"])
+def test_record_link_to_a_list_is_followed_as_a_list_and_a_detail_page_is_reported(workers):
+    spider = make_spider(GOVARCHIVE_EXTRACT_WORKERS=workers)
+    items = "".join(f'<li><a href="/col/tzgg/202403/t202403{d:02d}_{d}.html">关于第{d}号事项的通知</a>'
+                    f"<span>2024-03-{d:02d}</span></li>" for d in range(1, 21))
+    listing = f"<html><head><title>通知公告</title></head><body><ul class='list'>{items}</ul></body></html>"
+    try:
+        out = collect(spider.parse(html_response("http://gov.test/col/tzgg/sub/index.html", listing,
+                                                 meta={"role": RECORD, "column": "通知公告"})))
+        assert not [i for i in out if isinstance(i, ReportItem)]
+        assert [r.url for r in out if r.meta.get("role") == RECORD] == [
+            f"http://gov.test/col/tzgg/202403/t202403{d:02d}_{d}.html" for d in range(1, 21)]
+
+        para = "为进一步加强和规范财政预算管理工作，现将有关事项通知如下，请认真贯彻执行。" * 4
+        article = (f"<html><head><title>关于加强预算管理的通知</title></head><body><h1>关于加强预算管理的通知</h1>"
+                   f"<div class='info'>发布时间：2024-03-01</div><div class='TRS_Editor'><p>{para}</p>"
+                   f"<p>{para}</p></div></body></html>")
+        (report,) = [i for i in collect(spider.parse(html_response(
+            "http://gov.test/col/tzgg/202403/t20240301_1.html", article, meta={"role": RECORD})))
+            if isinstance(i, ReportItem)]
+        assert report.report.title == "关于加强预算管理的通知" and report.report.publish_time.startswith("2024-03-01")
+    finally:
+        spider.extraction.close()

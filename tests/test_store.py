@@ -206,6 +206,23 @@ def test_digest_index_is_persistent(db_url):
         )
 
 
+def test_digest_index_memory_is_bounded_and_evicted_digests_are_still_found(store):
+    from archive.warc.digests import Original
+
+    index = store.digest_index()
+    index.CACHE_MAX = 3
+    originals = {f"sha1:D{n}": Original(f"http://x.gov.cn/{n}.pdf", "2024-01-01T00:00:00Z", f"<urn:uuid:{n}>")
+                 for n in range(10)}
+    for digest, original in originals.items():
+        index.add(digest, original)
+        assert index.lookup(digest) == original  # pending, or cached, before any flush
+    index.flush()
+    for digest, original in originals.items():
+        got = index.lookup(digest)
+        assert (got.uri, got.date, got.record_id) == (original.uri, original.date, original.record_id)
+    assert len(index._cache) <= 3
+
+
 def _hammer(db_url: str, writer: int, errors: list) -> None:
     try:
         with Store(db_url) as s:

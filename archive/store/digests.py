@@ -35,6 +35,9 @@ class StoreDigestIndex:
     """
 
     FLUSH_EVERY = 200
+    # Digests kept in memory, newest first to stay: a long crawl's memory must not grow with the site.
+    # An evicted digest is looked up in the table again; one not yet flushed is still in `_pending`.
+    CACHE_MAX = 100_000
 
     def __init__(self, engine: Engine, insert_factory):
         self.engine = engine
@@ -48,7 +51,7 @@ class StoreDigestIndex:
         self._sql = f"SELECT uri, date, record_id FROM {_table.name} WHERE digest = {placeholder}"
 
     def lookup(self, payload_digest: str):
-        hit = self._cache.get(payload_digest)
+        hit = self._cache.get(payload_digest) or self._pending.get(payload_digest)
         if hit is not None:
             return hit
         if self._conn is None:
@@ -59,14 +62,21 @@ class StoreDigestIndex:
         row = self._cursor.fetchone()
         if row is None:
             return None
-        hit = self._cache[payload_digest] = _original(*row)
+        hit = _original(*row)
+        self._keep(payload_digest, hit)
         return hit
+
+    def _keep(self, payload_digest: str, original) -> None:
+        self._cache[payload_digest] = original
+        if len(self._cache) > self.CACHE_MAX:
+            del self._cache[next(iter(self._cache))]  # the oldest: dicts keep insertion order
 
     def add(self, payload_digest: str, original) -> None:
         """Remember the first record with this digest (a later add of the same digest is ignored)."""
-        if payload_digest in self._cache:
+        if payload_digest in self._cache or payload_digest in self._pending:
             return
-        self._cache[payload_digest] = self._pending[payload_digest] = original
+        self._pending[payload_digest] = original
+        self._keep(payload_digest, original)
         if len(self._pending) >= self.FLUSH_EVERY:
             self.flush()
 

@@ -30,6 +30,8 @@ from archive.warc.exchange import Exchange, WrittenExchange
 logger = logging.getLogger(__name__)
 DEFAULT_MAX_SIZE = 1_000_000_000  # bytes; the customary 1 GB WARC file
 OPEN_SUFFIX = ".open"
+# URLs whose latest capture the writer remembers for server-not-modified revisits.
+LAST_CAPTURES_MAX = 100_000
 
 
 def default_record_id() -> str:
@@ -78,7 +80,9 @@ class WarcWriter:
         self._path: Path | None = None  # final name of the file being written
         self._size = 0
         self._exchanges_in_file = 0
-        self._last_capture: dict[str, Original] = {}  # URL -> latest 200 capture, for 304 revisits
+        # URL -> latest 200 capture, for 304 revisits; the oldest URLs are forgotten past LAST_CAPTURES_MAX
+        # (their 304 revisits then carry no WARC-Refers-To-*), so memory does not grow with the site.
+        self._last_capture: dict[str, Original] = {}
         self._lock = threading.Lock()
 
     # -- public API ---------------------------------------------------------------------------------
@@ -148,7 +152,10 @@ class WarcWriter:
             if is_dedupable(ex):
                 self._remember(payload_digest, captured)
             if ex.status == 200:
+                self._last_capture.pop(uri, None)  # re-inserted as the newest
                 self._last_capture[uri] = captured
+                if len(self._last_capture) > LAST_CAPTURES_MAX:
+                    del self._last_capture[next(iter(self._last_capture))]
         ref = WarcRef(self._path.name, offset, len(main_bytes), response_id)
         return WrittenExchange(ref=ref, payload_digest=payload_digest, revisit=revisit)
 

@@ -137,3 +137,17 @@ def alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"  # a zombie has exited; only its parent (init here) has yet to reap it
+
+
+def test_workers_that_cannot_start_mean_inline_extraction(monkeypatch):
+    import archive.extract.pool as pool_module
+
+    def no_processes(workers):
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(pool_module, "_spawn_executor", no_processes)
+    pool = ExtractionPool(2)
+    pool.start()
+    assert pool.workers == 0
+    pages = fixture_pages(2)
+    same(asyncio.run(extract_all(pool, pages)), inline(pages))

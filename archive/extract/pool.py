@@ -39,6 +39,8 @@ def auto_workers() -> int:
     return max(0, min((os.cpu_count() or 1) - 1, MAX_AUTO_WORKERS))
 
 
+# Seconds a new worker may take to answer before the crawl gives up on workers and extracts inline.
+START_TIMEOUT_SECONDS = 60.0
 # Seconds between a worker's checks that the crawl process that started it is still alive.
 PARENT_CHECK_SECONDS = 1.0
 
@@ -68,11 +70,20 @@ class ExtractionPool:
         self._executor: ProcessPoolExecutor | None = None
 
     def start(self) -> None:
-        """Start the workers now, so their imports overlap the crawl's first requests."""
-        if self.workers > 0:
+        """Start the workers now and make sure they run; where processes cannot be started (a process
+        limit, a sandbox), extract inline rather than fail every page."""
+        if self.workers <= 0:
+            return
+        try:
             pool = self._pool()
-            for _ in range(self.workers):
-                pool.submit(os.getpid)
+            for future in [pool.submit(os.getpid) for _ in range(self.workers)]:
+                future.result(timeout=START_TIMEOUT_SECONDS)
+        except Exception as exc:  # OSError, BrokenProcessPool, TimeoutError: no usable worker
+            logger.warning("extraction worker processes could not start (%s); extracting inline", exc)
+            if self._executor is not None:
+                self._executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = None
+            self.workers = 0
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:

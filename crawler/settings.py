@@ -62,6 +62,8 @@ GOVARCHIVE_FETCH_IMAGES = False
 # Processes that extract detail pages beside the event loop: "auto" (one per core but the crawl's
 # own, at most 4), or a number; 0 extracts inline in the crawl process.
 GOVARCHIVE_EXTRACT_WORKERS = "auto"
+# Seconds one page may take in an extraction worker before it is a recorded "timeout" failure (0: no limit).
+GOVARCHIVE_EXTRACT_TIMEOUT = 60.0
 
 # Loopback hosts (127.0.0.0/8, localhost, ::1) are the operator's own machine (mirrors, test sites):
 # one shared slot without delay or AutoThrottle. Real sites keep every politeness default above.

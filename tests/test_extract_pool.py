@@ -13,12 +13,26 @@ from archive.extract.pool import ExtractionPool
 
 PAGES = Path(__file__).resolve().parents[1] / "fixtures" / "pages"
 CRASH_MARKER = "/crash-the-worker/"
+HANG_MARKER = "/hang-the-worker/"
+STUCK_MARKER = "/stuck-in-c/"
 
 
 def extract_or_die(body: bytes, url: str, **options):
     """Runs in the worker: a page under CRASH_MARKER kills its process the way a parser crash would."""
     if CRASH_MARKER in url:
         os._exit(70)
+    return extract(body, url, **options)
+
+
+def extract_or_hang(body: bytes, url: str, **options):
+    """Runs in the worker: a page under HANG_MARKER keeps it busy the way runaway backtracking would."""
+    import signal
+    import time
+
+    if STUCK_MARKER in url:  # like a loop in C code, which no signal handler interrupts
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+    if HANG_MARKER in url or STUCK_MARKER in url:
+        time.sleep(3600)
     return extract(body, url, **options)
 
 
@@ -151,3 +165,25 @@ def test_workers_that_cannot_start_mean_inline_extraction(monkeypatch):
     assert pool.workers == 0
     pages = fixture_pages(2)
     same(asyncio.run(extract_all(pool, pages)), inline(pages))
+
+
+def test_a_page_past_the_timeout_fails_alone_and_its_worker_is_killed():
+    pages = fixture_pages(6)
+    body, _ = pages[2]
+    pages[2] = (body, f"http://gov.test{HANG_MARKER}t20240301_9.html")
+    pool = ExtractionPool(1, function=extract_or_hang, timeout=3.0)
+    pool.start()
+    first = asyncio.run(extract_all(pool, pages))
+    hung = first[2]
+    assert isinstance(hung, ExtractionError) and hung.kind == "timeout" and HANG_MARKER in str(hung)
+    same(first[:2] + first[3:], inline(pages[:2] + pages[3:]))
+
+
+def test_a_worker_stuck_where_no_interrupt_reaches_ends_itself_and_the_page_fails():
+    pages = fixture_pages(3)
+    body, _ = pages[1]
+    pages[1] = (body, f"http://gov.test{STUCK_MARKER}t20240301_9.html")
+    pool = ExtractionPool(1, function=extract_or_hang, timeout=1.0)
+    got = asyncio.run(extract_all(pool, pages))
+    assert isinstance(got[1], ExtractionError) and got[1].kind == "crashed"
+    same([got[0], got[2]], inline([pages[0], pages[2]]))

@@ -8,7 +8,10 @@ page), so the same bytes give the same report.
 
 A worker that dies (a crash in the parser, the kernel's OOM killer) must cost at most the page that
 killed it: every page it held is tried again alone in a fresh process, and only a page that kills that
-one too becomes an ExtractionError (kind "crashed").
+one too becomes an ExtractionError (kind "crashed"). A page that keeps a worker busy past `timeout`
+(runaway backtracking on a pathological page) is interrupted there and becomes an ExtractionError (kind
+"timeout"); stuck in C code where no interrupt reaches, its worker ends itself at twice the timeout,
+which the pool handles as a crash. Inline extraction has no timeout.
 """
 
 from __future__ import annotations
@@ -45,18 +48,53 @@ START_TIMEOUT_SECONDS = 60.0
 PARENT_CHECK_SECONDS = 1.0
 
 
+class _Deadline(BaseException):
+    """Raised in a worker by its timer; a BaseException so that no `except Exception` swallows it."""
+
+
+# The monotonic time past which the worker's current page is stuck beyond interrupting (None: idle).
+_hard_deadline: float | None = None
+
+
 def _init_worker() -> None:
     """Workers leave Ctrl-C to the crawl process, which shuts them down itself after a clean stop, and
-    exit on their own when that process is gone (kill -9, the OOM killer): an orphan would wait forever."""
+    exit on their own when that process is gone (kill -9, the OOM killer): an orphan would wait forever.
+    The same watch ends a worker stuck on one page past its hard deadline."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = os.getppid()
 
     def watch() -> None:
         while os.getppid() == parent:
+            deadline = _hard_deadline
+            if deadline is not None and time.monotonic() > deadline:
+                os._exit(70)
             time.sleep(PARENT_CHECK_SECONDS)
         os._exit(0)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _call_with_deadline(function: Callable[..., Any], timeout: float | None, body: bytes, url: str,
+                        options: dict[str, Any]) -> Any:
+    """Runs in the worker: `function` for one page, interrupted after `timeout` seconds."""
+    global _hard_deadline
+    if timeout is None:
+        return function(body, url, **options)
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise _Deadline
+
+    signal.signal(signal.SIGALRM, interrupt)
+    _hard_deadline = time.monotonic() + 2 * timeout
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        return function(body, url, **options)
+    except _Deadline:
+        raise ExtractionError(f"extraction took longer than {timeout:g} s on this page: {url}",
+                              kind="timeout") from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        _hard_deadline = None
 
 
 class ExtractionPool:
@@ -64,9 +102,10 @@ class ExtractionPool:
     workers. `function` is a module-level callable taking extract's arguments (pickled by name).
     """
 
-    def __init__(self, workers: int, function: Callable[..., Any] = extract) -> None:
+    def __init__(self, workers: int, function: Callable[..., Any] = extract, timeout: float | None = None) -> None:
         self.workers = workers
         self.function = function
+        self.timeout = timeout  # seconds one page may take in a worker; None: no limit
         self._executor: ProcessPoolExecutor | None = None
 
     def start(self) -> None:
@@ -95,7 +134,7 @@ class ExtractionPool:
             return self.function(body, url, **options)
         pool = self._pool()
         try:
-            return await asyncio.wrap_future(pool.submit(self.function, body, url, **options))
+            return await self._wait(pool, body, url, options)
         except BrokenProcessPool:
             if self._executor is pool:  # the first page to notice replaces the pool for everyone
                 logger.warning("an extraction worker died; restarting the pool and retrying its pages alone")
@@ -103,11 +142,15 @@ class ExtractionPool:
                 self._executor = None
         return await self._run_alone(body, url, options)
 
+    async def _wait(self, pool: ProcessPoolExecutor, body: bytes, url: str, options: dict[str, Any]) -> Any:
+        return await asyncio.wrap_future(pool.submit(_call_with_deadline, self.function, self.timeout, body, url,
+                                                     options))
+
     async def _run_alone(self, body: bytes, url: str, options: dict[str, Any]) -> Any:
         """One page in a process of its own: it either gives its report or proves it kills workers."""
         single = _spawn_executor(1)
         try:
-            return await asyncio.wrap_future(single.submit(self.function, body, url, **options))
+            return await self._wait(single, body, url, options)
         except BrokenProcessPool:
             raise ExtractionError(f"extraction crashed its worker process on this page: {url}",
                                   kind="crashed") from None

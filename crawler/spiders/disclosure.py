@@ -105,8 +105,9 @@ class DisclosureSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> DisclosureSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider._apply_politeness(crawler.settings)
+        timeout = crawler.settings.getfloat("GOVARCHIVE_EXTRACT_TIMEOUT", 60.0)
         spider.extraction = ExtractionPool(_extract_workers(crawler.settings.get("GOVARCHIVE_EXTRACT_WORKERS")),
-                                           read_record)
+                                           read_record, timeout=timeout if timeout > 0 else None)
         spider.extraction.start()
         crawler.signals.connect(spider.extraction.close, signal=signals.spider_closed)
         return spider

@@ -107,6 +107,7 @@ class ExtractionPool:
         self.function = function
         self.timeout = timeout  # seconds one page may take in a worker; None: no limit
         self._executor: ProcessPoolExecutor | None = None
+        self._alone: asyncio.Semaphore | None = None  # retries alone, no more at once than there are workers
 
     def start(self) -> None:
         """Start the workers now and make sure they run; where processes cannot be started (a process
@@ -148,14 +149,17 @@ class ExtractionPool:
 
     async def _run_alone(self, body: bytes, url: str, options: dict[str, Any]) -> Any:
         """One page in a process of its own: it either gives its report or proves it kills workers."""
-        single = _spawn_executor(1)
-        try:
-            return await self._wait(single, body, url, options)
-        except BrokenProcessPool:
-            raise ExtractionError(f"extraction crashed its worker process on this page: {url}",
-                                  kind="crashed") from None
-        finally:
-            single.shutdown(wait=False)
+        if self._alone is None:
+            self._alone = asyncio.Semaphore(max(1, self.workers))
+        async with self._alone:
+            single = _spawn_executor(1)
+            try:
+                return await self._wait(single, body, url, options)
+            except BrokenProcessPool:
+                raise ExtractionError(f"extraction crashed its worker process on this page: {url}",
+                                      kind="crashed") from None
+            finally:
+                single.shutdown(wait=False)
 
     def close(self) -> None:
         if self._executor is not None:

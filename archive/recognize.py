@@ -25,7 +25,6 @@ from typing import Any
 
 from parsel import Selector
 
-from archive.extract.decode import decode_body
 from archive.urls import absolute
 
 LIST, DETAIL, OTHER = "list", "detail", "other"
@@ -143,12 +142,6 @@ def _has_title_heading(sel: Selector) -> bool:
         if el.tag != "a" and el.find(".//a") is None and "".join(el.text_content().split()) in wanted:
             return True
     return False
-
-
-def classify_page(body: bytes, url: str, content_type: str | None = None) -> str:
-    """LIST, DETAIL or OTHER for raw response bytes: the same decision as the spider's, for `reprocess`."""
-    text, _ = decode_body(body, content_type)
-    return recognize(url, text, Selector(text=text)).kind
 
 
 def looks_like_article(url: str, text: str) -> bool:

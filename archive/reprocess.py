@@ -14,9 +14,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from parsel import Selector
+
 from archive.extract import ExtractionError, PageAssembler, extract
 from archive.extract.decode import decode_body
-from archive.recognize import DETAIL, classify_page
+from archive.recognize import DETAIL, recognize
 from archive.report import Report
 from archive.store import Store
 from archive.warc.reader import ArchivedResponse, iter_responses
@@ -106,10 +108,9 @@ def reprocess_warcs(
             )
             summary.files += 1
             continue
-        report = _extract_report(response, summary, continuation=articles.expects(response.url))
-        if report is not None:
-            text, _ = decode_body(response.payload, _header(response, "Content-Type"))
-            batch.extend(articles.add(report, text))
+        extracted = _extract_report(response, summary, continuation=articles.expects(response.url))
+        if extracted is not None:
+            batch.extend(articles.add(*extracted))
             if len(batch) >= BATCH_SIZE:
                 flush()
     batch.extend(articles.finish())
@@ -118,16 +119,19 @@ def reprocess_warcs(
     return summary
 
 
-def _extract_report(response: ArchivedResponse, summary: ReprocessSummary, *, continuation: bool) -> Report | None:
-    """The page's report; a continuation page (page 2..N of an article) is extracted without recognition,
-    as the crawl did: its page nav can make it look like a list."""
+def _extract_report(response: ArchivedResponse, summary: ReprocessSummary, *,
+                    continuation: bool) -> tuple[Report, str] | None:
+    """The page's report and decoded text (decoded once, for recognition, extraction and the article's
+    other pages); a continuation page (page 2..N of an article) is extracted without recognition, as the
+    crawl did: its page nav can make it look like a list."""
     content_type = _header(response, "Content-Type")
-    kind = DETAIL if continuation else classify_page(response.payload, response.url, content_type=content_type)
+    text, codec = decode_body(response.payload, content_type)
+    kind = DETAIL if continuation else recognize(response.url, text, Selector(text=text)).kind
     if kind != DETAIL:
         summary.skipped[f"{kind} page"] += 1
         return None
     try:
-        report = extract(response.payload, response.url, content_type=content_type)
+        report = extract(response.payload, response.url, content_type=content_type, encoding=codec)
     except ExtractionError as exc:
         summary.skipped["extraction failed"] += 1
         summary.errors.append(f"{response.url}: {exc}")
@@ -135,4 +139,4 @@ def _extract_report(response: ArchivedResponse, summary: ReprocessSummary, *, co
     report.fetched_at = response.date
     report.status = response.status
     report.warc = response.ref
-    return report
+    return report, text

@@ -48,10 +48,7 @@ def _sqlite_setup(engine: Engine, *, immediate: bool) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(conn) -> None:
         # IMMEDIATE takes the write lock up front: two writers wait for each other instead of
-        # failing with "database is locked" when a read transaction tries to upgrade. An AUTOCOMMIT
-        # connection (the revisit lookups) runs each statement on its own, without any BEGIN.
-        if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
-            return
+        # failing with "database is locked" when a read transaction tries to upgrade.
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 

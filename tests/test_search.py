@@ -324,3 +324,17 @@ def test_rebuilding_the_index_keeps_the_same_hits(store):
     before = {q: ids(store.search(q, limit=100)) for q in QUERIES}
     assert store.rebuild_search_index(batch=2) == len(DOCS)
     assert {q: ids(store.search(q, limit=100)) for q in QUERIES} == before
+
+
+def test_tokens_computed_ahead_in_a_worker_follow_a_body_changed_afterwards(db_url):
+    """A worker tokenizes a report's first page; the merged article's page 2 must be searchable too."""
+    from archive.extract.multipage import merge_pages
+    from archive.store.search_index import tokenize_ahead
+
+    first = tokenize_ahead(Report(url="http://a.gov.cn/t20240301_7.html", title="关于春季造林的通知",
+                                  body_text="第一页讲植树节的安排。"))
+    second = Report(url="http://a.gov.cn/t20240301_7_1.html", body_text="第二页讲森林防火的要求。")
+    with Store(db_url) as s:
+        s.save_reports([merge_pages(first, [second])])
+        assert [h.url for h in s.search("森林防火")] == ["http://a.gov.cn/t20240301_7.html"]
+        assert [h.url for h in s.search("植树节")] == ["http://a.gov.cn/t20240301_7.html"]

@@ -5,7 +5,7 @@
                             [-a base_url=http://…]     # override a profile's base_url
 
 Every response goes through `parse`, which recognises the page by structure (archive/recognize.py):
-list pages yield their record links and every other page of the column (crawler/pagination.py), and
+list pages yield their record links and every other page of the column (archive/pagination.py), and
 start pages (a 信息公开 home, a parent column) also the 更多 links of their blocks; detail pages become one
 `ReportItem` through `archive.extract` (in worker processes: GOVARCHIVE_EXTRACT_WORKERS) and request
 their attachments (an article split over pages is
@@ -34,7 +34,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import error as net_error
 from twisted.python.failure import Failure
 
-from archive import recognize
+from archive import pagination, recognize
 from archive.extract import ExtractionError, is_withdrawal_notice
 from archive.extract.decode import decode_body
 from archive.extract.multipage import merge_pages
@@ -42,7 +42,7 @@ from archive.extract.pool import ExtractionPool, auto_workers
 from archive.record_page import RecordPage, read_record
 from archive.report import Report
 from archive.urls import absolute
-from crawler import links, pagination
+from crawler import links
 from crawler.items import FailureItem, FileItem, ReportItem, WithdrawnItem
 from crawler.profiles import Profile, load_profile
 

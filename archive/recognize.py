@@ -10,7 +10,8 @@
   blocks' "更多" links (`more_links`) lead to the columns' full lists.
 - A short notice whose 相关文章 list is longer than its text is a detail page when a heading repeats the
   document title of `<title>` and another marker agrees (URL shape, ArticleTitle, …).
-- Anything else (portal, search, login, error, challenge page) is **other**.
+- Anything else (portal, search, login, error page) is **other**. (Challenge pages are
+  `archive.challenge`'s to tell.)
 
 Everything works on the selector Scrapy already parsed (one lxml tree per response) plus cheap
 regexes on the decoded text.
@@ -19,7 +20,6 @@ regexes on the decoded text.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -390,40 +390,3 @@ def column_name(sel: Selector) -> str | None:
     if title:
         return re.split(r"[_|\-—－]", title.strip(), maxsplit=1)[0].strip() or None
     return None
-
-
-# --- anti-bot challenge pages ---------------------------------------------------------------------
-
-CHALLENGE_STATUSES = frozenset({412, 521})
-# 瑞数 ($_ts), 加速乐 (__jsl_clearance / __jsluid), 360 网站卫士 (wzws_cid), 安全狗, 云锁.
-# Plain substrings first (a C-speed scan of every page), the precise regex only on a hit.
-_CHALLENGE_HINTS = ("$_ts", "__jsl_clearance", "wzws", "WZWS", "yunsuo_session_verify", "safedog", "SafeDog")
-_CHALLENGE_TEXT = re.compile(
-    r"\$_ts\s*=|\$_ts\.|__jsl_clearance|wzws_cid|wzwschallenge|WZWS_CONFIRM|yunsuo_session_verify|safedog",
-    re.IGNORECASE,
-)
-_CHALLENGE_COOKIE = re.compile(r"^(?:__jsl_clearance\w*|__jsluid\w*|wzws_cid|\w{10,}(?:80|O)[ST])=", re.IGNORECASE)
-# A challenge stub shows (almost) no text; a real page behind the same WAF shows its content.
-CHALLENGE_MAX_VISIBLE_CHARS = 200
-
-
-def challenge_reason(status: int, set_cookies: list[str], text: str | None,
-                     sel: Selector | Callable[[], Selector] | None) -> str | None:
-    """Why the response is an anti-bot challenge rather than content, or None.
-
-    `sel` may be a callable returning the selector: the tree is only needed when a marker was found.
-    """
-    if status in CHALLENGE_STATUSES:
-        return f"HTTP {status} challenge"
-    marker = _CHALLENGE_TEXT.search(text) if text and any(h in text for h in _CHALLENGE_HINTS) else None
-    cookie = next((c.split("=", 1)[0] for c in set_cookies if _CHALLENGE_COOKIE.match(c)), None)
-    if not marker and not cookie:
-        return None
-    visible = 0
-    if callable(sel):
-        sel = sel()
-    if sel is not None:
-        visible = sum(len(t.strip()) for t in sel.root.xpath("//body//text()[not(ancestor::script or ancestor::style)]"))
-    if visible > CHALLENGE_MAX_VISIBLE_CHARS:
-        return None
-    return f"challenge script {marker.group(0)!r}" if marker else f"challenge cookie {cookie}"

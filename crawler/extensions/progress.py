@@ -3,9 +3,8 @@
 The live line (pages, reports, attachments, errors, rate, WARC size) is drawn with rich on stderr when
 stderr is a terminal (GOVARCHIVE_PROGRESS = "auto"), or always/never ("on"/"off"). The summary
 (new/changed/unchanged reports, failures by kind, WARC files and bytes, time) is printed when the
-engine has stopped, after `CrawlRuntime` has recorded it on the crawl run; GOVARCHIVE_SUMMARY = False
-silences it. The extension also makes sure the crawl run is started even when the store pipeline and
-the WARC capture are both disabled.
+engine has stopped, from the `crawl_run_finished` signal of the crawl-run extension, which recorded it
+on the crawl run; GOVARCHIVE_SUMMARY = False silences it.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import create_looping_call
 
-from crawler.runtime import CrawlRuntime
+from crawler.extensions.crawl_run import PAGES_STAT, WARC_FILES_STAT, crawl_run_finished
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -33,12 +32,12 @@ class ProgressExtension:
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
         self.console = Console(file=sys.stderr, highlight=False)
-        self.live_enabled = live_wanted(settings.get("GOVARCHIVE_PROGRESS", "auto"), self.console)
-        self.summary_enabled = settings.getbool("GOVARCHIVE_SUMMARY", True)
-        self.interval = settings.getfloat("GOVARCHIVE_PROGRESS_INTERVAL", 0.5)
+        self.live_enabled = live_wanted(settings.get("GOVARCHIVE_PROGRESS"), self.console)
+        self.summary_enabled = settings.getbool("GOVARCHIVE_SUMMARY")
+        self.interval = settings.getfloat("GOVARCHIVE_PROGRESS_INTERVAL")
         self.crawler = crawler
         self.stats = crawler.stats
-        self.runtime = CrawlRuntime.of(crawler)
+        self.summary: dict[str, Any] | None = None
         self.live: Live | None = None
         self.task: Any = None
         self._t0 = time.monotonic()
@@ -46,17 +45,17 @@ class ProgressExtension:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ProgressExtension:
-        if not crawler.settings.getbool("GOVARCHIVE_PROGRESS_ENABLED", True):
+        if not crawler.settings.getbool("GOVARCHIVE_PROGRESS_ENABLED"):
             raise NotConfigured
         ext = cls(crawler)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
+        crawler.signals.connect(ext.run_finished, signal=crawl_run_finished)
         return ext
 
     def spider_opened(self, spider: Spider) -> None:
         self._t0 = time.monotonic()
-        self.runtime.ensure_run(spider)
         if not self.live_enabled:
             return
         real_stderr = sys.stderr
@@ -73,9 +72,9 @@ class ProgressExtension:
     def render(self) -> Text:
         get = self.stats.get_value
         seconds = max(time.monotonic() - self._t0, 1e-6)
-        pages = self.runtime.pages_seen
+        pages = get(PAGES_STAT, 0)
         failures = sum(v for k, v in self.stats.get_stats().items() if k.startswith("govarchive/failures/"))
-        warc_bytes = sum(self.runtime.warc_files.values())
+        warc_bytes = sum((get(WARC_FILES_STAT) or {}).values())
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f"pages {pages}  ", style="bold")
         text.append(f"reports {get('govarchive/reports/received', 0)}  ")
@@ -94,10 +93,12 @@ class ProgressExtension:
             self.live = None
         self._restore_logging()
 
+    def run_finished(self, summary: dict[str, Any]) -> None:
+        self.summary = summary
+
     def engine_stopped(self) -> None:
-        summary = self.runtime.summary
-        if self.summary_enabled and summary is not None:
-            self.console.print(render_summary(summary, self.runtime.run_id))
+        if self.summary_enabled and self.summary is not None:
+            self.console.print(render_summary(self.summary, self.summary.get("run_id")))
 
     def _route_logging(self, real_stderr: Any, proxy: Any) -> None:
         """Scrapy's log handler holds the real stderr; point it at the Live proxy while it runs."""

@@ -73,6 +73,7 @@ class PageContext:
     next_xpath: str | None = None
     column_xpath: str | None = None
     force_detail: bool = False  # extract whatever it looks like (`govarchive extract --any`)
+    encoding: str | None = None  # the charset, when a person knows better than the bytes
 
 
 @dataclass
@@ -129,7 +130,7 @@ def _read(fetched: Fetched, context: PageContext) -> PageReading:
         return PageReading(FILE)
     if not fetched.body.strip():
         return PageReading(FAILED, failure_kind="extraction", message="empty response body: nothing to read")
-    text, codec = decode_body(fetched.body, content_type)
+    text, codec = decode_body(fetched.body, content_type, context.encoding)
     tree: list[Selector] = []
 
     def sel() -> Selector:
@@ -184,7 +185,7 @@ def _detail(fetched: Fetched, context: PageContext, text: str, codec: str, conte
         if redirect:
             return PageReading(OTHER, ("script redirect",), message=str(exc), redirect=redirect)
         return PageReading(FAILED, reasons, failure_kind="extraction", message=str(exc))
-    if reason := withdrawal.notice_reason(report):
+    if not context.force_detail and (reason := withdrawal.notice_reason(report)):
         return PageReading(WITHDRAWN, reasons, message=reason)
     report.fetched_at = fetched.fetched_at
     report.status = fetched.status

@@ -31,5 +31,5 @@ def notice_reason(report: Report) -> str | None:
     if len(body) > NOTICE_MAX_CHARS:
         return None
     if _NOTICE.search(body) or (not body and _NOTICE.search(report.title or "")):
-        return "withdrawal notice: " + (report.title or body[:80])
+        return "withdrawal notice: " + " ".join((report.title or body[:80]).split())
     return None

@@ -242,9 +242,9 @@ def _item_groups(sel: Selector) -> list[_Group]:
             content += " " + dd.text_content()  # <dt><a>title</a></dt><dd>2024-03-01</dd>: one record
         if len(content) > MAX_ITEM_CHARS:
             continue
-        if item.tag in ("div", "p", "dl") and next(item.iterdescendants("li", "tr", "dd", "dt"), None) is not None \
+        if item.tag in ("div", "p", "dl", "tr") and next(item.iterdescendants("li", "tr", "dd", "dt"), None) is not None \
                 and not (item.tag == "dl" and len(anchors) == 1):
-            continue  # a wrapper around a (short) list, not one of its items
+            continue  # a wrapper around a (short) list (a layout table's row), not one of its items
         _add_item(groups, item, anchors, content)
     return list(groups.values())
 

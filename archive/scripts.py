@@ -194,12 +194,36 @@ class Scripts:
             for child in node.named_children:
                 self._eval(child, run, depth)
             return
-        # compound statements (if/else, try, loops, switch, blocks): every branch once, conditions for effects
+        if kind == "if_statement":
+            self._if(node, run, depth)
+            return
+        # compound statements (try, loops, switch, blocks): every branch once, conditions for effects
         for child in node.named_children:
             if child.type == "program" or child.type.endswith(_STATEMENT_ENDINGS):
                 self._exec(child, run, depth)
             else:
                 self._eval(child, run, depth)
+
+    def _if(self, node: Node, run: _Run, depth: int) -> None:
+        """The branch the condition picks when it is known; else both, each on its own copy of the variables
+        (a variable the branches leave different is unknown afterwards)."""
+        condition = _truth(self._eval(node.child_by_field_name("condition"), run, depth))
+        branches = [node.child_by_field_name("consequence"), node.child_by_field_name("alternative")]
+        if condition is not None:
+            chosen = branches[0] if condition else branches[1]
+            if chosen is not None:
+                self._exec(chosen, run, depth)
+            return
+        outcomes = []
+        for branch in branches:
+            inner = _Run(dict(run.env), run.effects, run.steps, run.xhr)
+            if branch is not None:
+                self._exec(branch, inner, depth)
+            run.steps = inner.steps
+            outcomes.append(inner.env)
+        for name in set(outcomes[0]) | set(outcomes[1]):
+            a, b = outcomes[0].get(name, UNKNOWN), outcomes[1].get(name, UNKNOWN)
+            run.env[name] = a if a is b or (type(a) is type(b) and a == b) else UNKNOWN
 
     # --- expressions -------------------------------------------------------------------------------------
 
@@ -273,6 +297,9 @@ class Scripts:
             return self._member(node, run, depth)
         if kind in ("function_expression", "arrow_function", "function"):
             return _Callback(node)
+        if kind == "unary_expression" and _text(node).startswith("!"):
+            truth = _truth(self._eval(node.child_by_field_name("argument"), run, depth))
+            return UNKNOWN if truth is None else not truth
         if kind in ("unary_expression", "update_expression", "await_expression"):
             for child in node.named_children:
                 self._eval(child, run, depth)
@@ -296,6 +323,10 @@ class Scripts:
             return left - right if op == "-" else left * right
         if op in ("||", "??"):
             return left or right if op == "||" else (right if left is None else left)
+        if op == "&&":
+            return right if left else left
+        if op in _COMPARISONS and type(left) is type(right) or (_is_number(left) and _is_number(right)):
+            return _COMPARISONS[op](left, right) if op in _COMPARISONS else UNKNOWN
         return UNKNOWN
 
     def _object(self, node: Node, run: _Run, depth: int) -> dict[str, Any]:
@@ -576,6 +607,21 @@ def _to_string(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+_COMPARISONS: dict[str, Any] = {
+    "<": lambda a, b: a < b, ">": lambda a, b: a > b, "<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b,
+    "==": lambda a, b: a == b, "===": lambda a, b: a == b, "!=": lambda a, b: a != b, "!==": lambda a, b: a != b,
+}
+
+
+def _truth(value: Any) -> bool | None:
+    """JavaScript truthiness of a known value; None for an unknown one."""
+    if value is UNKNOWN or isinstance(value, _Callback):
+        return None if value is UNKNOWN else True
+    if isinstance(value, dict | list | _Json | _Form):
+        return True
+    return bool(value)
 
 
 def _is_number(value: Any) -> bool:

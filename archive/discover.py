@@ -65,7 +65,9 @@ def discover(url: str, body: bytes | str, content_type: str | None = None, sel: 
         found.merge(platform)
     scripts = _LazyScripts(sel)
     base = recognize.base_url(url, sel)
-    resolve = _script_href(scripts) if "javascript:" in text.lower() or "onclick" in text.lower() else None
+    lowered = text.lower()
+    scripted = "javascript:" in lowered or "onclick" in lowered
+    resolve = _script_href(scripts) if scripted else None
     for xpath in _as_list(item_xpath) or [None]:
         for link in recognize.list_links(url, sel, xpath, resolve):
             found.record(Link(link.url, RECORD, title=link.title or None, date=link.date,
@@ -80,7 +82,7 @@ def discover(url: str, body: bytes | str, content_type: str | None = None, sel: 
         for a in sel.xpath(xpath):
             if href := absolute(base, a.attrib.get("href")):
                 found.page(Link(href, LIST, via="profile"))
-    if "javascript:" in text.lower() or "onclick" in text.lower():
+    if scripted:
         for effect in pagination.script_pages(text, sel, scripts.call_number):
             found.page(_effect_link(base, effect, "script-pager"))
     for frame in frame_sources(url, sel):
@@ -91,7 +93,7 @@ def discover(url: str, body: bytes | str, content_type: str | None = None, sel: 
         for page in _request_pages(request, total):
             found.page(page)
     result = found.result()
-    if "<html" in text[:2000].lower():
+    if "<html" in lowered[:2000]:
         result.column = result.column or recognize.column_name(sel)
     if not result.records:
         if recognize.says_empty(text):

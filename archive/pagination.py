@@ -4,6 +4,11 @@ Every handler computes *all* remaining pages it can from the totals the page sta
 record count, 尾页 link), so the crawl reaches the last page without walking a chain of 下一页 links.
 `next_pages` runs them all; the spider's duplicate filter drops pages already seen.
 
+Two schemes need more than the page's text: pagers whose controls call a page function (`script_pages`,
+given the function as archive/scripts.py reads it) and endpoints paged by their own request field
+(`page_numbers`: page=N in a query, currpage=N in a POST form, pageNo in a JSON body); archive/discover.py
+applies them.
+
 Hanweb/大汉 columns keep their records as CDATA inside `<datastore>` (inline in the list page and in the
 `dataproxy.jsp` XML answers): `datastore_links` reads the record links out of either.
 """

@@ -389,8 +389,8 @@ class Scripts:
             self._eval(callee_node.child_by_field_name("object"), run, depth)
         args = [self._eval(a, run, depth) for a in arg_nodes]
         method = callee.rsplit(".", 1)[-1]
-        if callee in self.functions and callee not in _READY_CALLEES:
-            return self._call_function(callee, args, run, depth)
+        if (own := callee.removeprefix("window.")) in self.functions and own not in _READY_CALLEES:
+            return self._call_function(own, args, run, depth)
         for arg in args:  # a callback (ready handler, click handler, success function): what the page can do
             if isinstance(arg, _Callback):
                 self._run_callback(arg, run, depth)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from parsel import Selector
 
 from archive import challenge, recognize, withdrawal
-from archive.discover import Discovery, discover
+from archive.discover import Discovery, Link, discover
 from archive.extract import ExtractionError, extract
 from archive.extract.decode import decode_body
 from archive.extract.extractor import EXTRACTOR_VERSION
@@ -69,9 +69,11 @@ class PageContext:
     role: str = PAGE
     column: str | None = None  # the column of the list that named this page
     kind_hint: str | None = None  # LIST or DETAIL from a site profile's URL patterns
-    item_xpath: str | None = None  # a site profile's selectors (archive.discover)
-    next_xpath: str | None = None
-    column_xpath: str | None = None
+    item_xpath: tuple[str, ...] = ()  # site profiles' selectors (archive.discover)
+    next_xpath: tuple[str, ...] = ()
+    column_xpath: tuple[str, ...] = ()
+    link: Link | None = None  # the link that was followed (an endpoint's method and body, for its next pages)
+    fragment: str | None = None  # the start URL's #… (a gkmlpt category), which never reaches the server
     force_detail: bool = False  # extract whatever it looks like (`govarchive extract --any`)
     encoding: str | None = None  # the charset, when a person knows better than the bytes
 
@@ -144,8 +146,10 @@ def _read(fetched: Fetched, context: PageContext) -> PageReading:
 
     kind, reasons = _kind(url, text, sel, context, content_type)
     if kind == LIST:
-        links = discover(url, text, content_type, sel(), item_xpath=context.item_xpath,
-                         next_xpath=context.next_xpath, column_xpath=context.column_xpath)
+        links = discover(url, text, content_type, None if reasons == ("json",) else sel(),
+                         item_xpath=list(context.item_xpath), next_xpath=list(context.next_xpath),
+                         fragment=context.fragment, request=context.link)
+        links.column = _profile_column(sel(), context.column_xpath) or links.column
         return PageReading(LIST, reasons, links=links)
     if kind != DETAIL:
         return PageReading(OTHER, reasons, message="neither a list nor a detail page",
@@ -194,6 +198,16 @@ def _detail(fetched: Fetched, context: PageContext, text: str, codec: str, conte
     report.extractor_version = EXTRACTOR_VERSION
     following = [] if context.role == SUBPAGE else continuation_urls(text, url)
     return PageReading(DETAIL, reasons, report=tokenize_ahead(report), continuations=following)
+
+
+def _profile_column(sel: Selector, xpaths: tuple[str, ...]) -> str | None:
+    """The column name a site profile's `selectors.column_name` picks out of the page."""
+    for xpath in xpaths:
+        for node in sel.xpath(xpath):
+            value = node.root if isinstance(node.root, str) else node.xpath("string()").get("")
+            if name := " ".join(value.split()):
+                return name
+    return None
 
 
 def _visible_chars(sel: Selector) -> int:

@@ -21,6 +21,7 @@ import hashlib
 import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.exceptions import DownloadTimeoutError, IgnoreRequest
@@ -94,11 +95,11 @@ class DisclosureSpider(scrapy.Spider):
         self.policy = links.LinkPolicy.for_start_urls(self.start_urls, extra_hosts=extra_hosts, ignore=ignore)
         self.detail_patterns = [pat for p in self.profiles for pat in p.detail_patterns]
         self.list_patterns = [pat for p in self.profiles for pat in p.list_patterns]
-        self.selectors = {key: " | ".join(p.selectors[key] for p in self.profiles if key in p.selectors) or None
+        self.selectors = {key: tuple(p.selectors[key] for p in self.profiles if key in p.selectors)
                           for key in ("list_links", "next_page", "column_name")}
         # List pages already requested: every page of a column computes all its others (createPageHTML,
         # countPage, dataproxy windows), so without this each would re-request the whole column.
-        self.list_pages: set[str] = set()
+        self.list_pages: set[tuple] = set()
         self.articles = PageAssembler()
 
     @classmethod
@@ -131,7 +132,8 @@ class DisclosureSpider(scrapy.Spider):
         """A request for `link` carrying the context its page will be read in."""
         context = PageContext(role=role, column=column, kind_hint=self._profile_kind(link.url),
                               item_xpath=self.selectors["list_links"], next_xpath=self.selectors["next_page"],
-                              column_xpath=self.selectors["column_name"])
+                              column_xpath=self.selectors["column_name"], link=link,
+                              fragment=urlsplit(link.url).fragment or None if role == START else None)
         priority = SUBPAGE_PRIORITY if role == SUBPAGE else 0
         return Request(link.url, method=link.method, body=link.body, headers=dict(link.headers) or None,
                        callback=self.parse, errback=self.errback, priority=priority, dont_filter=role == SUBPAGE,
@@ -184,7 +186,7 @@ class DisclosureSpider(scrapy.Spider):
                 if self._allowed(link.url):
                     yield self._request(link, PAGE, None, more_depth=more_depth + 1)
         for link in found.pages:
-            key = link.url if link.body is None else f"{link.method} {link.url} {link.body!r}"
+            key = link.key
             if key not in self.list_pages and self._allowed(link.url):
                 self.list_pages.add(key)
                 yield self._request(link, PAGE, column)

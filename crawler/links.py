@@ -88,9 +88,10 @@ class LinkPolicy:
         return bool(domain) and domain in self.site_domains and port in (None, 80, 443) and "." in domain \
             and not _IP_HOST.match(parts.hostname or "")
 
-    def reject_reason(self, url: str, *, record: bool = False) -> str | None:
+    def reject_reason(self, url: str, *, record: bool = False, endpoint: bool = False) -> str | None:
         """Why `url` must not be followed, or None when it may be. A `record` (a list's record link)
-        may sit on a sibling host of the site."""
+        may sit on a sibling host of the site. An `endpoint` (the list API a list page's own script
+        calls, `search.jsp?…&sid=…`) is part of the list: search and session-id patterns do not apply."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
             return "scheme"
@@ -98,14 +99,14 @@ class LinkPolicy:
             return "offsite"
         if len(url) > MAX_URL_LENGTH:
             return "too_long"
-        if SESSION_PATTERN.search(url):
+        if SESSION_PATTERN.search(url) and not endpoint:
             return "session_id"
         if is_deep_or_looping(parts.path):
             return "path_trap"
         target = parts.path + ("?" + parts.query if parts.query else "")
         if any(p.search(target) for p in self.ignore_patterns):
             return "ignored"
-        if any(p.search(target) for p in self.navigation_patterns):
+        if any(p.search(target) for p in self.navigation_patterns) and not endpoint:
             return "navigation"
         return None
 

@@ -26,6 +26,7 @@ from archive.extract import ExtractionError, extract
 from archive.extract.decode import decode_body
 from archive.extract.extractor import EXTRACTOR_VERSION
 from archive.extract.multipage import continuation_urls
+from archive.headers import header_value, header_values
 from archive.report import Report, WarcRef
 from archive.store.search_index import tokenize_ahead
 
@@ -54,12 +55,10 @@ class Fetched:
     warc: WarcRef | None = None
 
     def header(self, name: str) -> str | None:
-        lower = name.lower()
-        return next((v for k, v in self.headers if k.lower() == lower), None)
+        return header_value(self.headers, name)
 
     def header_values(self, name: str) -> list[str]:
-        lower = name.lower()
-        return [v for k, v in self.headers if k.lower() == lower]
+        return header_values(self.headers, name)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ file name relative to the WARC directory's own level (its base name), as pywb an
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import re
@@ -19,6 +18,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_timestamp
 
 from archive.warc.reader import iter_warc_files
+from archive.warc.records import digest_label
 from archive.warc.surtkey import surt
 
 INDEXED_TYPES = ("response", "revisit", "resource", "metadata")
@@ -87,4 +87,4 @@ def _payload_digest(record) -> str | None:
     sha1 = hashlib.sha1()
     while chunk := record.raw_stream.read(1 << 16):
         sha1.update(chunk)
-    return "sha1:" + base64.b32encode(sha1.digest()).decode("ascii")
+    return digest_label(sha1)

@@ -38,6 +38,9 @@ CHALLENGE, WITHDRAWN, FILE, FAILED = "challenge", "withdrawn", "file", "failed"
 # Why it was fetched (request.meta["role"] in a crawl; rebuilt from archived lists in a reprocess).
 START, PAGE, RECORD, SUBPAGE, ATTACHMENT = "start", "page", "record", "subpage", "attachment"
 
+# A column of one or two records (or none) looks like a short article with a prev/next link: without a
+# list's context it is a list, as a list's record it is that record.
+WEAK_LIST_REASONS = frozenset({"few-dated-items", "empty-list"})
 _PAGE_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xml", "application/json",
                "text/json", "application/javascript", "text/javascript")
 _LOOKS_LIKE_MARKUP = re.compile(rb"^\s*(?:\xef\xbb\xbf)?\s*(?:<[!?a-zA-Z]|[{\[])")
@@ -173,7 +176,7 @@ def _kind(url: str, text: str, sel, context: PageContext, content_type: str | No
     if context.role == RECORD and recognize.looks_like_article(url, text):
         return DETAIL, ("article markers",)
     found = recognize.recognize(url, text, sel())
-    if context.role == RECORD and found.kind != LIST:
+    if context.role == RECORD and (found.kind != LIST or set(found.reasons) <= WEAK_LIST_REASONS):
         return DETAIL, ("record link", *found.reasons)
     return found.kind, found.reasons
 

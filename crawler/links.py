@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
 from archive.extract.links import is_download_endpoint
+from archive.urls import host_of
 
 # Extensions of documents government sites publish as 附件 (et = WPS spreadsheet, ceb = Apabi e-book).
 ATTACHMENT_EXTENSIONS = frozenset({
@@ -118,18 +119,6 @@ class LinkPolicy:
         parts = urlsplit(url)
         return parts.scheme in ("http", "https") and self.same_site(url) and len(url) <= MAX_URL_LENGTH \
             and not any(p.search(parts.path + "?" + parts.query) for p in self.ignore_patterns)
-
-
-def host_of(url: str) -> str:
-    """`host` or `host:port` (a non-default port is part of the site: another port is another server)."""
-    try:
-        parts = urlsplit(url)
-        host, port = (parts.hostname or "").lower(), parts.port
-    except ValueError:
-        return ""
-    if port and (parts.scheme, port) not in (("http", 80), ("https", 443)):
-        return f"{host}:{port}"
-    return host
 
 
 

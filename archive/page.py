@@ -131,7 +131,7 @@ def _read(fetched: Fetched, context: PageContext) -> PageReading:
         return PageReading(OTHER, (f"HTTP {status}",), message=f"HTTP {status}")
     content_type = fetched.header("Content-Type")
     if context.role == ATTACHMENT or is_file_response(content_type, fetched.header("Content-Disposition"), fetched.body):
-        return PageReading(FILE)
+        return PageReading(FILE, message="not an HTML page: a file (attachment, image or document)")
     if not fetched.body.strip():
         return PageReading(FAILED, failure_kind="extraction", message="empty response body: nothing to read")
     text, codec = decode_body(fetched.body, content_type, context.encoding)

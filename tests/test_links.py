@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from archive.urls import absolute
+from archive.urls import absolute, host_of
 from crawler import links
 
 POLICY = links.LinkPolicy.for_start_urls(["http://www.gov.test/col/tzgg/index.html"], extra_hosts=[".files.gov.test"],

@@ -42,18 +42,36 @@ def _pg_reachable() -> str | None:
         return f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc.__class__.__name__}"
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """One PostgreSQL database with the current schema, made once per session: each test's database is
+    a copy of it (CREATE DATABASE … TEMPLATE), much faster than running the migrations every time."""
     reason = _pg_reachable()
     if reason:
         pytest.skip(reason)
     import psycopg
 
-    name = f"govarchive_test_{uuid.uuid4().hex[:12]}"
+    from archive.store import Store
+
+    name = f"govarchive_template_{uuid.uuid4().hex[:12]}"
     dsn = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
+    Store(f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}").close()  # creates the schema
+    yield name
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_url(pg_template) -> Iterator[str]:
+    """A fresh PostgreSQL database with the govarchive schema and no rows, for one test, dropped afterwards."""
+    import psycopg
+
+    name = f"govarchive_test_{uuid.uuid4().hex[:12]}"
+    dsn = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
     yield f"{base}/{name}"
     with psycopg.connect(dsn, autocommit=True) as conn:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from archive.extract import body as body_step
-from archive.extract import classify, clean, content, dom, fields, links, metadata
+from archive.extract import classify, clean, content, dom, embedded, fields, links, metadata
 from archive.extract.decode import decode_body
 from archive.extract.errors import ExtractionError
 from archive.extract.repair import repair_markup
@@ -40,6 +40,7 @@ def extract(
     text, _codec = decode_body(body, content_type, encoding)
     classify.check_markup(text)
     page = dom.parse(repair_markup(text), url)
+    scripted = embedded.find_document(page.root)
     clean.strip_invisible(page.root)
     visible = len(norm_space(page.root.text_content()))
     if classify.is_challenge(text, visible, status):
@@ -82,7 +83,9 @@ def extract(
         attachments=attachments,
         images=images,
     )
-    if not (text_out or attachments or images):
+    if scripted is not None:
+        report = embedded.merge(report, scripted, base)
+    if not (report.body_text or report.attachments or report.images):
         raise ExtractionError(f"no recognisable content in page: {url}", kind="no-content")
     report.content_hash = report.compute_content_hash()
     return report

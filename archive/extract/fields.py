@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from archive.extract.dom import Page, Token, class_id, tokens
+from archive.extract.metadata import is_label
 from archive.extract.text import (
     join_cjk,
     norm_space,
@@ -36,6 +37,8 @@ TOP_OF_BODY_ELEMENTS = 5
 PRE_TITLE_TOKENS = 6
 # How many text nodes after the title are read for the date/source info bar.
 HEADER_TOKENS = 80
+# How many text nodes below the body are read for an info bar placed under it.
+TRAILER_TOKENS = 12
 
 _TITLE_CLASS = re.compile(r"title|biaoti|(?:^|[\s_-])(?:bt|tit|wzbt|xxbt)(?:$|[\s_-])|headline|article-?head")
 _NEWLINE_GAP = re.compile(r"(?<=[\u2e80-\u9fff\uff00-\uffef])[^\S\n]*\n\s*(?=[\u2e80-\u9fff\uff00-\uffef])")
@@ -219,10 +222,27 @@ def header_tokens(stream: list[Token], title_el: etree._Element | None, body_set
             break
         if token.text is not None:
             region.append(token)
+    trailer = _trailer(stream, body_set)
     if title_el is None:
-        return region[-HEADER_TOKENS:]
+        return region[-HEADER_TOKENS:] + trailer
     above = [t for t in stream[max(0, first - PRE_TITLE_TOKENS):first] if t.text is not None] if hits else []
-    return region[:HEADER_TOKENS] + above
+    return region[:HEADER_TOKENS] + above + trailer
+
+
+def _trailer(stream: list[Token], body_set: set) -> list[Token]:
+    """Labelled dates and sources just below the body: some templates put the info bar there. Only
+    labelled ones (发布日期：…, 来源：…), so that a signature date or a related-links date never counts."""
+    last = max((i for i, t in enumerate(stream) if t.owner is not None and t.owner in body_set), default=None)
+    if last is None:
+        return []
+    following = [t for t in stream[last + 1:] if t.text is not None and not t.in_link][:TRAILER_TOKENS]
+    kept: list[Token] = []
+    for i, token in enumerate(following):
+        if _LABELLED_DATE.search(token.text) or _SOURCE_LABEL.search(token.text):
+            kept.append(token)
+            if token.text.rstrip().endswith((":", "：")) and i + 1 < len(following):
+                kept.append(following[i + 1])  # the value in the next node: 发布日期：<span>2024-04-02</span>
+    return kept
 
 
 def _region_date(region: list[Token]) -> str | None:
@@ -245,10 +265,13 @@ def _url_date(url: str) -> str | None:
 
 
 def extract_publish_time(page: Page, labelled: dict[str, str], region: list[Token]) -> str | None:
-    """The publish time in ISO form; the first source wins, a later one may add the time of day."""
-    candidates = [parse_datetime(labelled.get("publish"))]
+    """The publish time in ISO form; the first source wins, a later one may add the time of day.
+
+    What the page shows (the metadata block's 发布日期, then the info bar) comes before the PubDate-style
+    metas: on real pages PubDate is sometimes the page-generation stamp while the page shows the date.
+    """
+    candidates = [parse_datetime(labelled.get("publish")), _region_date(region)]
     candidates += [parse_datetime(page.metas.get(name)) for name in _PUBLISH_METAS]
-    candidates.append(_region_date(region))
     candidates.append(_url_date(page.url))
     found = [c for c in candidates if c]
     if not found:
@@ -268,20 +291,23 @@ def _clean_source(value: str | None) -> str | None:
     return value or None
 
 
-def extract_source(page: Page, labelled: dict[str, str], region: list[Token]) -> str | None:
-    """来源 / 信息来源 / ContentSource."""
-    meta = _clean_source(page.metas.get("contentsource"))
-    if meta:
-        return meta
+def _shown_source(region: list[Token]) -> str | None:
     texts = [t.text for t in region if t.text]
     for i, text in enumerate(texts):
         match = _SOURCE_LABEL.search(text)
         if match:
             value = match["value"] if match["value"].strip() else " ".join(texts[i + 1:i + 2])
-            if _SOURCE_LABEL.search(value or ""):
-                return None
+            if _SOURCE_LABEL.search(value or "") or is_label(value):
+                return None  # 来源： followed by the next label: shown empty
             return _clean_source(value)
-    return _clean_source(labelled.get("source"))
+    return None
+
+
+def extract_source(page: Page, labelled: dict[str, str], region: list[Token]) -> str | None:
+    """来源 as the page shows it (info bar, then the metadata block), else the ContentSource meta, which
+    on real pages often names the site rather than the document's source."""
+    return (_shown_source(region) or _clean_source(labelled.get("source"))
+            or _clean_source(page.metas.get("contentsource")))
 
 
 def _crumb_container(stream: list[Token], root: etree._Element) -> etree._Element | None:

@@ -16,7 +16,10 @@ from archive.extract.text import parse_datetime
 from archive.report import Report
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "pages"
-PAGES = sorted(p.name.removesuffix(".expected.json") for p in PAGES_DIR.glob("*.expected.json"))
+# Our own template pages, then real pages saved from public repositories (fixtures/pages/real/, SOURCES.md).
+PAGES = sorted(p.relative_to(PAGES_DIR).as_posix().removesuffix(".expected.json")
+               for p in PAGES_DIR.glob("**/*.expected.json"))
+REAL = [name for name in PAGES if name.startswith("real/")]
 FIELDS = ("url", "site", "column", "breadcrumb", "title", "publish_time", "source", "metadata",
           "attachments", "images", "body_text", "content_hash")
 
@@ -39,6 +42,13 @@ def reports() -> dict[str, Report]:
         body, expected = load(name)
         out[name] = extract(body, expected["url"])
     return out
+
+
+def test_real_pages_are_varied_and_their_sources_named():
+    sources = (PAGES_DIR / "real" / "SOURCES.md").read_text("utf-8")
+    assert len(REAL) >= 6
+    assert len({load(name)[1]["_fixture"]["platform"] for name in REAL}) >= 3
+    assert all(f"`{name.removeprefix('real/')}.html`" in sources for name in REAL)
 
 
 def test_fixture_set_is_large_and_varied():

@@ -20,6 +20,7 @@ from archive.extract.text import (
     parse_datetime,
     punct_count,
     raw_text,
+    squash,
 )
 
 # Headings shorter than this are column names or buttons, not document titles.
@@ -77,6 +78,8 @@ _CRUMB_HOME = re.compile(r"^\s*(?:首页|网站首页|主页|门户首页)")
 _CRUMB_SEP_AFTER_HOME = re.compile(r"^\s*(?:首页|网站首页|主页|门户首页)\s*(?:>|＞|»|›|→|-+>)")
 _CRUMB_SEP_START = re.compile(r"^\s*(?:>|＞|»|›|→|-+>)")
 _CRUMB_SPLIT = re.compile(r"\x1f|-*>|=>|＞|»|›|→|/|\s{2,}")
+_CRUMB_TOOLBAR = re.compile(r"字号\s*[:：]|字体\s*[:：]|【\s*(?:打印|关闭|字体)|打印本页|分享到|扫一扫")
+_PUNCTUATION_ONLY = re.compile(r"[\W_]+")
 _CRUMB_END_WORDS = frozenset({"正文", "详情", "内容", "正文内容", "文章", "阅读文章", "浏览文章", "详细内容", "信息详情"})
 
 
@@ -162,6 +165,20 @@ def heading_from_text(stream: list[Token], page: Page) -> tuple[str, etree._Elem
         if token.text and not token.in_link and token.owner is not None and join_cjk(token.text) in wanted:
             text = title_text(token.owner)
             if text in wanted:
+                return text, token.owner
+    return _split_heading(stream, {squash(t) for t in wanted})
+
+
+def _split_heading(stream: list[Token], wanted: set[str]) -> tuple[str, etree._Element] | None:
+    """The title shown broken over lines (``委员会<br>关于…<br>的决议``): an element whose text, whitespace
+    aside, is the <title>'s. Its rendering is the title: the <title> may carry a stray space."""
+    for token in stream:
+        first = squash(token.text)
+        if len(first) < MIN_TITLE_CHARS or token.in_link or token.owner is None:
+            continue
+        if any(w.startswith(first) and w != first for w in wanted):
+            text = title_text(token.owner)
+            if squash(text) in wanted:
                 return text, token.owner
     return None
 
@@ -347,11 +364,14 @@ def extract_breadcrumb(page: Page, stream: list[Token], title: str | None) -> tu
     container = _crumb_container(stream, page.root)
     if container is None:
         return [], None
-    raw = "\x1f".join(t.text for t in tokens(container) if t.text)
+    texts = [t.text for t in tokens(container) if t.text]
+    stop = next((i for i, text in enumerate(texts) if _CRUMB_TOOLBAR.search(text)), len(texts))
+    raw = "\x1f".join(texts[:stop])  # a font-size/print bar nested in the breadcrumb's box is not a crumb
     raw = _CRUMB_MARKER.sub("", raw.lstrip("\x1f \u3000\xa0"))
     items = [join_cjk(part) for part in _CRUMB_SPLIT.split(raw)]
     items = [item.strip(" :：") for item in items]
-    items = [item for item in items if item and not _CRUMB_MARKER.fullmatch(item) and len(item) <= 40]
+    items = [item for item in items if item and not _CRUMB_MARKER.fullmatch(item) and len(item) <= 40
+             and not _PUNCTUATION_ONLY.fullmatch(item)]
     while items and (items[-1] in _CRUMB_END_WORDS or (title and items[-1] == title)):
         items.pop()
     return items, container

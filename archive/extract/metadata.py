@@ -83,6 +83,8 @@ MAX_VALUE_CHARS = 200
 
 # Any short run of Chinese ending with a colon is a label, whether this module knows it or not.
 _ANY_LABEL = re.compile(rf"^{_GAP}{_OPEN}?[\u4e00-\u9fff][\u4e00-\u9fff\s\u3000\xa0]{{0,9}}{_CLOSE}?{_GAP}[:：]{_GAP}$")
+# A text opening with a short label and a colon (公文种类：通知) is another pair, never the value before it.
+_LABEL_PREFIX = re.compile(r"^[\s\u3000\xa0]*[\u4e00-\u9fff][\u4e00-\u9fff\s\u3000\xa0]{1,7}[:：]")
 _LABEL_CELLS = frozenset({"th", "dt"})
 _CELLS = frozenset({"td", "th", "dt", "dd"})
 _VALUE_CELLS = frozenset({"td", "dd"})
@@ -143,7 +145,7 @@ def _collect(stream: list[Token], i: int) -> str:
         if text is None:
             if parts:
                 break
-        elif not stream[j].in_link and (is_label(text) or _LABEL_COLON.match(text.lstrip())
+        elif not stream[j].in_link and (is_label(text) or _LABEL_COLON.match(text.lstrip()) or _LABEL_PREFIX.match(text)
                                         or _cell(stream[j].owner) is not None
                                         and _cell(stream[j].owner).tag in _LABEL_CELLS):
             break

@@ -16,7 +16,10 @@ from archive.extract.text import parse_datetime
 from archive.report import Report
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "pages"
-PAGES = sorted(p.name.removesuffix(".expected.json") for p in PAGES_DIR.glob("*.expected.json"))
+# Our own template pages, then real pages saved from public repositories (fixtures/pages/real/, SOURCES.md).
+PAGES = sorted(p.relative_to(PAGES_DIR).as_posix().removesuffix(".expected.json")
+               for p in PAGES_DIR.glob("**/*.expected.json"))
+REAL = [name for name in PAGES if name.startswith("real/")]
 FIELDS = ("url", "site", "column", "breadcrumb", "title", "publish_time", "source", "metadata",
           "attachments", "images", "body_text", "content_hash")
 
@@ -39,6 +42,13 @@ def reports() -> dict[str, Report]:
         body, expected = load(name)
         out[name] = extract(body, expected["url"])
     return out
+
+
+def test_real_pages_are_varied_and_their_sources_named():
+    sources = (PAGES_DIR / "real" / "SOURCES.md").read_text("utf-8")
+    assert len(REAL) >= 6
+    assert len({load(name)[1]["_fixture"]["platform"] for name in REAL}) >= 3
+    assert all(f"`{name.removeprefix('real/')}.html`" in sources for name in REAL)
 
 
 def test_fixture_set_is_large_and_varied():
@@ -372,3 +382,36 @@ def test_column_name_heading_yields_to_the_metadata_title():
     report = extract(html.encode("utf-8"), "http://www.x.gov.cn/xxgk/zcwj/c1.html")
     assert (report.title, report.publish_time, report.metadata.doc_number) == (
         "某市人民政府关于印发某某办法的通知", "2024-03-01", "某政发〔2024〕2号")
+
+
+# --- embedded documents and unseen layouts -----------------------------------------------------------
+
+PARA = "为深入贯彻落实党中央、国务院决策部署，进一步优化营商环境，激发市场主体活力，结合本市实际，制定本方案。"
+
+
+def test_embedded_state_about_another_document_leaves_the_dom_report_alone():
+    state = {"related": {"title": "另一份较早的通知标题", "content": "<p>" + "这是另一份文件的摘要内容，与本页无关。" * 2 + "</p>",
+                         "docNumber": "某政〔2020〕1号"}}
+    html = (f"<html><head><meta charset='utf-8'><title>关于某事项的通知_某市人民政府</title></head><body>"
+            f"<h1>关于某事项的通知</h1><div class='c'><p>{PARA}</p><p>{PARA}</p></div>"
+            f"<script>window.__INITIAL_STATE__={json.dumps(state, ensure_ascii=False)};</script></body></html>")
+    report = extract(html.encode("utf-8"), "http://www.x.gov.cn/a/1.html")
+    assert (report.title, report.metadata.doc_number) == ("关于某事项的通知", None)
+    assert report.body_text.splitlines() == [PARA, PARA]
+
+
+def test_embedded_epoch_seconds_are_china_time():
+    detail = {"title": "关于某事项的公告", "content": f"<p>{PARA}</p>", "publish_time": 1709604423}
+    html = ("<html><head><meta charset='utf-8'><title>公告</title></head><body><div id='app'></div>"
+            f"<script>window._CONFIG = {{SID: '1', DETAIL: {json.dumps(detail, ensure_ascii=False)}}};</script></body></html>")
+    report = extract(html.encode("utf-8"), "http://www.x.gov.cn/gkmlpt/content/0/1/post_1.html")
+    assert (report.title, report.publish_time, report.body_text) == ("关于某事项的公告", "2024-03-05T10:07:03+08:00", PARA)
+
+
+def test_a_label_followed_by_another_label_has_no_value():
+    html = ("<html><head><meta charset='utf-8'><title>关于某事项的通知</title></head><body><ul class='m'>"
+            "<li>索引号：<span>113500/2024-00001</span></li><li>发文字号：</li><li>公文种类：通知</li>"
+            "<li>主题词：</li><li>信息分类：综合政务</li></ul>"
+            f"<h1>关于某事项的通知</h1><div class='c'><p>{PARA}</p><p>{PARA}</p></div></body></html>")
+    meta = extract(html.encode("utf-8"), "http://www.x.gov.cn/a/2.html").metadata
+    assert (meta.index_no, meta.doc_number, meta.keywords, meta.topic) == ("113500/2024-00001", None, None, "综合政务")

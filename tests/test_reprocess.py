@@ -131,9 +131,7 @@ def _response(writer: WARCWriter, url: str, body: bytes, content_type: str, stat
 
 def test_reprocess_a_warc_written_by_another_tool(tmp_path):
     """Only the detail page becomes a report; the list page, robots.txt and the 404 do not."""
-    detail = (PAGES / "trs_01.html").read_bytes() if (PAGES / "trs_01.html").exists() else None
-    if detail is None:
-        detail = sorted(PAGES.glob("*.html"))[0].read_bytes()
+    detail = (PAGES / "trs_kjj_xmtz.html").read_bytes()  # a DOM detail page (not an embedded-JSON shell)
     listing = ("<html><head><meta charset='utf-8'><title>通知公告</title></head><body><ul>"
                + "".join(f"<li><a href='/art/2024/3/{i}/art_1_{i}.html'>关于开展第{i}批政务公开工作检查的通知</a>"
                          f"<span>2024-03-{i:02d}</span></li>" for i in range(1, 21))

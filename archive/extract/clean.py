@@ -123,8 +123,8 @@ def _is_furniture_block(el: etree._Element, stats: _Stats, guarded: set) -> bool
     length, link_len, punct, sentence, text = stats.get(el)
     if _SITE_IDENTITY.search(text) and length <= FURNITURE_MAX_CHARS:
         return punct < PROSE_MIN_PUNCT * 2 and len(_SENTENCE_END.findall(text)) <= 1
-    if len(set(_METADATA_LABEL.findall(text))) >= 2:
-        return length <= METADATA_BLOCK_MAX_CHARS
+    if len(set(_METADATA_LABEL.findall(text))) >= 2 and len(_SENTENCE_END.findall(text)) <= 1:
+        return length <= METADATA_BLOCK_MAX_CHARS  # the 信息公开 block, not a short body sharing its parent
     if punct >= PROSE_MIN_PUNCT or sentence:
         return False
     return length <= FURNITURE_MAX_CHARS or (length > 0 and link_len / length >= LINKY_SHARE)

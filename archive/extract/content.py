@@ -10,7 +10,7 @@ from lxml import etree
 
 from archive.extract.clean import is_furniture_line
 from archive.extract.links import is_attachment_link
-from archive.extract.text import element_text, join_cjk, render_lines
+from archive.extract.text import element_text, join_cjk, render_lines, squash
 
 _ATTACH_LABEL = re.compile(
     r"^(?:附件|附件下载|相关附件|附件列表|附件[:：]?下载|下载附件|文件下载)\s*[:：]?\s*(?:\d+\s*[.、．:：]?\s*)*$"
@@ -35,6 +35,28 @@ def clean_body(body: etree._Element, title: str | None) -> None:
         text = element_text(el)
         if _ATTACH_LABEL.match(text) or (title and len(text) >= 4 and join_cjk(text) == title):
             _drop(el)
+    if title:
+        _drop_split_title(body, title)
+
+
+def _drop_split_title(body: etree._Element, title: str) -> None:
+    """Drop the leading blocks that together spell the title: a title set over several paragraphs
+    (国务院关于在…先行区 / 暂时调整实施… / …的决定) at the top of the body."""
+    target, spelled, blocks = squash(title), "", []
+    for child in body:
+        if not isinstance(child.tag, str):
+            continue
+        text = squash(element_text(child))
+        if not text:
+            continue
+        spelled += text
+        blocks.append(child)
+        if spelled == target:
+            for block in blocks:
+                _drop(block)
+            return
+        if not target.startswith(spelled):
+            return
 
 
 def body_text(body: etree._Element) -> str:

@@ -9,7 +9,7 @@ from typing import TypeVar
 from lxml import etree
 
 from archive.extract import body as body_step
-from archive.extract import classify, clean, content, dom, fields, links, metadata
+from archive.extract import classify, clean, content, dom, embedded, fields, links, metadata
 from archive.extract.decode import decode_body
 from archive.extract.errors import ExtractionError
 from archive.extract.repair import repair_markup
@@ -51,6 +51,7 @@ def extract(
         page = dom.parse(repair_markup(text), url)
     except (etree.ParserError, ValueError) as exc:  # e.g. a body of only "<!DOCTYPE html>"
         raise ExtractionError(f"no parsable HTML document: {exc}", kind="unparsable") from None
+    scripted = embedded.find_document(page.root)
     clean.strip_invisible(page.root)
 
     known = body_step.known_container(page)
@@ -90,7 +91,9 @@ def extract(
         attachments=attachments,
         images=images,
     )
-    if not (text_out or attachments or images):
+    if scripted is not None:
+        report = embedded.merge(report, scripted, base)
+    if not (report.body_text or report.attachments or report.images):
         raise ExtractionError(f"no recognisable content in page: {url}", kind="no-content")
     report.content_hash = report.compute_content_hash()
     return report

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from archive.extract.dom import Page, Token, class_id, tokens
+from archive.extract.metadata import is_label
 from archive.extract.text import (
     join_cjk,
     norm_space,
@@ -19,6 +20,7 @@ from archive.extract.text import (
     parse_datetime,
     punct_count,
     raw_text,
+    squash,
 )
 
 # Headings shorter than this are column names or buttons, not document titles.
@@ -36,6 +38,8 @@ TOP_OF_BODY_ELEMENTS = 5
 PRE_TITLE_TOKENS = 6
 # How many text nodes after the title are read for the date/source info bar.
 HEADER_TOKENS = 80
+# How many text nodes below the body are read for an info bar placed under it.
+TRAILER_TOKENS = 12
 
 _TITLE_CLASS = re.compile(r"title|biaoti|(?:^|[\s_-])(?:bt|tit|wzbt|xxbt)(?:$|[\s_-])|headline|article-?head")
 _NEWLINE_GAP = re.compile(r"(?<=[\u2e80-\u9fff\uff00-\uffef])[^\S\n]*\n\s*(?=[\u2e80-\u9fff\uff00-\uffef])")
@@ -74,6 +78,8 @@ _CRUMB_HOME = re.compile(r"^\s*(?:首页|网站首页|主页|门户首页)")
 _CRUMB_SEP_AFTER_HOME = re.compile(r"^\s*(?:首页|网站首页|主页|门户首页)\s*(?:>|＞|»|›|→|-+>)")
 _CRUMB_SEP_START = re.compile(r"^\s*(?:>|＞|»|›|→|-+>)")
 _CRUMB_SPLIT = re.compile(r"\x1f|-*>|=>|＞|»|›|→|/|\s{2,}")
+_CRUMB_TOOLBAR = re.compile(r"字号\s*[:：]|字体\s*[:：]|【\s*(?:打印|关闭|字体)|打印本页|分享到|扫一扫")
+_PUNCTUATION_ONLY = re.compile(r"[\W_]+")
 _CRUMB_END_WORDS = frozenset({"正文", "详情", "内容", "正文内容", "文章", "阅读文章", "浏览文章", "详细内容", "信息详情"})
 
 
@@ -160,6 +166,20 @@ def heading_from_text(stream: list[Token], page: Page) -> tuple[str, etree._Elem
             text = title_text(token.owner)
             if text in wanted:
                 return text, token.owner
+    return _split_heading(stream, {squash(t) for t in wanted})
+
+
+def _split_heading(stream: list[Token], wanted: set[str]) -> tuple[str, etree._Element] | None:
+    """The title shown broken over lines (``委员会<br>关于…<br>的决议``): an element whose text, whitespace
+    aside, is the <title>'s. Its rendering is the title: the <title> may carry a stray space."""
+    for token in stream:
+        first = squash(token.text)
+        if len(first) < MIN_TITLE_CHARS or token.in_link or token.owner is None:
+            continue
+        if any(w.startswith(first) and w != first for w in wanted):
+            text = title_text(token.owner)
+            if squash(text) in wanted:
+                return text, token.owner
     return None
 
 
@@ -219,10 +239,27 @@ def header_tokens(stream: list[Token], title_el: etree._Element | None, body_set
             break
         if token.text is not None:
             region.append(token)
+    trailer = _trailer(stream, body_set)
     if title_el is None:
-        return region[-HEADER_TOKENS:]
+        return region[-HEADER_TOKENS:] + trailer
     above = [t for t in stream[max(0, first - PRE_TITLE_TOKENS):first] if t.text is not None] if hits else []
-    return region[:HEADER_TOKENS] + above
+    return region[:HEADER_TOKENS] + above + trailer
+
+
+def _trailer(stream: list[Token], body_set: set) -> list[Token]:
+    """Labelled dates and sources just below the body: some templates put the info bar there. Only
+    labelled ones (发布日期：…, 来源：…), so that a signature date or a related-links date never counts."""
+    last = max((i for i, t in enumerate(stream) if t.owner is not None and t.owner in body_set), default=None)
+    if last is None:
+        return []
+    following = [t for t in stream[last + 1:] if t.text is not None and not t.in_link][:TRAILER_TOKENS]
+    kept: list[Token] = []
+    for i, token in enumerate(following):
+        if _LABELLED_DATE.search(token.text) or _SOURCE_LABEL.search(token.text):
+            kept.append(token)
+            if token.text.rstrip().endswith((":", "：")) and i + 1 < len(following):
+                kept.append(following[i + 1])  # the value in the next node: 发布日期：<span>2024-04-02</span>
+    return kept
 
 
 def _region_date(region: list[Token]) -> str | None:
@@ -245,10 +282,13 @@ def _url_date(url: str) -> str | None:
 
 
 def extract_publish_time(page: Page, labelled: dict[str, str], region: list[Token]) -> str | None:
-    """The publish time in ISO form; the first source wins, a later one may add the time of day."""
-    candidates = [parse_datetime(labelled.get("publish"))]
+    """The publish time in ISO form; the first source wins, a later one may add the time of day.
+
+    What the page shows (the metadata block's 发布日期, then the info bar) comes before the PubDate-style
+    metas: on real pages PubDate is sometimes the page-generation stamp while the page shows the date.
+    """
+    candidates = [parse_datetime(labelled.get("publish")), _region_date(region)]
     candidates += [parse_datetime(page.metas.get(name)) for name in _PUBLISH_METAS]
-    candidates.append(_region_date(region))
     candidates.append(_url_date(page.url))
     found = [c for c in candidates if c]
     if not found:
@@ -268,20 +308,23 @@ def _clean_source(value: str | None) -> str | None:
     return value or None
 
 
-def extract_source(page: Page, labelled: dict[str, str], region: list[Token]) -> str | None:
-    """来源 / 信息来源 / ContentSource."""
-    meta = _clean_source(page.metas.get("contentsource"))
-    if meta:
-        return meta
+def _shown_source(region: list[Token]) -> str | None:
     texts = [t.text for t in region if t.text]
     for i, text in enumerate(texts):
         match = _SOURCE_LABEL.search(text)
         if match:
             value = match["value"] if match["value"].strip() else " ".join(texts[i + 1:i + 2])
-            if _SOURCE_LABEL.search(value or ""):
-                return None
+            if _SOURCE_LABEL.search(value or "") or is_label(value):
+                return None  # 来源： followed by the next label: shown empty
             return _clean_source(value)
-    return _clean_source(labelled.get("source"))
+    return None
+
+
+def extract_source(page: Page, labelled: dict[str, str], region: list[Token]) -> str | None:
+    """来源 as the page shows it (info bar, then the metadata block), else the ContentSource meta, which
+    on real pages often names the site rather than the document's source."""
+    return (_shown_source(region) or _clean_source(labelled.get("source"))
+            or _clean_source(page.metas.get("contentsource")))
 
 
 def _crumb_container(stream: list[Token], root: etree._Element) -> etree._Element | None:
@@ -321,11 +364,14 @@ def extract_breadcrumb(page: Page, stream: list[Token], title: str | None) -> tu
     container = _crumb_container(stream, page.root)
     if container is None:
         return [], None
-    raw = "\x1f".join(t.text for t in tokens(container) if t.text)
+    texts = [t.text for t in tokens(container) if t.text]
+    stop = next((i for i, text in enumerate(texts) if _CRUMB_TOOLBAR.search(text)), len(texts))
+    raw = "\x1f".join(texts[:stop])  # a font-size/print bar nested in the breadcrumb's box is not a crumb
     raw = _CRUMB_MARKER.sub("", raw.lstrip("\x1f \u3000\xa0"))
     items = [join_cjk(part) for part in _CRUMB_SPLIT.split(raw)]
     items = [item.strip(" :：") for item in items]
-    items = [item for item in items if item and not _CRUMB_MARKER.fullmatch(item) and len(item) <= 40]
+    items = [item for item in items if item and not _CRUMB_MARKER.fullmatch(item) and len(item) <= 40
+             and not _PUNCTUATION_ONLY.fullmatch(item)]
     while items and (items[-1] in _CRUMB_END_WORDS or (title and items[-1] == title)):
         items.pop()
     return items, container

@@ -17,6 +17,7 @@ _DOC_EXT = re.compile(
 _DOWNLOAD_PATH = re.compile(r"download|downfile|filedown|getfile|attach|fileserver", re.IGNORECASE)
 # The last path segment of a download route is a file id: /download/3412, /attach/get/9f3c2a7e.
 _ID_SEGMENT = re.compile(r"/(?=[\w-]*\d)[\w-]{2,64}/?$")
+_PAGE_EXT = re.compile(r"\.s?html?$", re.IGNORECASE)
 _SKIP_HREF = re.compile(r"^\s*(?:javascript:|mailto:|tel:|#)", re.IGNORECASE)
 _ICON = re.compile(r"icon|ico_|spacer|blank\.gif|/(?:file|doc|pdf|xls|zip|rar)\.(?:gif|png)$", re.IGNORECASE)
 # Images this small (declared width or height) are bullets, spacers and file-type icons.
@@ -54,7 +55,10 @@ def is_attachment_link(a: etree._Element) -> bool:
 
 
 def is_download_endpoint(path: str, query: str) -> bool:
-    """A download script or route serving files without an extension: `downfile.jsp?…`, `/download/3412`."""
+    """A download script or route serving files without an extension: `downfile.jsp?…`, `/download/3412`.
+    A static page about downloading (`/app/download.html?from=…`) is a page, not a file."""
+    if _PAGE_EXT.search(path):
+        return False
     return bool(_DOWNLOAD_PATH.search(path)) and bool(query or _ID_SEGMENT.search(path))
 
 

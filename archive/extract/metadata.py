@@ -1,17 +1,21 @@
-"""The 信息公开 metadata block, in every layout: table cells, ul/li, dl, and label：value runs.
+"""The 信息公开 metadata block, in every layout: table cells, th/td pairs, ul/li, dl, and label：value runs.
 
 The page is read as a stream of text nodes with block boundaries (see dom.tokens). A label either
-stands alone (its value is the text that follows, in the same block or the next one) or is followed by
-a colon and its value inside the same text node. Labels may have spaces inside (``索 引 号``,
-``文　　号``).
+stands alone or is followed by a colon and its value inside the same text node. A label standing alone
+in a cell (``td``/``th``/``dt``) takes its value from the next cell of the row (or the ``dd``) and from
+nowhere else; elsewhere its value is the text that follows, in the same block or the next one. Labels
+may have spaces inside (``索 引 号``, ``文　　号``). A label is never a value: a label followed by another
+label (known or not: a header cell, ``公文种类：``) has no value.
 """
 
 from __future__ import annotations
 
 import re
 
+from lxml import etree
+
 from archive.extract.dom import Token
-from archive.extract.text import norm_space
+from archive.extract.text import element_text, norm_space
 
 # Label → field. "title", "publish" and "source" feed the report's own fields.
 LABELS: dict[str, str] = {
@@ -77,12 +81,61 @@ _SPACES = re.compile(r"[\s\u3000\xa0]+")
 MAX_VALUE_CHARS = 200
 
 
+# Any short run of Chinese ending with a colon is a label, whether this module knows it or not.
+_ANY_LABEL = re.compile(rf"^{_GAP}{_OPEN}?[\u4e00-\u9fff][\u4e00-\u9fff\s\u3000\xa0]{{0,9}}{_CLOSE}?{_GAP}[:：]{_GAP}$")
+# A text opening with a short label and a colon (公文种类：通知) is another pair, never the value before it.
+_LABEL_PREFIX = re.compile(r"^[\s\u3000\xa0]*[\u4e00-\u9fff][\u4e00-\u9fff\s\u3000\xa0]{1,7}[:：]")
+_LABEL_CELLS = frozenset({"th", "dt"})
+_CELLS = frozenset({"td", "th", "dt", "dd"})
+_VALUE_CELLS = frozenset({"td", "dd"})
+
+
+def is_label(text: str | None) -> bool:
+    """True for a text that is a label (``发文字号``, ``公文种类：``), which can never be a value."""
+    return bool(text) and bool(_LABEL_ONLY.match(text) or _ANY_LABEL.match(text))
+
+
 def _field(label: str) -> str:
     return LABELS[_SPACES.sub("", label).strip("[]【】()（）:：")]
 
 
+def _cell(el: etree._Element | None) -> etree._Element | None:
+    """The table cell, dt or dd holding `el`, if any."""
+    while el is not None and isinstance(el.tag, str):
+        if el.tag in _CELLS:
+            return el
+        if el.tag in ("tr", "table", "dl", "body"):
+            return None
+        el = el.getparent()
+    return None
+
+
+def _next_cell_value(cell: etree._Element) -> str:
+    """The value cell right after a label cell: empty when it is missing or itself a label."""
+    nxt = cell.getnext()
+    while nxt is not None and not isinstance(nxt.tag, str):
+        nxt = nxt.getnext()
+    if nxt is None or nxt.tag not in _VALUE_CELLS:
+        return ""
+    value = element_text(nxt)
+    return "" if is_label(value) else value
+
+
 def _collect(stream: list[Token], i: int) -> str:
     """The value after the label-only token at index i."""
+    cell = _cell(stream[i].owner)
+    if cell is not None:
+        rest = []
+        for token in stream[i + 1:]:
+            if token.text is None:
+                continue
+            if _cell(token.owner) is not cell:
+                break
+            rest.append(token.text)
+        value = norm_space("".join(rest))
+        if value:
+            return "" if is_label(value) else value
+        return _next_cell_value(cell)
     parts: list[str] = []
     j = i + 1
     while j < len(stream) and stream[j].text is None:
@@ -92,7 +145,9 @@ def _collect(stream: list[Token], i: int) -> str:
         if text is None:
             if parts:
                 break
-        elif not stream[j].in_link and (_LABEL_ONLY.match(text) or _LABEL_COLON.match(text.lstrip())):
+        elif not stream[j].in_link and (is_label(text) or _LABEL_COLON.match(text.lstrip()) or _LABEL_PREFIX.match(text)
+                                        or _cell(stream[j].owner) is not None
+                                        and _cell(stream[j].owner).tag in _LABEL_CELLS):
             break
         else:
             parts.append(text)

@@ -2,7 +2,7 @@
 
 Guangdong's gkmlpt articles carry the document in ``window._CONFIG = {…, DETAIL: {title, content,
 publisher, document_number, identifier, created_at, attachment: […]}}`` while the visible page is an
-empty Vue shell; single-page apps do the same with ``__INITIAL_STATE__``, ``__NUXT__`` (when it is a
+empty Vue shell (or in a separate ``window._CONFIG.DETAIL = {…}``); single-page apps do the same with ``__INITIAL_STATE__``, ``__NUXT__`` (when it is a
 plain object literal, not the minified ``(function(a,b){…})(…)`` form), ``__NEXT_DATA__`` and other
 ``application/json`` scripts. The object literals are read with chompjs, JSON with json.
 
@@ -29,7 +29,7 @@ from archive.report import Attachment, Metadata, Report
 _GLOBALS = r"_CONFIG|__INITIAL_STATE__|__NUXT__|__NEXT_DATA__|__PRELOADED_STATE__|__APP_DATA__"
 _ASSIGNMENT = re.compile(
     rf"""(?:\bwindow\s*(?:\.\s*(?P<dotted>{_GLOBALS})|\[\s*["'](?P<indexed>{_GLOBALS})["']\s*\])"""
-    rf"""|\b(?:var|let|const)\s+(?P<declared>{_GLOBALS}))\s*=\s*(?=[{{\[])"""
+    rf"""|\b(?:var|let|const)\s+(?P<declared>{_GLOBALS}))(?:\s*\.\s*\w+)?\s*=\s*(?=[{{\[])"""
 )
 _JSON_TYPES = frozenset({"application/json", "application/ld+json"})
 # Walking a state tree stops after this many containers: app states can be huge, documents are near the top.

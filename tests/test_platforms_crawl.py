@@ -79,3 +79,17 @@ def test_a_reprocess_of_the_platform_warcs_gives_the_same_reports(crawled, tmp_p
     assert set(again) == set(original)
     for url, report in original.items():
         assert {k: v for k, v in again[url].items() if k != "id"} == {k: v for k, v in report.items() if k != "id"}
+
+
+def test_a_start_url_that_yields_nothing_says_where_and_why(crawled):
+    import sqlite3
+
+    workdir, site, result, _ = crawled
+    (summary,) = [json.loads(row[0]) for row in sqlite3.connect(workdir / "govarchive.db").execute(
+        "select summary from crawl_runs")]
+    silent = {s["url"]: s["problem"] for s in summary["silent_starts"]}
+    assert list(silent) == [site.url("/spa/index.html")]  # the app shell; the empty column is no problem
+    assert f"nothing from {site.url('/spa/index.html')}" in result.stderr
+    starts = {s["url"]: s for s in summary["starts"]}
+    assert "empty-column" in starts[site.url("/zwgk/yjgl/index.html")]["notes"]
+    assert all(s["reports"] > 0 for url, s in starts.items() if url not in silent and "yjgl" not in url)

@@ -22,6 +22,7 @@ from scrapy import signals
 from scrapy.settings import SETTINGS_PRIORITIES
 
 from archive.store import Store
+from crawler.start_outcomes import STARTS_STAT
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -139,6 +140,7 @@ def build_summary(stats: dict[str, Any], reason: str, seconds: float) -> dict[st
         if key.startswith(exc_prefix) and not key.endswith(".IgnoreRequest")  # robots.txt, offsite: by design
     }
     warc_files = stats.get(WARC_FILES_STAT) or {}
+    starts = stats.get(STARTS_STAT) or []
     return {
         "run_id": stats.get(RUN_ID_STAT),
         "status": status,
@@ -162,6 +164,8 @@ def build_summary(stats: dict[str, Any], reason: str, seconds: float) -> dict[st
         "requests": stats.get("downloader/request_count", 0),
         "bytes": stats.get("downloader/response_bytes", 0),
         "seconds": round(seconds, 3),
+        "starts": starts,
+        "silent_starts": [{"url": s["url"], "problem": s["problem"]} for s in starts if s.get("problem")],
     }
 
 

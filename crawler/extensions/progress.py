@@ -148,6 +148,8 @@ def render_summary(summary: dict[str, Any], run_id: int | None) -> Text:
     for repaired in summary.get("warc_repaired") or []:
         text.append(f"\n  repaired   unfinished WARC from an interrupted crawl: {format_repair(repaired)}",
                     style="yellow")
+    for start in summary.get("silent_starts") or []:
+        text.append(f"\n  nothing from {start['url']}: {start['problem']}", style="bold yellow")
     return text
 
 

@@ -57,6 +57,7 @@ from crawler.middlewares.antibot import HostBlocked
 from crawler.middlewares.page_reader import CONTEXT, READING, fetched_at
 from crawler.middlewares.warc_capture import WARC_REF_KEY
 from crawler.profiles import Profile, load_profile
+from crawler.start_outcomes import STARTS_STAT, StartOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +104,7 @@ class DisclosureSpider(scrapy.Spider):
         # countPage, dataproxy windows), so without this each would re-request the whole column.
         self.list_pages: set[tuple] = set()
         self.articles = PageAssembler()
+        self.starts = {url: StartOutcome(url) for url in self.start_urls}
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> DisclosureSpider:
@@ -128,7 +130,10 @@ class DisclosureSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[Any]:
         for url in self.start_urls:
-            yield self._request(Link(url, LIST_LINK), START)
+            yield self._request(Link(url, LIST_LINK), START, start=url)
+
+    def closed(self, reason: str) -> None:
+        self.crawler.stats.set_value(STARTS_STAT, [o.as_dict() for o in self.starts.values()])
 
     def _request(self, link: Link, role: str, column: str | None = None, **meta: Any) -> Request:
         """A request for `link` carrying the context its page will be read in."""
@@ -156,6 +161,11 @@ class DisclosureSpider(scrapy.Spider):
         reading: PageReading = response.meta[READING]
         url = response.url
         role = response.meta.get("role")
+        if role == START and (outcome := self.starts.get(response.meta.get("start"))):
+            outcome.kind = reading.kind
+            outcome.notes = [*reading.reasons, *(reading.links.handlers if reading.links else ())]
+            if reading.failure_kind:
+                outcome.failure = f"{reading.failure_kind}: {reading.message}"
         if role == SUBPAGE:
             yield from self._subpage(response, reading)
             return
@@ -167,7 +177,7 @@ class DisclosureSpider(scrapy.Spider):
         elif reading.kind == LIST:
             yield from self._list_page(response, reading)
         elif reading.kind == DETAIL and reading.report is not None:
-            yield from self._detail(reading.report, reading.continuations)
+            yield from self._detail(reading.report, reading.continuations, response.meta.get("start"))
         else:
             yield from self._not_a_report(response, reading)
 
@@ -176,24 +186,32 @@ class DisclosureSpider(scrapy.Spider):
         if found is None:
             return
         column = found.column or response.meta.get("column")
+        start = response.meta.get("start")
+        outcome = self.starts.get(start)
         for link in found.records:
             if links.is_attachment_url(link.url):
                 yield from self._attachment_request(link.url, None)
             elif self._allowed(link.url, record=True):
-                yield self._request(link, RECORD, column)
+                if outcome:
+                    outcome.records += 1
+                yield self._request(link, RECORD, column, start=start)
+            elif outcome and self.policy.reject_reason(link.url, record=True) == "offsite":
+                outcome.offsite += 1
         more_depth = response.meta.get("more_depth", 0)
         if response.meta.get("role") == START or 0 < more_depth < MAX_MORE_DEPTH:
             # A parent column / 信息公开 home: its blocks' "更多" links lead to the sub-columns' full lists.
             for link in found.more:
                 if self._allowed(link.url):
-                    yield self._request(link, PAGE, None, more_depth=more_depth + 1)
+                    yield self._request(link, PAGE, None, more_depth=more_depth + 1, start=start)
         for link in found.pages:
             key = link.key
             if key not in self.list_pages and self._allowed(link.url, endpoint=link.via in ENDPOINT_HANDLERS):
                 self.list_pages.add(key)
-                yield self._request(link, PAGE, column)
+                yield self._request(link, PAGE, column, start=start)
 
-    def _detail(self, report: Report, continuations: list[str]) -> Iterator[Any]:
+    def _detail(self, report: Report, continuations: list[str], start: str | None) -> Iterator[Any]:
+        if outcome := self.starts.get(start):
+            outcome.reports += 1
         complete = self.articles.add(report, continuations)
         if not complete:  # an article split over pages: read them all before the report leaves
             for url in continuations:
@@ -229,7 +247,8 @@ class DisclosureSpider(scrapy.Spider):
             yield FailureItem(url, reading.failure_kind or "extraction", reading.message)
         elif reading.redirect and self._allowed(reading.redirect, record=True):
             # a script-only redirect stub (转载/链接型文档): the record is where it sends the browser
-            yield self._request(Link(reading.redirect, RECORD_LINK), RECORD, response.meta.get("column"))
+            yield self._request(Link(reading.redirect, RECORD_LINK), RECORD, response.meta.get("column"),
+                                start=response.meta.get("start"))
         else:
             logger.info("neither a list nor a detail page, not followed: %s (%s)", url, ", ".join(reading.reasons))
 
@@ -254,6 +273,8 @@ class DisclosureSpider(scrapy.Spider):
 
     def errback(self, failure: Failure) -> Iterator[Any]:
         request: Request = failure.request  # type: ignore[attr-defined]
+        if request.meta.get("role") == START and (outcome := self.starts.get(request.meta.get("start"))):
+            outcome.failure = failure.getErrorMessage() or failure.type.__name__
         yield from self._failure_items(failure, request)
         if request.meta.get("role") == SUBPAGE:
             yield from self._reports(self.articles.skip(request.url))

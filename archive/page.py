@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from parsel import Selector
 
 from archive import challenge, recognize, withdrawal
-from archive.discover import Discovery, Link, discover
+from archive.discover import Discovery, Link, discover, looks_like_shell
 from archive.extract import ExtractionError, extract
 from archive.extract.decode import decode_body
 from archive.extract.extractor import EXTRACTOR_VERSION
@@ -154,6 +154,8 @@ def _read(fetched: Fetched, context: PageContext) -> PageReading:
         links.column = _profile_column(sel(), context.column_xpath) or links.column
         return PageReading(LIST, reasons, links=links)
     if kind != DETAIL:
+        if looks_like_shell(text, sel()):
+            return PageReading(OTHER, (*reasons, "shell"), message="an app shell: only a browser can render it")
         return PageReading(OTHER, reasons, message="neither a list nor a detail page",
                            redirect=recognize.script_redirect(url, text))
     return _detail(fetched, context, text, codec, content_type, reasons)

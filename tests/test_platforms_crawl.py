@@ -93,3 +93,14 @@ def test_a_start_url_that_yields_nothing_says_where_and_why(crawled):
     starts = {s["url"]: s for s in summary["starts"]}
     assert "empty-column" in starts[site.url("/zwgk/yjgl/index.html")]["notes"]
     assert all(s["reports"] > 0 for url, s in starts.items() if url not in silent and "yjgl" not in url)
+
+
+def test_explain_shows_what_the_crawler_sees_on_one_page():
+    from crawler.explain import explain, fetch
+
+    with start_site(port=0) as site:
+        reading, lines = explain(fetch(site.url("/col/col2201/index.html"), "govarchive-test"))
+        assert reading.kind == "list" and "found by: script-endpoint" in lines
+        assert any("/module/xxgk/search.jsp" in line and "POST infotypeId=" in line for line in lines)
+        reading, lines = explain(fetch(site.url("/spa/index.html"), "govarchive-test"))
+        assert reading.kind == "other" and "why: an app shell: only a browser can render it" in lines

@@ -18,7 +18,6 @@ from archive.extract.text import (
     norm_space,
     parse_compact_date,
     parse_datetime,
-    punct_count,
     raw_text,
     squash,
 )
@@ -382,7 +381,3 @@ def extract_column(page: Page, breadcrumb: list[str]) -> str | None:
     if meta:
         return meta
     return breadcrumb[-1] if breadcrumb else None
-
-
-def is_prose(text: str) -> bool:
-    return punct_count(text) >= 2

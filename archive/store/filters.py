@@ -10,8 +10,6 @@ from sqlalchemy import Select
 
 from archive.store.models import ReportRow
 
-DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
 
 @dataclass
 class Filters:

@@ -4,7 +4,7 @@ The query is parsed by `archive.store.query` and compiled for the backend; both 
 tokens of `archive.store.tokens`, so a query matches the same reports on both. Ranking is by tier —
 the title alone satisfies the query, else the report matches anywhere — with the newer publish date,
 then the newer id, breaking ties: the same order on both backends, and fast at 100k reports where
-bm25 / ts_rank over every match was not (see /work/notes/store.md for the measurements). Snippets
+bm25 / ts_rank over every match was not (README, "Search": the measurements). Snippets
 are cut from the body text in Python and mark every occurrence of the query's terms.
 """
 

@@ -1,4 +1,4 @@
-"""The Store facade (INTERFACES.md): everything the crawler, the CLI and the tools keep or ask for.
+"""The Store facade: everything the crawler, the CLI and the tools keep or ask for.
 
 Writes use SQLAlchemy Core in one transaction per call (per batch for reports, see `saving`):
 two crawls writing into one PostgreSQL database never duplicate a report or a version, and a

@@ -242,8 +242,8 @@ def test_scrapy_crawl_from_the_project_root_uses_the_same_pipeline(site, tmp_pat
 def test_unknown_site_profile_is_a_clear_error(tmp_path):
     result = govarchive("crawl", "--site", "no-such-site", "--db", db_url(tmp_path), "--warc-dir",
                         str(tmp_path / "warc"), cwd=tmp_path)
-    assert result.returncode == 1
-    assert "no-such-site" in result.stderr
+    assert result.returncode == 2  # a usage error, found before anything is created
+    assert "no-such-site" in result.error_line and not (tmp_path / "govarchive.db").exists()
     assert "Traceback" not in result.stderr
 
 

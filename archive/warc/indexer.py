@@ -4,7 +4,7 @@
 response, revisit, resource and metadata record (warc-fields metadata excluded), sorted, with the
 file name relative to the WARC directory's own level (its base name), as pywb and WACZ expect.
 An index is all or nothing: a record that cannot be read, or a file that ends inside a record, is a
-`WarcReadError` naming the file and the offset (`govarchive reprocess` reads around such damage).
+`archive.warc.reader.WarcReadError` naming the file and the offset (`govarchive reprocess` reads around such damage).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import TextIO
 from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_timestamp
 
-from archive.warc.reader import TruncatedRecord, WarcReadError, iter_warc_files, located
+from archive.warc.reader import TruncatedRecord, iter_warc_files, located, unread_tail
 from archive.warc.surtkey import surt
 
 INDEXED_TYPES = ("response", "revisit", "resource", "metadata")
@@ -60,20 +60,9 @@ def _index_file(fh, path: Path) -> Iterator[str]:
                 yield line
     except Exception as exc:
         raise located(path, position, exc) from exc
-    _check_tail(fh, path, position)
-
-
-def _check_tail(fh, path: Path, position: int) -> None:
-    """After the last record only the blank lines that end it may follow (none in a .gz file)."""
-    fh.seek(0, 2)
-    left = fh.tell() - position
-    if left <= 0:
-        return
-    fh.seek(position)
-    tail = fh.read(64)
-    if left <= 64 and not tail.strip() and tail[:2] != b"\x1f\x8b":
-        return
-    raise WarcReadError(path, position, f"{left} bytes that are not a whole WARC record (truncated or damaged file)")
+    tail = unread_tail(path, position)
+    if tail is not None:
+        raise tail
 
 
 def _index_line(record, it: ArchiveIterator, filename: str) -> str | None:

@@ -223,10 +223,28 @@ def _iter_records(path: Path, report: ErrorCallback) -> Iterator[tuple[_Buffered
                     offset, length = it.get_record_offset(), it.get_record_length()
                     yield buffered, offset, length
                     position = offset + length
-            return
+            tail = unread_tail(path, position)
+            if tail is None:
+                return
+            report(path, tail)  # a record cut short or damaged, where the iterator stops silently
         except Exception as exc:  # corrupt gzip, bad headers, truncated file: report and move on
             report(path, located(path, position, exc))
         start = _find_next(path, position + 1, magic)
+
+
+def unread_tail(path: Path, position: int) -> WarcReadError | None:
+    """What follows the last whole record (ending at `position`), if more than the blank lines that
+    may end an uncompressed WARC: a record cut short or damaged data."""
+    with open(path, "rb") as fh:
+        fh.seek(0, 2)
+        left = fh.tell() - position
+        if left <= 0:
+            return None
+        fh.seek(position)
+        tail = fh.read(64)
+    if left <= 64 and not tail.strip() and not tail.startswith(GZIP_MAGIC[:2]):
+        return None
+    return WarcReadError(path, position, f"{left} bytes that are not a whole WARC record (truncated or damaged file)")
 
 
 class _Buffered:

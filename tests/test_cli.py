@@ -189,9 +189,11 @@ def test_readers_refuse_a_database_without_the_govarchive_schema(path, kind, tmp
     warc = write_warc(tmp_path / "warc")
     args = [a.format(warc=warc, warc_dir=warc.parent, tmp=tmp_path) for a in DB_COMMAND_ARGS[path][0]]
     result = govarchive(*path, *args, "--db", f"sqlite:///{file}", cwd=tmp_path)
+    before = file.read_bytes()
     expected = "has no govarchive schema" if kind == "empty file" else "is not a govarchive database"
     assert_clean(result, 1, re.compile(f"^Error: sqlite:///{re.escape(str(file))} {expected}"))
     assert not (tmp_path / "out.wacz").exists()
+    assert file.read_bytes() == before and sorted(p.name for p in tmp_path.glob("other.db*")) == ["other.db"]
     with sqlite3.connect(file) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert tables == (set() if kind == "empty file" else {"things"})
@@ -432,6 +434,14 @@ def test_reprocess_warnings_name_file_offset_and_problem(warcs, tmp_path):
         "(damaged gzip member or data that is not WARC)",
     ]
     assert all(line.isprintable() for line in warnings) and "NoneType" not in result.output
+
+
+def test_extract_on_a_page_with_nothing_in_it_is_one_line(tmp_path):
+    page = tmp_path / "doctype.html"
+    page.write_text("<!DOCTYPE html>\n")
+    result = govarchive("extract", str(page))
+    assert_clean(result, 1, "Error: ")
+    assert len(result.stderr.splitlines()) == 1 and result.stdout == ""
 
 
 def test_export_into_a_missing_directory(db, tmp_path):

@@ -24,6 +24,10 @@ def extract_command(file: Path, url: str | None, encoding: str | None) -> None:
         raise click.ClickException(str(exc)) from exc
     except LookupError as exc:
         raise click.ClickException(f"unknown encoding {encoding!r}") from exc
+    except Exception as exc:  # the parser giving up on the file: say which file (-v shows the traceback)
+        from archive.cli.errors import describe
+
+        raise click.ClickException(f"{file}: cannot extract a report ({describe(exc)})") from exc
     click.echo(report.to_json())
 
 

@@ -80,7 +80,7 @@ def make_engine(db_url: str, *, writer: bool = True, create: bool = True) -> Eng
         if path is not None and create:
             path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60})
-        _sqlite_setup(engine, immediate=writer)
+        _sqlite_setup(engine, immediate=writer, wal=create)
         return engine
     if url.get_backend_name() == "postgresql" and url.get_driver_name() in ("", "psycopg2"):
         url = url.set(drivername="postgresql+psycopg")
@@ -91,12 +91,15 @@ def make_engine(db_url: str, *, writer: bool = True, create: bool = True) -> Eng
                          "use sqlite:/// or postgresql+psycopg://") from exc
 
 
-def _sqlite_setup(engine: Engine, *, immediate: bool) -> None:
+def _sqlite_setup(engine: Engine, *, immediate: bool, wal: bool = True) -> None:
+    """`wal=False` (readers, which never create a database) leaves the file's journal mode alone: a
+    govarchive database is already in WAL mode, and a file that is not one must stay untouched."""
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_conn, _record) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (below)
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        if wal:
+            cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=60000")

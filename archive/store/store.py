@@ -74,7 +74,7 @@ class Store:
         self.engine, self.created = open_engine(db_url, create=create)
         # SQLite readers use deferred transactions so they never wait behind a writer (WAL)
         sqlite_db = self.engine.dialect.name == "sqlite"
-        self.read_engine = make_engine(db_url, writer=False) if sqlite_db else self.engine
+        self.read_engine = make_engine(db_url, writer=False, create=create) if sqlite_db else self.engine
         self._digests: StoreDigestIndex | None = None
 
     @property

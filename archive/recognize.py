@@ -10,7 +10,14 @@
   blocks' "更多" links (`more_links`) lead to the columns' full lists.
 - A short notice whose 相关文章 list is longer than its text is a detail page when a heading repeats the
   document title of `<title>` and another marker agrees (URL shape, ArticleTitle, …).
-- Anything else (portal, search, login, error, challenge page) is **other**.
+- A column page with only one or two dated records (a single-document column, the last page of a column
+  whose pager says no 下一页) is a list when it shows that it is a column (breadcrumb, ColumnName meta) and
+  nothing marks it as an article; so is an empty column (暂无信息).
+- A page whose list lives elsewhere is a list too: a JSON answer holding records, a platform's catalogue
+  shell (archive/platforms), a page loading its list from an on-site frame or a paged endpoint its script
+  calls (archive/discover.py says which).
+- Anything else (portal, search, login, error page) is **other**. (Challenge pages are
+  `archive.challenge`'s to tell.)
 
 Everything works on the selector Scrapy already parsed (one lxml tree per response) plus cheap
 regexes on the decoded text.
@@ -25,6 +32,7 @@ from typing import Any
 
 from parsel import Selector
 
+from archive import jsonlist, platforms
 from archive.urls import absolute
 
 LIST, DETAIL, OTHER = "list", "detail", "other"
@@ -75,11 +83,14 @@ _TITLE_SPLIT = re.compile(r"\s*(?:[_|｜]|[-—–]+)\s*")
 # A document title is this long at least (column names such as 政府信息公开年报 stay under it).
 MIN_DOCUMENT_TITLE_CHARS = 10
 _PAGINATION_MARKERS = re.compile(
-    r"createPageHTML|countPage|totalPage|共\s*\d+\s*页|下一页|尾页|末页|[?&](?:page|pageNo|pageIndex|curPage|p)=\d"
+    r"createPageHTML|countPage|totalPage|共\s*\d+\s*页|下一页|上一页|尾页|末页|[?&](?:page|pageNo|pageIndex|curPage|p)=\d"
     r"|index_\d+\.s?html?",
     re.IGNORECASE,
 )
 _BREADCRUMB_WORDS = ("当前位置", "您现在的位置", "您的位置", "所在位置", "当前栏目")
+# What an empty column says instead of records.
+_EMPTY_LIST = re.compile(r"暂无(?:相关)?(?:信息|数据|记录|内容|文章|文件)|没有(?:相关|找到)?(?:信息|记录|数据)")
+_COLUMN_SIGNAL = re.compile("|".join(_BREADCRUMB_WORDS) + r"""|<meta\s+name=["']?ColumnName""", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -98,9 +109,14 @@ class Recognition:
 
 
 def recognize(url: str, text: str, sel: Selector) -> Recognition:
-    """Classify one HTML (or Hanweb XML) page. `text` is the decoded body, `sel` its parsed tree."""
+    """Classify one HTML (or Hanweb XML, or JSON) page. `text` is the decoded body, `sel` its parsed tree."""
     if "<datastore" in text and ("<record" in text or "<totalrecord" in text.lower()):
         return Recognition(LIST, 0, 0, ("datastore",))
+    if text.lstrip("\ufeff \t\r\n")[:1] in ("{", "[") and (data := jsonlist.parse(text)) is not None:
+        found = len(jsonlist.records(data))
+        return Recognition(LIST, found, 0, ("json-records",)) if found else Recognition(OTHER, 0, 0, ("json",))
+    if known := platforms.recognise(url, text):
+        return Recognition(known[0], -1, 0, (f"platform:{known[1]}",))
     body_chars = running_text_chars(sel)
     markers = tuple(name for name, pattern in _ARTICLE_MARKERS if pattern.search(text))
     if _DETAIL_URL.search(url.split("?", 1)[0]):
@@ -128,7 +144,25 @@ def recognize(url: str, text: str, sel: Selector) -> Recognition:
         return Recognition(DETAIL, dated, body_chars, ("short-text", *markers))
     if any(g.titled >= MIN_UNDATED_ITEMS for g in groups):
         return Recognition(LIST, dated, body_chars, ("titled-items",))
+    if not markers and body_chars < DETAIL_MIN_CHARS and _COLUMN_SIGNAL.search(text):
+        if dated:  # a single-document column, or a last page of one or two records without 下一页
+            return Recognition(LIST, dated, body_chars, ("few-dated-items",))
+        if _EMPTY_LIST.search(text):
+            return Recognition(LIST, 0, body_chars, ("empty-list",))
+    from archive.discover import list_source  # discovery reads scripts and frames; it imports this module
+    if body_chars < DETAIL_MIN_CHARS and (source := list_source(url, text, sel)):
+        return Recognition(LIST, dated, body_chars, (source,))
     return Recognition(OTHER, dated, body_chars, ())
+
+
+def has_list_items(sel: Selector) -> bool:
+    """Whether the page shows any dated record items or a list of document titles."""
+    return any(g.dated or g.titled >= MIN_UNDATED_ITEMS for g in _item_groups(sel))
+
+
+def says_empty(text: str) -> bool:
+    """Whether the page says its list is empty (暂无信息, 暂无数据, 没有记录)."""
+    return bool(_EMPTY_LIST.search(text))
 
 
 def _has_title_heading(sel: Selector) -> bool:
@@ -195,6 +229,8 @@ def _item_groups(sel: Selector) -> list[_Group]:
                 anchors.append(a)
                 if len(anchors) > MAX_ITEM_LINKS:
                     break
+        if not anchors and item.get("onclick") and item.tag in ("li", "tr", "dd", "div"):
+            anchors = [item]  # a row that opens its record by script: <tr onclick="window.open('show.asp?id=1')">
         if not anchors and item.tag in ("li", "tr", "dd", "dt"):
             anchors = [sc for sc in item.iter("script") if sc.text and _SCRIPT_URL.search(sc.text)][:1]
             if anchors:  # TRS catalogues: <li><script>var url = "./2024…html"; document.write("<a …")</script>
@@ -207,9 +243,9 @@ def _item_groups(sel: Selector) -> list[_Group]:
             content += " " + dd.text_content()  # <dt><a>title</a></dt><dd>2024-03-01</dd>: one record
         if len(content) > MAX_ITEM_CHARS:
             continue
-        if item.tag in ("div", "p", "dl") and next(item.iterdescendants("li", "tr", "dd", "dt"), None) is not None \
+        if item.tag in ("div", "p", "dl", "tr") and next(item.iterdescendants("li", "tr", "dd", "dt"), None) is not None \
                 and not (item.tag == "dl" and len(anchors) == 1):
-            continue  # a wrapper around a (short) list, not one of its items
+            continue  # a wrapper around a (short) list (a layout table's row), not one of its items
         _add_item(groups, item, anchors, content)
     return list(groups.values())
 
@@ -285,9 +321,12 @@ def base_url(url: str, sel: Selector) -> str:
     return (absolute(url, href) or url) if href else url
 
 
-def list_links(url: str, sel: Selector, item_xpath: str | None = None) -> list[ListLink]:
+def list_links(url: str, sel: Selector, item_xpath: str | None = None,
+               script_href: Callable[[Any], str | None] | None = None) -> list[ListLink]:
     """The record links of a list page: every item of each dated container (or of undated
-    title lists when there is no dated one). `item_xpath` (a site profile's) selects the links instead."""
+    title lists when there is no dated one). `item_xpath` (a site profile's) selects the links instead.
+    `script_href` resolves an item that opens its record by script (`javascript:openArticle('12')`) by
+    reading the page's functions; without it (or when it cannot tell) the URL literal in the code counts."""
     url = base_url(url, sel)
     if item_xpath:
         found = []
@@ -311,7 +350,7 @@ def list_links(url: str, sel: Selector, item_xpath: str | None = None) -> list[L
         for anchor, title, date in group.items:
             if date is None and not keep_undated:
                 continue
-            href = absolute(url, anchor_href(anchor))
+            href = absolute(url, (script_href(anchor) if script_href else None) or anchor_href(anchor))
             if href and href not in seen:
                 seen.add(href)
                 links.append(ListLink(href, title, date))
@@ -390,40 +429,3 @@ def column_name(sel: Selector) -> str | None:
     if title:
         return re.split(r"[_|\-—－]", title.strip(), maxsplit=1)[0].strip() or None
     return None
-
-
-# --- anti-bot challenge pages ---------------------------------------------------------------------
-
-CHALLENGE_STATUSES = frozenset({412, 521})
-# 瑞数 ($_ts), 加速乐 (__jsl_clearance / __jsluid), 360 网站卫士 (wzws_cid), 安全狗, 云锁.
-# Plain substrings first (a C-speed scan of every page), the precise regex only on a hit.
-_CHALLENGE_HINTS = ("$_ts", "__jsl_clearance", "wzws", "WZWS", "yunsuo_session_verify", "safedog", "SafeDog")
-_CHALLENGE_TEXT = re.compile(
-    r"\$_ts\s*=|\$_ts\.|__jsl_clearance|wzws_cid|wzwschallenge|WZWS_CONFIRM|yunsuo_session_verify|safedog",
-    re.IGNORECASE,
-)
-_CHALLENGE_COOKIE = re.compile(r"^(?:__jsl_clearance\w*|__jsluid\w*|wzws_cid|\w{10,}(?:80|O)[ST])=", re.IGNORECASE)
-# A challenge stub shows (almost) no text; a real page behind the same WAF shows its content.
-CHALLENGE_MAX_VISIBLE_CHARS = 200
-
-
-def challenge_reason(status: int, set_cookies: list[str], text: str | None,
-                     sel: Selector | Callable[[], Selector] | None) -> str | None:
-    """Why the response is an anti-bot challenge rather than content, or None.
-
-    `sel` may be a callable returning the selector: the tree is only needed when a marker was found.
-    """
-    if status in CHALLENGE_STATUSES:
-        return f"HTTP {status} challenge"
-    marker = _CHALLENGE_TEXT.search(text) if text and any(h in text for h in _CHALLENGE_HINTS) else None
-    cookie = next((c.split("=", 1)[0] for c in set_cookies if _CHALLENGE_COOKIE.match(c)), None)
-    if not marker and not cookie:
-        return None
-    visible = 0
-    if callable(sel):
-        sel = sel()
-    if sel is not None:
-        visible = sum(len(t.strip()) for t in sel.root.xpath("//body//text()[not(ancestor::script or ancestor::style)]"))
-    if visible > CHALLENGE_MAX_VISIBLE_CHARS:
-        return None
-    return f"challenge script {marker.group(0)!r}" if marker else f"challenge cookie {cookie}"

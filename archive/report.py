@@ -67,6 +67,7 @@ class Report:
     status: int | None = None
     version: int | None = None
     warc: WarcRef | None = None
+    extractor_version: str | None = None  # archive.extract.extractor.EXTRACTOR_VERSION that made it
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

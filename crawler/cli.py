@@ -62,6 +62,10 @@ def crawl_cmd(urls: tuple[str, ...], sites: tuple[str, ...], base_url: str | Non
         raise click.ClickException("the crawl could not start (see the messages above)")
     if summary.get("status") == "failed":
         raise click.ClickException(failure_message(list(urls) or list(sites), summary))
+    if summary.get("status") == "interrupted":
+        click.echo(f"interrupted: crawl run {summary.get('run_id')} stopped before the end; what was read is stored",
+                   err=True)
+        raise SystemExit(130)
 
 
 _HOST_LABEL = re.compile(r"^(?!-)[\w-]{1,63}(?<!-)$")
@@ -216,7 +220,8 @@ def run_crawl(urls: list[str], sites: list[str], settings: Any, *, base_url: str
     """Run the disclosure spider to the end; the crawl's summary, or None if it never started."""
     from scrapy.crawler import CrawlerProcess
 
-    from crawler.runtime import CrawlRuntime
+    from archive.store import Store
+    from crawler.extensions.crawl_run import RUN_ID_STAT
 
     process = CrawlerProcess(settings)
     for name in QUIET_TRACEBACKS:
@@ -237,10 +242,15 @@ def run_crawl(urls: list[str], sites: list[str], settings: Any, *, base_url: str
     process.start()
     if errors:  # the spider could not be created (unknown profile, bad arguments) or the engine failed
         raise click.ClickException(str(errors[0].value))
-    runtime = getattr(crawler, "govarchive_runtime", None)
-    if not isinstance(runtime, CrawlRuntime):
+    run_id = crawler.stats.get_value(RUN_ID_STAT) if crawler.stats else None
+    if run_id is None:
         return None
-    return runtime.summary
+    store = Store(settings["GOVARCHIVE_DB"])  # the run's record is the crawl's outcome
+    try:
+        run = store.get_run(run_id)
+    finally:
+        store.close()
+    return (run or {}).get("summary")
 
 
 def drop_traceback(record: logging.LogRecord) -> bool:

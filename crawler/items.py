@@ -24,6 +24,7 @@ class FileItem:
     size: int
     sha256: str
     ref: WarcRef | None
+    fetched_at: str | None = None
 
 
 @dataclass

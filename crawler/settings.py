@@ -71,36 +71,34 @@ GOVARCHIVE_LOOPBACK_UNTHROTTLED = True
 GOVARCHIVE_LOOPBACK_SLOT = "loopback"
 DOWNLOAD_SLOTS = {GOVARCHIVE_LOOPBACK_SLOT: {"delay": 0.0, "concurrency": 8, "jitter": 0.0}}
 
-# RetryAfterMiddleware at 560: its process_response runs just before RetryMiddleware's (550).
-# LoopbackSlotMiddleware early (50): the slot must be chosen before the request reaches the downloader.
+# Downloader middlewares, by the order their process_response runs (highest first):
+# - WARC capture (950), above RetryMiddleware (550), HttpCompressionMiddleware (590), RedirectMiddleware
+#   (600) and CookiesMiddleware (700): it sees the response first, still content-encoded and before a 3xx
+#   is followed or a 503 retried; its process_request runs last, so the request record shows every
+#   header the others set. Nothing that answers from a cache sits above it (HttpCacheMiddleware, 900,
+#   is off): cached answers are not network fetches and are not archived.
+# - RetryAfterMiddleware (560): its process_response runs just before RetryMiddleware's.
+# - PageReaderMiddleware (100): reads the final, decoded response once (archive.page.read_page).
+# - AntibotMiddleware (90): acts on the reading (backs off, then stops requesting a challenging host).
+# - LoopbackSlotMiddleware (50): the slot must be chosen before the request reaches the downloader.
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.loopback.LoopbackSlotMiddleware": 50,
+    "crawler.middlewares.antibot.AntibotMiddleware": 90,
+    "crawler.middlewares.page_reader.PageReaderMiddleware": 100,
     "crawler.middlewares.retry_after.RetryAfterMiddleware": 560,
+    "crawler.middlewares.warc_capture.WarcCaptureMiddleware": 950,
 }
 
-# --- capture and pipelines: WARC middleware, store pipeline, progress extension ---------------------
+# --- capture and pipelines: WARC middleware, store pipeline, extensions ------------------------------
 from archive.config import default_db_url as _default_db_url  # noqa: E402
 from archive.config import default_warc_dir as _default_warc_dir  # noqa: E402
 
-# WARC capture sits at 950, above RetryMiddleware (550), HttpCompressionMiddleware (590),
-# RedirectMiddleware (600) and CookiesMiddleware (700): process_response runs in descending order, so
-# it sees the response first, still content-encoded and before a 3xx is followed or a 503 retried;
-# process_request runs in ascending order, so it sees every header the others set. It stays below
-# nothing that could answer from a cache (HttpCacheMiddleware, 900, is off): cached answers are not
-# network fetches and are not archived.
-# (Merged with any middlewares the spider section declared above.)
-DOWNLOADER_MIDDLEWARES = {
-    **globals().get("DOWNLOADER_MIDDLEWARES", {}),
-    "crawler.middlewares.warc_capture.WarcCaptureMiddleware": 950,
-}
 # One pipeline: the spider's items go to the Store (reports in batches, files, failures, withdrawals).
-ITEM_PIPELINES = {
-    **globals().get("ITEM_PIPELINES", {}),
-    "crawler.pipelines.store.StorePipeline": 300,
-}
-# Live progress on stderr and the end-of-crawl summary; the crawl run is recorded even without it.
+ITEM_PIPELINES = {"crawler.pipelines.store.StorePipeline": 300}
+# The crawl-run record (always on: every crawl is a run), live progress on stderr and the summary.
 EXTENSIONS = {
-    **globals().get("EXTENSIONS", {}),
+    "crawler.extensions.offline.OfflineSuffixListExtension": 0,
+    "crawler.extensions.crawl_run.CrawlRunExtension": 100,
     "crawler.extensions.progress.ProgressExtension": 500,
 }
 
@@ -119,6 +117,8 @@ GOVARCHIVE_WARC_MAX_SIZE = 1_000_000_000
 # Record each WARC response record in the captures table (URL, status, file/offset) for lookups.
 GOVARCHIVE_RECORD_CAPTURES = True
 
+# The progress extension at all (live line and summary); off for embedding the spider elsewhere.
+GOVARCHIVE_PROGRESS_ENABLED = True
 # Live progress line: "auto" (only when stderr is a terminal), "on" or "off".
 GOVARCHIVE_PROGRESS = "auto"
 # Seconds between progress redraws.

@@ -76,3 +76,14 @@ def store(db_url):
     s = Store(db_url)
     yield s
     s.close()
+
+
+def project_crawler(spidercls=None, **overrides):
+    """A Scrapy crawler with govarchive's own settings (crawler/settings.py) plus `overrides`, as
+    `govarchive crawl` builds it: components read their defaults from there, not from fallbacks."""
+    from scrapy.utils.test import get_crawler
+
+    import crawler.settings as project
+
+    settings = {name: getattr(project, name) for name in dir(project) if name.isupper()}
+    return get_crawler(spidercls, settings_dict={**settings, **overrides})

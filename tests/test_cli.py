@@ -436,14 +436,6 @@ def test_reprocess_warnings_name_file_offset_and_problem(warcs, tmp_path):
     assert all(line.isprintable() for line in warnings) and "NoneType" not in result.output
 
 
-def test_extract_on_a_page_with_nothing_in_it_is_one_line(tmp_path):
-    page = tmp_path / "doctype.html"
-    page.write_text("<!DOCTYPE html>\n")
-    result = govarchive("extract", str(page))
-    assert_clean(result, 1, "Error: ")
-    assert len(result.stderr.splitlines()) == 1 and result.stdout == ""
-
-
 def test_export_into_a_missing_directory(db, tmp_path):
     out = tmp_path / "does" / "not" / "exist.jsonl"
     result = govarchive("export", "--db", db, "-o", str(out))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.extract import ExtractionError, extract, is_challenge, is_withdrawal_notice
+from archive.extract import ExtractionError, extract
 from archive.extract.decode import decode_body
 from archive.extract.text import parse_datetime
 from archive.report import Report
@@ -81,11 +81,6 @@ def test_same_bytes_same_report():
     assert extract(body, expected["url"]).to_json() == extract(body, expected["url"]).to_json()
 
 
-def test_withdrawal_notice_detected(reports):
-    assert is_withdrawal_notice(reports["trs_kjj_withdrawn"])
-    assert not any(is_withdrawal_notice(r) for n, r in reports.items() if n != "trs_kjj_withdrawn")
-
-
 # --- robustness -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("body", [b"", b"   \n\t", b"\xef\xbb\xbf"])
@@ -108,29 +103,6 @@ def test_binary_input_is_an_error(body):
 def test_non_html_content_type_is_an_error():
     with pytest.raises(ExtractionError, match="application/pdf"):
         extract(b"<html><body><p>x</p></body></html>", "http://a.gov.cn/x", content_type="application/pdf")
-
-
-RS_STUB = (b'<!DOCTYPE html><html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8">'
-           b'<meta id="9DhefwqGPrzB" content="A3bc.."><script type="text/javascript" r="m">$_ts=window["$_ts"];'
-           b'if(!$_ts)$_ts={};$_ts.nsd=12345;$_ts.cd="qXcqrrAlEqGlqGlr";</script>'
-           b'<script type="text/javascript" charset="utf-8" src="/4QbVtADbnLVIc/d.FxJzG50F.dfe1675.js" r="m"></script>'
-           b"</head><body></body></html>")
-JSL_STUB = (b"<html><body><script>document.cookie=('_')+('_')+('jsl_clearance')+('=')+(1700000000)+"
-            b"('.123|0|')+'abc';location.href=location.pathname+location.search</script></body></html>")
-
-
-@pytest.mark.parametrize("body", [RS_STUB, JSL_STUB])
-def test_anti_bot_stub_is_an_error(body):
-    with pytest.raises(ExtractionError, match="anti-bot") as info:
-        extract(body, "http://www.example.gov.cn/art/1.html")
-    assert info.value.kind == "challenge"
-
-
-def test_challenge_status_is_an_error_even_with_text():
-    body, expected = load("trs_kjj_xmtz")
-    assert is_challenge("<html></html>", 0, status=521)
-    with pytest.raises(ExtractionError, match="anti-bot"):
-        extract(body, expected["url"], status=412)
 
 
 def test_page_without_content_is_an_error():
@@ -348,19 +320,23 @@ def test_merge_pages_appends_bodies_attachments_and_rehashes():
 
 
 def test_page_assembler_merges_a_stream_of_pages():
-    from archive.extract import PageAssembler
+    from archive.extract import PageAssembler, continuation_urls
 
     nav = "<a href='t20240301_7_1.html'>2</a><a href='t20240301_7_2.html'>3</a>"
     base = "http://g.test/a/t20240301_7"
     assembler = PageAssembler()
-    assert assembler.add(Report(url=base + ".html", body_text="一"), nav) == []
+    pages = continuation_urls(nav, base + ".html")
+    assert assembler.add(Report(url=base + ".html", body_text="一"), pages) == []
     other = Report(url="http://g.test/a/t20240302_8.html", body_text="别的")
-    assert assembler.add(other, "<p>x</p>") == [other]
-    assert assembler.add(Report(url=base + "_1.html", body_text="二"), nav) == []
-    (merged,) = assembler.add(Report(url=base + "_2.html", body_text="三"), nav)
+    assert assembler.add(other, []) == [other]
+    assert assembler.expects(base + "_2.html")
+    assert assembler.add(Report(url=base + "_2.html", body_text="三"), []) == []  # out of order: kept in order
+    (merged,) = assembler.add(Report(url=base + "_1.html", body_text="二"), [])
     assert (merged.url, merged.body_text) == (base + ".html", "一\n二\n三")
-    assembler.add(Report(url="http://g.test/b/t1.html", body_text="甲"), "<a href='t1_1.html'>2</a>")
-    assert [r.body_text for r in assembler.finish()] == ["甲"]  # its second page never came
+    assembler.add(Report(url="http://g.test/b/t1.html", body_text="甲"), ["http://g.test/b/t1_1.html",
+                                                                         "http://g.test/b/t1_2.html"])
+    assert assembler.skip("http://g.test/b/t1_1.html") == []  # a page that could not be read
+    assert [r.body_text for r in assembler.finish()] == ["甲"]  # its last page never came
 
 
 def test_banner_heading_repeating_a_site_name_only_title_is_not_the_title():

@@ -43,7 +43,7 @@ def fixture_pages(count: int) -> list[tuple[bytes, str]]:
 
 
 async def extract_all(pool: ExtractionPool, pages: list[tuple[bytes, str]]) -> list:
-    results = await asyncio.gather(*(pool.run(body, url) for body, url in pages), return_exceptions=True)
+    results = await asyncio.gather(*(pool.run(url, body, url) for body, url in pages), return_exceptions=True)
     pool.close()
     return results
 
@@ -71,14 +71,14 @@ def test_workers_give_the_same_reports_and_errors_as_inline_extraction():
     pages = fixture_pages(12)
     pages.append((b"", "http://gov.test/empty.html"))  # an ExtractionError crosses the process boundary
     pages.append((b"%PDF-1.7\n" + bytes(range(256)) * 8, "http://gov.test/file.html"))
-    got = asyncio.run(extract_all(ExtractionPool(2), pages))
+    got = asyncio.run(extract_all(ExtractionPool(2, extract), pages))
     same(got, inline(pages))
     assert [g.kind for g in got[-2:]] == ["empty", "binary"]
 
 
 def test_no_workers_extracts_inline():
     pages = fixture_pages(3)
-    same(asyncio.run(extract_all(ExtractionPool(0), pages)), inline(pages))
+    same(asyncio.run(extract_all(ExtractionPool(0, extract), pages)), inline(pages))
 
 
 def test_a_page_that_kills_its_worker_fails_alone_and_the_crawl_goes_on():
@@ -88,8 +88,8 @@ def test_a_page_that_kills_its_worker_fails_alone_and_the_crawl_goes_on():
     pool = ExtractionPool(1, function=extract_or_die)
 
     async def run() -> tuple[list, list]:
-        first = await asyncio.gather(*(pool.run(b, u) for b, u in pages), return_exceptions=True)
-        after = await asyncio.gather(*(pool.run(b, u) for b, u in fixture_pages(2)))  # a fresh pool
+        first = await asyncio.gather(*(pool.run(u, b, u) for b, u in pages), return_exceptions=True)
+        after = await asyncio.gather(*(pool.run(u, b, u) for b, u in fixture_pages(2)))  # a fresh pool
         pool.close()
         return first, after
 
@@ -104,13 +104,11 @@ def test_a_page_that_kills_its_worker_fails_alone_and_the_crawl_goes_on():
 
 @pytest.mark.parametrize("value", ["-1", "many", "1.5"])
 def test_a_bad_worker_count_is_a_clear_error(value):
-    from scrapy.utils.test import get_crawler
+    from crawler.middlewares.page_reader import PageReaderMiddleware
+    from tests.conftest import project_crawler
 
-    from crawler.spiders.disclosure import DisclosureSpider
-
-    crawler = get_crawler(DisclosureSpider, {"GOVARCHIVE_EXTRACT_WORKERS": value})
     with pytest.raises(ValueError, match="GOVARCHIVE_EXTRACT_WORKERS must be 'auto' or a whole number"):
-        DisclosureSpider.from_crawler(crawler, url="http://gov.test/col/index.html")
+        PageReaderMiddleware.from_crawler(project_crawler(GOVARCHIVE_EXTRACT_WORKERS=value))
 
 
 def worker_pid(body: bytes, url: str, **options) -> int:
@@ -129,7 +127,7 @@ def test_workers_exit_when_the_crawl_process_is_killed(tmp_path):
         "from archive.extract.pool import ExtractionPool\n"
         "from tests.test_extract_pool import worker_pid\n"
         "pool = ExtractionPool(1, worker_pid)\n"
-        "print(asyncio.run(pool.run(b'', 'http://gov.test/')), flush=True)\n"
+        "print(asyncio.run(pool.run('http://gov.test/', b'', 'http://gov.test/')), flush=True)\n"
         "time.sleep(600)\n"
     )
     root = Path(__file__).resolve().parents[1]
@@ -160,7 +158,7 @@ def test_workers_that_cannot_start_mean_inline_extraction(monkeypatch):
         raise OSError(11, "Resource temporarily unavailable")
 
     monkeypatch.setattr(pool_module, "_spawn_executor", no_processes)
-    pool = ExtractionPool(2)
+    pool = ExtractionPool(2, extract)
     pool.start()
     assert pool.workers == 0
     pages = fixture_pages(2)

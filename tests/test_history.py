@@ -101,23 +101,26 @@ def test_unknown_url_is_not_marked(store):
     assert store.mark_withdrawn("http://www.example.gov.cn/never.html", "2024-06-01", "http 404") is False
 
 
-def test_withdrawal_notice_becomes_a_version_and_flags_the_report(store):
+def test_a_page_served_normally_after_its_withdrawal_is_back_an_older_capture_changes_nothing(store):
     store.save_reports([report(V1)])
-    notice = report("该信息已撤销。", title="该信息已撤销", fetched="2024-05-01T00:00:00+00:00")
-    assert store.save_reports([notice]) == ["changed"]
-    rec = store.get_record(URL)
-    assert rec.withdrawn and rec.withdrawn_reason == "withdrawal notice"
-    assert [v.report.body_text for v in store.versions(URL)] == [V1, "该信息已撤销。"]
-
-
-def test_a_page_served_normally_again_is_no_longer_withdrawn(store):
-    store.save_reports([report(V1)])
-    store.mark_withdrawn(URL, "2024-06-01", "http 404")
+    store.mark_withdrawn(URL, "2024-06-01T00:00:00+00:00", "HTTP 404")
+    # a capture older than the withdrawal (a reprocess of an earlier crawl's WARC) leaves it withdrawn
     assert store.save_reports([report(V1)]) == ["unchanged"]
-    assert store.get_record(URL).withdrawn is False
+    assert store.get_record(URL).withdrawn is True
+    assert store.save_reports([report(V1, fetched="2024-07-01T00:00:00+00:00")]) == ["unchanged"]
+    rec = store.get_record(URL)
+    assert rec.withdrawn is False and rec.last_seen == "2024-07-01T00:00:00+00:00"
 
 
-def test_long_report_mentioning_repeal_is_not_a_notice(store):
-    body = "现将有关事项通知如下。" * 40 + "原《管理办法》同时废止，已失效的条款不再执行。"
-    store.save_reports([report(body)])
-    assert store.get_record(URL).withdrawn is False
+def test_first_and_last_seen_are_the_fetch_times_and_versions_say_why(store):
+    store.save_reports([report(V1, fetched="2024-03-02T08:00:00.123456Z")])
+    rec = store.get_record(URL)
+    assert (rec.first_seen, rec.last_seen) == ("2024-03-02T08:00:00+00:00", "2024-03-02T08:00:00+00:00")
+    same_capture = report(V1 + "补充。")  # the same WARC record read by a newer extractor
+    new_fetch = report(V1 + "再补充。", fetched="2024-04-01T00:00:00+00:00", offset=500)
+    assert store.save_reports([same_capture]) == ["changed"]
+    assert store.save_reports([new_fetch]) == ["changed"]
+    assert [v.reason for v in store.versions(URL)] == ["new", "re-extracted", "changed"]
+    assert store.save_reports([new_fetch]) == ["unchanged"]  # the same reprocess again: nothing new
+
+

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from parsel import Selector
 
-from crawler import pagination
+from archive import pagination
 
 
 def pages(handler, url: str, html: str) -> list[str]:

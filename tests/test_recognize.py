@@ -110,19 +110,6 @@ def test_column_name(html, name):
     assert recognize.column_name(Selector(text=html)) == name
 
 
-@pytest.mark.parametrize(("status", "cookies", "html", "challenge"), [
-    (412, [], "<html><body>x</body></html>", True),
-    (521, ["__jsluid_s=abc; path=/"], "<script>document.cookie=...</script>", True),
-    (200, [], "<html><head><script>$_ts=window['$_ts'];$_ts.nsd=1;</script></head><body></body></html>", True),
-    (200, ["wzws_cid=0a1b; path=/"], "<html><body><script>var x=1</script></body></html>", True),
-    (200, ["__jsluid_s=abc; path=/"], page("".join(f"<p>{PARA}</p>" for _ in range(5))), False),
-    (200, ["wzws_sid=0a1b; path=/", "lang=zh"], page("<p>门户</p>"), False),
-])
-def test_challenge_pages(status, cookies, html, challenge):
-    reason = recognize.challenge_reason(status, cookies, html, Selector(text=html))
-    assert bool(reason) is challenge, reason
-
-
 @pytest.fixture(scope="module")
 def site():
     from fixtures.site.server import start_site

@@ -12,36 +12,27 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from scrapy.exceptions import CloseSpider
+from scrapy.exceptions import DownloadTimeoutError
 from scrapy.http import HtmlResponse, Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
-from scrapy.utils.test import get_crawler
 from twisted.internet import error as net_error
 from twisted.python.failure import Failure
 
+from archive.discover import Link
 from crawler.items import FailureItem, FileItem, ReportItem, WithdrawnItem
+from crawler.middlewares.antibot import AntibotMiddleware, HostBlocked
+from crawler.middlewares.page_reader import PageReaderMiddleware
 from crawler.middlewares.retry_after import RetryAfterMiddleware, retry_after_seconds
 from crawler.spiders.disclosure import RECORD, DisclosureSpider
+from tests.conftest import project_crawler
 
 ROOT = Path(__file__).resolve().parents[1]
 # The spider alone: no store pipeline, no WARC capture, no progress display; fast but otherwise default.
 SPIDER_ONLY = [
-    "-s", "ITEM_PIPELINES={}",
-    "-s", 'EXTENSIONS={"crawler.extensions.progress.ProgressExtension": null}',
-    "-s", 'DOWNLOADER_MIDDLEWARES={"crawler.middlewares.retry_after.RetryAfterMiddleware": 560}',
+    "-s", "ITEM_PIPELINES={}", "-s", "GOVARCHIVE_PROGRESS_ENABLED=False", "-s", "GOVARCHIVE_WARC_ENABLED=False",
     "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8",
     "-s", "RETRY_BACKOFF_MAX=0.2", "-s", "LOG_LEVEL=WARNING",
 ]
-
-
-def collect(output) -> list:
-    """What a callback yields, whether it is a generator or an async generator (detail pages are)."""
-    if hasattr(output, "__aiter__"):
-        async def drain() -> list:
-            return [item async for item in output]
-
-        return asyncio.run(drain())
-    return list(output)
 
 
 def path_of(url: str) -> str:
@@ -52,7 +43,8 @@ def path_of(url: str) -> str:
 def run_spider(site, out: Path, *args: str) -> dict:
     site.reset_log()
     result = subprocess.run(
-        [sys.executable, "-m", "scrapy", "crawl", "disclosure", *args, *SPIDER_ONLY, "-O", f"{out}:jsonlines"],
+        [sys.executable, "-m", "scrapy", "crawl", "disclosure", *args, *SPIDER_ONLY, "-O", f"{out}:jsonlines",
+         "-s", f"GOVARCHIVE_DB=sqlite:///{out.parent / 'runs.db'}"],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -176,15 +168,27 @@ START = "http://gov.test/col/tzgg/index.html"
 
 
 def make_spider(**settings) -> DisclosureSpider:
-    """The spider on hand-made responses; extraction inline unless a test asks for worker processes."""
-    crawler = get_crawler(DisclosureSpider, settings_dict={"GOVARCHIVE_EXTRACT_WORKERS": 0, **settings})
-    return DisclosureSpider.from_crawler(crawler, url=START)
+    """The spider on hand-made responses, with the page reader that reads them first (inline unless a
+    test asks for worker processes)."""
+    crawler = project_crawler(DisclosureSpider, **{"GOVARCHIVE_EXTRACT_WORKERS": 0, **settings})
+    spider = DisclosureSpider.from_crawler(crawler, url=START)
+    spider.reader = PageReaderMiddleware.from_crawler(crawler)
+    return spider
 
 
-def html_response(url: str, body: str, status: int = 200, headers=None, meta=None) -> HtmlResponse:
-    request = Request(url, meta=meta or {})
-    return HtmlResponse(url, status=status, body=body.encode("utf-8"), headers=headers or {
-        "Content-Type": "text/html; charset=utf-8"}, request=request)
+def respond(spider, url: str, body: str | bytes, role: str = "page", column: str | None = None, *,
+            status: int = 200, headers=None, cls=HtmlResponse, **meta) -> Response:
+    """The response to the request the spider itself would make for `url` in that role."""
+    request = spider._request(Link(url, "list"), role, column, **meta)
+    data = body.encode("utf-8") if isinstance(body, str) else body
+    return cls(url, status=status, body=data, request=request,
+               headers=headers or {"Content-Type": "text/html; charset=utf-8"})
+
+
+def parse(spider, response) -> list:
+    """What the spider yields for `response` once the page reader has read it, as in a crawl."""
+    asyncio.run(spider.reader.process_response(response.request, response))
+    return list(spider.parse(response))
 
 
 def http_error(url: str, status: int, meta=None) -> Failure:
@@ -203,25 +207,36 @@ def test_spider_needs_urls_or_a_site():
 def test_challenge_stub_is_an_antibot_failure_never_a_report():
     spider = make_spider()
     stub = "<html><head><script>$_ts=window['$_ts'];$_ts.nsd=8;</script></head><body></body></html>"
-    items = collect(spider.parse(html_response("http://gov.test/col/tzgg/t20240229_1.html", stub, meta={"role": RECORD})))
+    items = parse(spider, respond(spider, "http://gov.test/col/tzgg/t20240229_1.html", stub, RECORD))
     assert [type(i) for i in items] == [FailureItem] and items[0].kind == "antibot"
 
 
-def test_412_and_521_are_antibot_and_repeated_challenges_stop_the_crawl():
+def test_412_and_521_are_antibot_and_repeated_challenges_stop_requests_to_the_host():
     spider = make_spider(GOVARCHIVE_ANTIBOT_MAX_HITS=3)
-    for status in (412, 521):
-        (item,) = spider.errback(http_error(f"http://gov.test/a{status}.html", status))
+    antibot = AntibotMiddleware.from_crawler(spider.crawler)
+    for n, status in enumerate((412, 521, 412)):
+        response = respond(spider, f"http://gov.test/a{n}.html", "", RECORD, status=status)
+        asyncio.run(spider.reader.process_response(response.request, response))
+        antibot.process_response(response.request, response)
+        failure = Failure(HttpError(response))
+        failure.request = response.request
+        (item,) = spider.errback(failure)
         assert item.kind == "antibot"
-    with pytest.raises(CloseSpider):
-        list(spider.errback(http_error("http://gov.test/a3.html", 412)))
-    assert "gov.test" in spider.blocked_hosts
-    assert list(spider._attachment_request("http://gov.test/x.pdf", None)) == []
+    blocked = Request("http://gov.test/x.pdf")
+    with pytest.raises(HostBlocked) as caught:
+        antibot.process_request(blocked)
+    failure = Failure(caught.value)
+    failure.request = blocked
+    (item,) = spider.errback(failure)
+    assert item.kind == "antibot" and "3 anti-bot challenges" in item.detail
+    antibot.process_request(Request("http://other.test/y.html"))  # other hosts are still asked
 
 
 @pytest.mark.parametrize(("exc", "kind"), [
     (net_error.DNSLookupError("no such host"), "dns"),
     (net_error.TimeoutError("took too long"), "timeout"),
     (net_error.TCPTimedOutError(), "timeout"),
+    (DownloadTimeoutError("took too long"), "timeout"),
     (net_error.ConnectionRefusedError(), "connection"),
     (ValueError("odd"), "download"),
 ])
@@ -232,23 +247,19 @@ def test_network_errors_become_failures_of_their_kind(exc, kind):
     assert item.kind == kind and item.url == "http://gov.test/x.html"
 
 
-def test_404_on_a_page_link_is_a_failure_but_not_a_withdrawal():
-    items = list(make_spider().errback(http_error("http://gov.test/col/tzgg/index_9.html", 404, {"role": "page"})))
-    assert [type(i) for i in items] == [FailureItem]
-
-
-def test_410_on_a_record_link_is_a_withdrawal():
+def test_410_is_a_failure_and_a_withdrawal():
     items = list(make_spider().errback(http_error("http://gov.test/t1.html", 410, {"role": RECORD})))
     assert [type(i) for i in items] == [FailureItem, WithdrawnItem] and items[0].kind == "http_410"
 
 
 def test_attachment_response_is_a_file_item_under_the_linked_url():
     body = b"%PDF-1.4 test"
-    request = Request("http://gov.test/new/a.pdf", meta={"report_url": "http://gov.test/t1.html",
-                                                          "redirect_urls": ["http://gov.test/old/a.pdf"]})
+    spider = make_spider()
+    (request,) = spider._attachment_request("http://gov.test/new/a.pdf", "http://gov.test/t1.html")
+    request.meta["redirect_urls"] = ["http://gov.test/old/a.pdf"]
     response = Response("http://gov.test/new/a.pdf", body=body, headers={"Content-Type": "application/pdf"},
                         request=request)
-    (item,) = collect(make_spider().parse(response))
+    (item,) = parse(spider, response)
     assert isinstance(item, FileItem)
     assert (item.url, item.report_url, item.size) == ("http://gov.test/old/a.pdf", "http://gov.test/t1.html", len(body))
     assert item.sha256 == hashlib.sha256(body).hexdigest() and item.content_type == "application/pdf"
@@ -262,7 +273,8 @@ def test_detail_page_becomes_a_report_and_requests_its_attachments():
         "<div class='fujian'><a href='./P020240229.pdf'>附件：实施方案.pdf</a></div></body></html>"
     )
     url = "http://gov.test/col/tzgg/202402/t20240229_1.html"
-    items = collect(make_spider().parse(html_response(url, body, meta={"role": RECORD, "column": "通知公告"})))
+    spider = make_spider()
+    items = parse(spider, respond(spider, url, body, RECORD, "通知公告"))
     report = items[0]
     assert isinstance(report, ReportItem) and report.report.url == url and report.report.status == 200
     assert report.report.column == "通知公告" and report.report.fetched_at
@@ -270,9 +282,10 @@ def test_detail_page_becomes_a_report_and_requests_its_attachments():
     assert att.url == "http://gov.test/col/tzgg/202402/P020240229.pdf" and att.meta["report_url"] == url
 
 
-def test_empty_record_page_is_an_extraction_failure():
-    items = collect(make_spider().parse(html_response("http://gov.test/t1.html", "<html><body></body></html>",
-                                                   meta={"role": RECORD})))
+@pytest.mark.parametrize("body", ["<html><body></body></html>", "<!DOCTYPE html>", "<!DOCTYPE html>\n<html>"])
+def test_empty_or_unparsable_record_page_is_an_extraction_failure(body):
+    spider = make_spider()
+    items = parse(spider, respond(spider, "http://gov.test/t1.html", body, RECORD))
     assert [(type(i), i.kind) for i in items] == [(FailureItem, "extraction")]
 
 
@@ -289,7 +302,7 @@ def test_retry_after_header_values():
 
 
 def test_retry_after_waits_as_asked_capped_and_only_when_a_retry_follows():
-    crawler = get_crawler(DisclosureSpider, settings_dict={"RETRY_BACKOFF_MAX": 60, "RETRY_TIMES": 2})
+    crawler = project_crawler(DisclosureSpider, RETRY_BACKOFF_MAX=60, RETRY_TIMES=2)
     mw = RetryAfterMiddleware.from_crawler(crawler)
     request = Request("http://gov.test/a.html")
 
@@ -304,9 +317,9 @@ def test_retry_after_waits_as_asked_capped_and_only_when_a_retry_follows():
 
 
 def test_page_redirected_off_the_site_is_dropped():
-    response = html_response("http://elsewhere.test/t1.html", "<html><body><p>x</p></body></html>",
-                             meta={"role": RECORD})
-    assert collect(make_spider().parse(response)) == []
+    spider = make_spider()
+    assert parse(spider, respond(spider, "http://elsewhere.test/t1.html", "<html><body><p>x</p></body></html>",
+                                 RECORD)) == []
 
 
 def test_dataproxy_xml_answer_yields_record_links_and_the_next_windows():
@@ -316,9 +329,9 @@ def test_dataproxy_xml_answer_yields_record_links_and_the_next_windows():
     xml = ('<?xml version="1.0" encoding="UTF-8"?>\n<datastore><totalrecord>30</totalrecord><recordset>'
            '<record><![CDATA[<li><a href="/art/2024/1/2/art_1234_9.html">九</a><span>2024-01-02</span></li>]]>'
            "</record></recordset></datastore>")
-    response = XmlResponse(url, body=xml.encode(), headers={"Content-Type": "text/xml;charset=UTF-8"},
-                           request=Request(url, meta={"role": "page", "column": "工作动态"}))
-    requests = collect(make_spider().parse(response))
+    spider = make_spider()
+    requests = parse(spider, respond(spider, url, xml, "page", "工作动态", cls=XmlResponse,
+                                     headers={"Content-Type": "text/xml;charset=UTF-8"}))
     records = [r for r in requests if r.meta["role"] == RECORD]
     pages = [r for r in requests if r.meta["role"] == "page"]
     assert [r.url for r in records] == ["http://gov.test/art/2024/1/2/art_1234_9.html"]
@@ -345,22 +358,20 @@ def test_multi_page_article_is_one_report_with_every_page_in_order():
     nav = "<a href='t20240301_7.html'>1</a> <a href='t20240301_7_1.html'>2</a> <a href='t20240301_7_2.html'>下一页</a>"
     url = "http://gov.test/col/a/202403/t20240301_7.html"
     spider = make_spider()
-    first = collect(spider.parse(html_response(url, _article_page("某某通知", [para, "第一页结束。" * 3], nav),
-                                             meta={"role": RECORD})))
+    first = parse(spider, respond(spider, url, _article_page("某某通知", [para, "第一页结束。" * 3], nav), RECORD))
     assert not [i for i in first if isinstance(i, ReportItem)]  # nothing leaves before every page is in
-    (req,) = first
-    assert req.url == url.replace(".html", "_1.html") and req.dont_filter
-    second = collect(req.callback(html_response(req.url, _article_page("某某通知", ["第二页的正文。" * 3], nav),
-                                             meta=req.meta)))
-    (req2,) = second
-    assert req2.url == url.replace(".html", "_2.html")
+    req, req2 = first
+    assert [req.url, req2.url] == [url.replace(".html", "_1.html"), url.replace(".html", "_2.html")]
+    assert req.dont_filter and req.priority > 0
+    second = parse(spider, HtmlResponse(req.url, body=_article_page("某某通知", ["第二页的正文。" * 3], nav).encode(),
+                                        headers={"Content-Type": "text/html; charset=utf-8"}, request=req))
+    assert second == []
     # the last page fails: the report still leaves, with the pages it has, and the failure is recorded
     failure = http_error(req2.url, 404, meta=req2.meta)
     items = list(req2.errback(failure))
     (report,) = [i.report for i in items if isinstance(i, ReportItem)]
     assert report.url == url and report.body_text.splitlines() == [para, "第一页结束。" * 3, "第二页的正文。" * 3]
     assert [i.kind for i in items if isinstance(i, FailureItem)] == ["http_404"]
-    assert not [i for i in items if isinstance(i, WithdrawnItem)]
 
 
 def test_more_links_are_followed_from_start_pages_only():
@@ -368,9 +379,11 @@ def test_more_links_are_followed_from_start_pages_only():
                   for i in range(1, 4))
     body = f"<html><body><div class='block'><div class='hd'><a href='/c/index.html'>更多</a></div><ul>{lis}</ul></div></body></html>"
     url = "http://gov.test/zfxxgk/index.html"
-    started = [r.url for r in collect(make_spider().parse(html_response(url, body, meta={"role": "start"})))]
+    spider = make_spider()
+    started = [r.url for r in parse(spider, respond(spider, url, body, "start"))]
     assert "http://gov.test/c/index.html" in started
-    paged = [r.url for r in collect(make_spider().parse(html_response(url, body, meta={"role": "page"})))]
+    spider = make_spider()
+    paged = [r.url for r in parse(spider, respond(spider, url, body, "page"))]
     assert "http://gov.test/c/index.html" not in paged and len(paged) == 3
 
 
@@ -380,30 +393,30 @@ def test_gbk_list_labelled_utf8_gives_records_a_readable_column():
     body = (f"<html><head><meta charset='utf-8'><title>政府信息公开年报_某市人民政府</title>"
             f"<meta name='ColumnName' content='政府信息公开年报'></head><body><ul>{lis}</ul></body></html>")
     url = "http://gov.test/zfxxgk/xxgknb/index.html"
-    response = HtmlResponse(url, body=body.encode("gbk"), headers={"Content-Type": "text/html; charset=utf-8"},
-                            request=Request(url, meta={"role": "start"}))
-    records = [r for r in collect(make_spider().parse(response)) if r.meta.get("role") == RECORD]
+    spider = make_spider()
+    response = respond(spider, url, body.encode("gbk"), "start")
+    records = [r for r in parse(spider, response) if r.meta.get("role") == RECORD]
     assert len(records) == 3 and {r.meta["column"] for r in records} == {"政府信息公开年报"}
 
 
 def test_script_redirect_stub_leads_to_the_record():
     stub = "<html><head><script>window.location.href = '/art/2024/3/1/art_99_1.html';</script></head><body></body></html>"
-    items = collect(make_spider().parse(html_response("http://gov.test/xxgk/link_1.html", stub, meta={"role": RECORD})))
+    spider = make_spider()
+    items = parse(spider, respond(spider, "http://gov.test/xxgk/link_1.html", stub, RECORD))
     assert [(type(i), i.url, i.meta["role"]) for i in items] == [(Request, "http://gov.test/art/2024/3/1/art_99_1.html", RECORD)]
     offsite = stub.replace("/art/2024", "http://other.test/art/2024")
-    items = collect(make_spider().parse(html_response("http://gov.test/xxgk/link_2.html", offsite, meta={"role": RECORD})))
-    assert [type(i) for i in items] == [FailureItem]
+    assert parse(spider, respond(spider, "http://gov.test/xxgk/link_2.html", offsite, RECORD)) == []
 
 
 @pytest.mark.parametrize("workers", [0, 1], ids=["inline", "worker"])
 def test_record_link_to_a_list_is_followed_as_a_list_and_a_detail_page_is_reported(workers):
     spider = make_spider(GOVARCHIVE_EXTRACT_WORKERS=workers)
+    spider.reader.pool.start()
     items = "".join(f'<li><a href="/col/tzgg/202403/t202403{d:02d}_{d}.html">关于第{d}号事项的通知</a>'
                     f"<span>2024-03-{d:02d}</span></li>" for d in range(1, 21))
     listing = f"<html><head><title>通知公告</title></head><body><ul class='list'>{items}</ul></body></html>"
     try:
-        out = collect(spider.parse(html_response("http://gov.test/col/tzgg/sub/index.html", listing,
-                                                 meta={"role": RECORD, "column": "通知公告"})))
+        out = parse(spider, respond(spider, "http://gov.test/col/tzgg/sub/index.html", listing, RECORD, "通知公告"))
         assert not [i for i in out if isinstance(i, ReportItem)]
         assert [r.url for r in out if r.meta.get("role") == RECORD] == [
             f"http://gov.test/col/tzgg/202403/t202403{d:02d}_{d}.html" for d in range(1, 21)]
@@ -412,9 +425,8 @@ def test_record_link_to_a_list_is_followed_as_a_list_and_a_detail_page_is_report
         article = (f"<html><head><title>关于加强预算管理的通知</title></head><body><h1>关于加强预算管理的通知</h1>"
                    f"<div class='info'>发布时间：2024-03-01</div><div class='TRS_Editor'><p>{para}</p>"
                    f"<p>{para}</p></div></body></html>")
-        (report,) = [i for i in collect(spider.parse(html_response(
-            "http://gov.test/col/tzgg/202403/t20240301_1.html", article, meta={"role": RECORD})))
-            if isinstance(i, ReportItem)]
+        (report,) = [i for i in parse(spider, respond(spider, "http://gov.test/col/tzgg/202403/t20240301_1.html",
+                                                      article, RECORD)) if isinstance(i, ReportItem)]
         assert report.report.title == "关于加强预算管理的通知" and report.report.publish_time.startswith("2024-03-01")
     finally:
-        spider.extraction.close()
+        spider.reader.pool.close()

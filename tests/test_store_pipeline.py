@@ -1,15 +1,15 @@
-"""Store pipeline and crawl runtime on hand-made items, with a recording stand-in for the Store."""
+"""Store pipeline and the crawl-run summary on hand-made items, with a recording stand-in for the Store."""
 
 from __future__ import annotations
 
 import pytest
 from scrapy.exceptions import DropItem
-from scrapy.utils.test import get_crawler
 
 from archive.report import Report, WarcRef
+from crawler.extensions.crawl_run import PAGES_OK_STAT, RUN_ID_STAT, CrawlRunExtension, build_summary
 from crawler.items import FailureItem, FileItem, ReportItem, WithdrawnItem
 from crawler.pipelines.store import StorePipeline
-from crawler.runtime import CrawlRuntime, build_summary
+from tests.conftest import project_crawler
 
 
 class RecordingStore:
@@ -43,11 +43,17 @@ class RecordingStore:
 
 
 def make_pipeline(batch_size: int = 2, store: RecordingStore | None = None):
-    crawler = get_crawler(settings_dict={"GOVARCHIVE_BATCH_SIZE": batch_size})
+    crawler = project_crawler(GOVARCHIVE_BATCH_SIZE=batch_size, GOVARCHIVE_DB="sqlite://")
     crawler.stats.open_spider()
-    runtime = CrawlRuntime.of(crawler)
-    runtime._store = store or RecordingStore()  # stand-in; the real Store needs a database
-    return StorePipeline.from_crawler(crawler), runtime._store, crawler
+    crawler.stats.set_value(RUN_ID_STAT, 1)  # as CrawlRunExtension does at spider_opened
+    pipeline = StorePipeline.from_crawler(crawler)
+    pipeline.store.close()
+    pipeline.store = store or RecordingStore()  # stand-in, to see every call
+    return pipeline, pipeline.store, crawler
+
+
+def summary_of(crawler, reason: str = "finished") -> dict:
+    return build_summary(crawler.stats.get_stats(), reason, 1.0)
 
 
 def report(n: int) -> ReportItem:
@@ -70,7 +76,7 @@ def test_outcomes_are_counted():
     pipeline, store, crawler = make_pipeline(batch_size=3, store=RecordingStore(["new", "changed", "unchanged"]))
     for n in range(3):
         pipeline.process_item(report(n))
-    summary = build_summary(CrawlRuntime.of(crawler), "finished")
+    summary = summary_of(crawler)
     assert (summary["reports_new"], summary["reports_changed"], summary["reports_unchanged"]) == (1, 1, 1)
 
 
@@ -86,20 +92,23 @@ def file_item(n: int) -> FileItem:
     return FileItem(f"http://a.gov.cn/a{n}.pdf", "http://a.gov.cn/t1.html", "application/pdf", 3, "0" * 64, ref)
 
 
-def test_failures_and_withdrawals_go_straight_to_the_store_files_in_batches():
-    pipeline, store, crawler = make_pipeline(batch_size=2)
+def test_failures_go_straight_to_the_store_files_in_batches_withdrawals_after_what_came_before():
+    pipeline, store, crawler = make_pipeline(batch_size=3)
     pipeline.process_item(file_item(1))
     pipeline.process_item(FailureItem("http://a.gov.cn/404.html", "http_404", "Not Found"))
-    pipeline.process_item(WithdrawnItem("http://a.gov.cn/t9.html", "2024-01-01", "404"))
     kinds = [c[0] for c in store.calls]
-    assert kinds.count("record_failure") == 1 and kinds.count("mark_withdrawn") == 1 and "save_files" not in kinds
+    assert kinds.count("record_failure") == 1 and "save_files" not in kinds
+    pipeline.process_item(report(9))
+    pipeline.process_item(WithdrawnItem("http://a.gov.cn/t9.html", "2024-01-01", "404"))
+    # the report seen before its withdrawal is saved first, or the withdrawal would find no report
+    assert [c[0] for c in store.calls][-3:] == ["save_files", "save_reports", "mark_withdrawn"]
     for n in (2, 3):
         pipeline.process_item(file_item(n))
     pipeline.close_spider()
     saves = [c for c in store.calls if c[0] == "save_files"]
-    assert saves == [("save_files", ["http://a.gov.cn/a1.pdf", "http://a.gov.cn/a2.pdf"], [1, 1]),
-                     ("save_files", ["http://a.gov.cn/a3.pdf"], [1])]
-    summary = build_summary(CrawlRuntime.of(crawler), "finished")
+    assert saves == [("save_files", ["http://a.gov.cn/a1.pdf"], [1]),
+                     ("save_files", ["http://a.gov.cn/a2.pdf", "http://a.gov.cn/a3.pdf"], [1, 1])]
+    summary = summary_of(crawler)
     assert summary["failures"] == {"http_404": 1}
     assert summary["attachments"] == 3 and summary["withdrawn"] == 1
 
@@ -134,23 +143,23 @@ def test_a_failing_file_batch_is_recorded_not_raised():
     assert crawler.stats.get_value("govarchive/failures/store") == 1
 
 
-def test_nothing_fetched_means_the_crawl_failed():
+def test_outcome_failed_finished_interrupted():
     _, _, crawler = make_pipeline()
-    runtime = CrawlRuntime.of(crawler)
-    assert build_summary(runtime, "finished")["status"] == "failed"
-    runtime.pages_ok = 1
-    assert build_summary(runtime, "finished")["status"] == "finished"
+    assert summary_of(crawler)["status"] == "failed"  # not one page answered
+    crawler.stats.set_value(PAGES_OK_STAT, 1)
+    assert summary_of(crawler)["status"] == "finished"
+    assert summary_of(crawler, "shutdown")["status"] == "interrupted"  # Ctrl-C / SIGTERM
 
 
 def test_run_settings_record_overrides_without_the_database_password():
     from scrapy.settings import Settings
 
-    crawler = get_crawler(settings_dict={"DOWNLOAD_DELAY": 2})
+    crawler = project_crawler(DOWNLOAD_DELAY=2)
     settings = Settings(crawler.settings.copy_to_dict())
     settings.set("GOVARCHIVE_DB", "postgresql+psycopg://arch:s3cret@db/govarchive", priority="cmdline")
     settings.set("GOVARCHIVE_WARC_MAX_SIZE", "5000", priority="cmdline")
     crawler.settings = settings
-    recorded = CrawlRuntime(crawler).run_settings()
+    recorded = CrawlRunExtension(crawler).run_settings()
     assert recorded["DOWNLOAD_DELAY"] == 2
     assert recorded["GOVARCHIVE_WARC_MAX_SIZE"] == "5000"
     assert "s3cret" not in recorded["GOVARCHIVE_DB"] and "arch" in recorded["GOVARCHIVE_DB"]

@@ -1,5 +1,6 @@
-"""Tell content pages from things that only look like responses: binaries, anti-bot challenges,
-withdrawal notices."""
+"""Tell HTML pages from bodies that only arrive as responses: empty bodies and binaries.
+
+(Anti-bot challenges are `archive.challenge`'s, withdrawal notices `archive.withdrawal`'s.)"""
 
 from __future__ import annotations
 
@@ -31,23 +32,6 @@ _DOCUMENT_TYPES = ("image/", "audio/", "video/", "font/", "application/pdf", "ap
                    "application/javascript", "text/css", "text/javascript")
 _HTML_HINT = re.compile(r"<\s*(?:!doctype|html|head|body|div|p|table|meta|title)\b", re.IGNORECASE)
 
-# Status codes the common Chinese WAFs answer a first visit with (瑞数 412, 加速乐 521).
-CHALLENGE_STATUSES = frozenset({412, 521})
-# Script markers of challenge stubs: 瑞数 ($_ts), 加速乐 (__jsl_clearance), 360 网站卫士 (wzws_cid),
-# 安全狗, 云锁. Real pages behind these WAFs may carry the same scripts, so a marker only counts
-# when the page has almost no visible text.
-_CHALLENGE_MARKERS = re.compile(
-    r"\$_ts\s*=|\$_ts\.|jsl_clearance|__jsluid|wzws_cid|wzwschallenge|WZWS_CONFIRM|yunsuo_session_verify"
-    r"|safedog|_guard/auto\.js|challenge-platform",
-    re.IGNORECASE,
-)
-CHALLENGE_MAX_VISIBLE_CHARS = 200
-
-_WITHDRAWN = re.compile(r"(?:信息|内容|文章|页面|文件|该条?信息)?已(?:被)?(?:撤销|删除|撤回|失效|撤稿|下线|废止撤回)")
-# A withdrawal notice is a short page; a long article that mentions "已失效" is still an article.
-WITHDRAWAL_MAX_CHARS = 120
-
-
 def check_binary(body: bytes, content_type: str | None) -> None:
     """Raise ExtractionError when `body` is empty or clearly not an HTML document."""
     if not body or not body.strip().removeprefix(b"\xef\xbb\xbf").strip():
@@ -69,17 +53,3 @@ def check_markup(text: str) -> None:
     """Raise ExtractionError when decoded text has no HTML in it at all."""
     if not _HTML_HINT.search(text[:SNIFF_BYTES * 4]):
         raise ExtractionError("not an HTML page: no HTML markup found", kind="binary")
-
-
-def is_challenge(html: str, visible_chars: int, status: int | None = None) -> bool:
-    """True when the page is an anti-bot challenge rather than content."""
-    if status in CHALLENGE_STATUSES:
-        return True
-    return visible_chars <= CHALLENGE_MAX_VISIBLE_CHARS and bool(_CHALLENGE_MARKERS.search(html))
-
-
-def looks_withdrawn(title: str | None, body_text: str) -> bool:
-    """True for a "该信息已撤销/已删除/已撤回/已失效" notice page."""
-    if len(body_text) > WITHDRAWAL_MAX_CHARS:
-        return False
-    return bool(_WITHDRAWN.search(body_text) or (not body_text and _WITHDRAWN.search(title or "")))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 
 class ExtractionError(ValueError):
-    """The input is not a content page: empty, binary, an anti-bot challenge, or nothing recognisable.
+    """The input cannot be made a report: empty, binary, unparsable, nothing recognisable, or (in a
+    worker) too slow or crashing.
 
-    `kind` is a short machine-readable reason ("empty", "binary", "challenge", "no-content") that the
-    crawler records as the failure kind.
+    `kind` is a short machine-readable reason ("empty", "binary", "unparsable", "no-content",
+    "timeout", "crashed"); the crawl records the failure as kind "extraction" with this detail.
     """
 
     def __init__(self, message: str, kind: str = "no-content") -> None:

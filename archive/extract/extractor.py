@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import urlsplit
+
+from lxml import etree
 
 from archive.extract import body as body_step
 from archive.extract import classify, clean, content, dom, fields, links, metadata
@@ -10,9 +15,14 @@ from archive.extract.decode import decode_body
 from archive.extract.errors import ExtractionError
 from archive.extract.repair import repair_markup
 from archive.extract.text import norm_space, parse_datetime
-from archive.report import Metadata, Report
+from archive.report import METADATA_KEYS, Metadata, Report
 
-_METADATA_FIELDS = ("index_no", "doc_number", "issuer", "written_date", "topic", "validity", "keywords")
+logger = logging.getLogger(__name__)
+
+# Bumped whenever a change to extraction can change a report from the same bytes: `reprocess` then
+# stores the new content as a version with reason "re-extracted" (and only where the content changed).
+EXTRACTOR_VERSION = "2"
+T = TypeVar("T")
 
 
 def site_of(url: str) -> str | None:
@@ -21,7 +31,7 @@ def site_of(url: str) -> str | None:
 
 
 def _metadata(labelled: dict[str, str]) -> Metadata:
-    values = {name: norm_space(labelled.get(name)) or None for name in _METADATA_FIELDS}
+    values = {name: norm_space(labelled.get(name)) or None for name in METADATA_KEYS}
     if values["written_date"]:
         values["written_date"] = parse_datetime(values["written_date"], date_only=True) or values["written_date"]
     return Metadata(**values)
@@ -33,17 +43,20 @@ def extract(
     *,
     content_type: str | None = None,
     encoding: str | None = None,
-    status: int | None = None,
 ) -> Report:
-    """Turn one detail page's bytes into a Report (see INTERFACES.md). Raises ExtractionError."""
+    """Turn one detail page's bytes into a Report (DESIGN.md, "Report fields"). Raises ExtractionError.
+
+    Whether the page is a detail page at all (not a list, a challenge, a withdrawal notice) is
+    `archive.page.read_page`'s question; this function extracts what it is given.
+    """
     classify.check_binary(body, content_type)
     text, _codec = decode_body(body, content_type, encoding)
     classify.check_markup(text)
-    page = dom.parse(repair_markup(text), url)
+    try:
+        page = dom.parse(repair_markup(text), url)
+    except (etree.ParserError, ValueError) as exc:  # e.g. a body of only "<!DOCTYPE html>"
+        raise ExtractionError(f"no parsable HTML document: {exc}", kind="unparsable") from None
     clean.strip_invisible(page.root)
-    visible = len(norm_space(page.root.text_content()))
-    if classify.is_challenge(text, visible, status):
-        raise ExtractionError(f"anti-bot challenge page, not content: {url}", kind="challenge")
 
     known = body_step.known_container(page)
     stream = dom.tokens(page.root)
@@ -71,12 +84,12 @@ def extract(
     report = Report(
         url=url,
         site=site_of(url),
-        column=fields.extract_column(page, breadcrumb),
+        column=_field("column", fields.extract_column, page, breadcrumb),
         breadcrumb=breadcrumb,
         title=title,
-        publish_time=fields.extract_publish_time(page, labelled, region),
-        source=fields.extract_source(page, labelled, region),
-        metadata=_metadata(labelled),
+        publish_time=_field("publish_time", fields.extract_publish_time, page, labelled, region),
+        source=_field("source", fields.extract_source, page, labelled, region),
+        metadata=_field("metadata", _metadata, labelled) or Metadata(),
         body_text=text_out,
         body_html=content.body_html(main, base),
         attachments=attachments,
@@ -88,6 +101,10 @@ def extract(
     return report
 
 
-def is_withdrawal_notice(report: Report) -> bool:
-    """True when the page says the document was withdrawn (该信息已撤销/已删除/已撤回/已失效)."""
-    return classify.looks_withdrawn(report.title, report.body_text)
+def _field(name: str, function: Callable[..., T], *args: object) -> T | None:
+    """One field's value, or None when its rule fails on this page: a failing field never loses the page."""
+    try:
+        return function(*args)
+    except Exception as exc:
+        logger.warning("extracting %s failed (%s: %s); the field is left empty", name, type(exc).__name__, exc)
+        return None

@@ -90,40 +90,47 @@ def merge_pages(first: Report, following: list[Report]) -> Report:
 
 
 class PageAssembler:
-    """Merge multi-page articles in a stream of extracted pages, for re-processing a WARC.
+    """Merge multi-page articles from a stream of read pages: the crawl's (pages 2..N requested once
+    page 1 was read) and a reprocess's (pages in archive order).
 
-    `add(report, html)` returns the reports that are complete: a one-page article at once, a first page
-    once all its continuation pages have passed (they are captured right after it in a crawl), nothing
-    for a continuation page. `finish()` returns the articles whose remaining pages the archive lacks,
-    merged with the pages it had.
+    `add(report, continuations)` returns the reports that are complete: a one-page article at once, a
+    first page once all its continuation pages were added or skipped, nothing for a continuation page.
+    `skip(url)` is a continuation that could not be read: the article goes on without it. `finish()`
+    returns the articles whose remaining pages never came, merged with the pages that did.
     """
 
     def __init__(self) -> None:
-        self._waiting: dict[str, tuple[Report, list[str], dict[str, Report]]] = {}
+        self._waiting: dict[str, tuple[Report, list[str], dict[str, Report | None]]] = {}
         self._owner: dict[str, str] = {}
 
     def expects(self, url: str) -> bool:
         """True for a continuation page of an article already added: it is a page, whatever it looks like."""
         return url in self._owner
 
-    def add(self, report: Report, html: str) -> list[Report]:
-        owner = self._owner.pop(report.url, None)
-        if owner is not None:
-            first, pending, pages = self._waiting[owner]
-            pages[report.url] = report
-            if len(pages) < len(pending):
-                return []
-            del self._waiting[owner]
-            return [merge_pages(first, [pages[u] for u in pending])]
-        following = continuation_urls(html, report.url)
+    def add(self, report: Report, continuations: list[str]) -> list[Report]:
+        if report.url in self._owner:
+            return self._arrived(report.url, report)
+        following = [u for u in continuations if u != report.url and u not in self._owner]
         if not following:
             return [report]
         self._waiting[report.url] = (report, following, {})
         self._owner.update((u, report.url) for u in following)
         return []
 
+    def skip(self, url: str) -> list[Report]:
+        return self._arrived(url, None) if url in self._owner else []
+
+    def _arrived(self, url: str, report: Report | None) -> list[Report]:
+        owner = self._owner.pop(url)
+        first, pending, pages = self._waiting[owner]
+        pages[url] = report
+        if len(pages) < len(pending):
+            return []
+        del self._waiting[owner]
+        return [merge_pages(first, [p for u in pending if (p := pages[u]) is not None])]
+
     def finish(self) -> list[Report]:
-        done = [merge_pages(first, [pages[u] for u in pending if u in pages])
+        done = [merge_pages(first, [p for u in pending if (p := pages.get(u)) is not None])
                 for first, pending, pages in self._waiting.values()]
         self._waiting.clear()
         self._owner.clear()

@@ -2,9 +2,9 @@
 
 Extraction is a crawl's largest CPU cost (parsing, cleaning and scoring a page takes milliseconds) and
 Python runs it under one interpreter lock. Handing pages to worker processes lets the event loop go on
-fetching, capturing and storing while pages are extracted beside it. The workers run the same `extract`
-function (or `archive.record_page.read_record`, which also does the rest of a crawl's work on a detail
-page), so the same bytes give the same report.
+fetching, capturing and storing while pages are read beside it. The crawl's workers run
+`archive.page.read_page`, the function `extract` and `reprocess` use too, so the same bytes give the
+same answer.
 
 A worker that dies (a crash in the parser, the kernel's OOM killer) must cost at most the page that
 killed it: every page it held is tried again alone in a fresh process, and only a page that kills that
@@ -29,7 +29,6 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from archive.extract.errors import ExtractionError
-from archive.extract.extractor import extract
 
 logger = logging.getLogger(__name__)
 
@@ -74,12 +73,11 @@ def _init_worker() -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def _call_with_deadline(function: Callable[..., Any], timeout: float | None, body: bytes, url: str,
-                        options: dict[str, Any]) -> Any:
-    """Runs in the worker: `function` for one page, interrupted after `timeout` seconds."""
+def _call_with_deadline(function: Callable[..., Any], timeout: float | None, label: str, args: tuple) -> Any:
+    """Runs in the worker: `function(*args)` for one page (`label`, its URL), interrupted after `timeout` s."""
     global _hard_deadline
     if timeout is None:
-        return function(body, url, **options)
+        return function(*args)
 
     def interrupt(signum: int, frame: Any) -> None:
         raise _Deadline
@@ -88,9 +86,9 @@ def _call_with_deadline(function: Callable[..., Any], timeout: float | None, bod
     _hard_deadline = time.monotonic() + 2 * timeout
     signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
-        return function(body, url, **options)
+        return function(*args)
     except _Deadline:
-        raise ExtractionError(f"extraction took longer than {timeout:g} s on this page: {url}",
+        raise ExtractionError(f"extraction took longer than {timeout:g} s on this page: {label}",
                               kind="timeout") from None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
@@ -98,11 +96,11 @@ def _call_with_deadline(function: Callable[..., Any], timeout: float | None, bod
 
 
 class ExtractionPool:
-    """`await pool.run(body, url, ...)`: `function(body, url, ...)` in a worker process, or inline with 0
-    workers. `function` is a module-level callable taking extract's arguments (pickled by name).
+    """`await pool.run(label, *args)`: `function(*args)` in a worker process, or inline with 0 workers.
+    `function` is a module-level callable (pickled by name); `label` names the page in errors.
     """
 
-    def __init__(self, workers: int, function: Callable[..., Any] = extract, timeout: float | None = None) -> None:
+    def __init__(self, workers: int, function: Callable[..., Any], timeout: float | None = None) -> None:
         self.workers = workers
         self.function = function
         self.timeout = timeout  # seconds one page may take in a worker; None: no limit
@@ -130,33 +128,32 @@ class ExtractionPool:
             self._executor = _spawn_executor(self.workers)
         return self._executor
 
-    async def run(self, body: bytes, url: str, **options: Any) -> Any:
+    async def run(self, label: str, *args: Any) -> Any:
         if self.workers <= 0:
-            return self.function(body, url, **options)
+            return self.function(*args)
         pool = self._pool()
         try:
-            return await self._wait(pool, body, url, options)
+            return await self._wait(pool, label, args)
         except BrokenProcessPool:
             if self._executor is pool:  # the first page to notice replaces the pool for everyone
                 logger.warning("an extraction worker died; restarting the pool and retrying its pages alone")
                 pool.shutdown(wait=False, cancel_futures=True)
                 self._executor = None
-        return await self._run_alone(body, url, options)
+        return await self._run_alone(label, args)
 
-    async def _wait(self, pool: ProcessPoolExecutor, body: bytes, url: str, options: dict[str, Any]) -> Any:
-        return await asyncio.wrap_future(pool.submit(_call_with_deadline, self.function, self.timeout, body, url,
-                                                     options))
+    async def _wait(self, pool: ProcessPoolExecutor, label: str, args: tuple) -> Any:
+        return await asyncio.wrap_future(pool.submit(_call_with_deadline, self.function, self.timeout, label, args))
 
-    async def _run_alone(self, body: bytes, url: str, options: dict[str, Any]) -> Any:
+    async def _run_alone(self, label: str, args: tuple) -> Any:
         """One page in a process of its own: it either gives its report or proves it kills workers."""
         if self._alone is None:
             self._alone = asyncio.Semaphore(max(1, self.workers))
         async with self._alone:
             single = _spawn_executor(1)
             try:
-                return await self._wait(single, body, url, options)
+                return await self._wait(single, label, args)
             except BrokenProcessPool:
-                raise ExtractionError(f"extraction crashed its worker process on this page: {url}",
+                raise ExtractionError(f"extraction crashed its worker process on this page: {label}",
                                       kind="crashed") from None
             finally:
                 single.shutdown(wait=False)

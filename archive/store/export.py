@@ -57,6 +57,7 @@ def iter_records(
             V.c.data,
             V.c.fetched_at,
             V.c.status,
+            V.c.reason,
             V.c.run_id,
             V.c.warc_filename,
             V.c.warc_offset,
@@ -83,10 +84,11 @@ class _VersionView:
     """A joined row seen as a report_versions row."""
 
     def __init__(self, row):
-        self.data, self.fetched_at, self.status, self.run_id = (
+        self.data, self.fetched_at, self.status, self.reason, self.run_id = (
             row.data,
             row.fetched_at,
             row.status,
+            row.reason,
             row.run_id,
         )
         self.version, self.content_hash = row.v_version, row.v_hash

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, select, update
@@ -16,11 +15,6 @@ from sqlalchemy import Connection, select, update
 from archive.report import Report, WarcRef
 from archive.store.models import ReportRow, ReportVersionRow
 
-NOTICE_RE = re.compile(
-    r"(该|此|本)?(信息|文件|页面|内容|稿件|文章)?(已|已经|已被)(撤销|删除|撤回|失效|下线|废止)"
-)
-NOTICE_MAX_CHARS = 300  # a real report that merely mentions 已废止 is much longer than a notice
-NOTICE_REASON = "withdrawal notice"
 DIFF_FIELDS = ("title", "publish_time", "source", "column")
 
 
@@ -35,6 +29,7 @@ class ReportVersion:
     run_id: int | None
     warc: WarcRef | None
     report: Report
+    reason: str | None = None  # new | changed | re-extracted
 
     def to_dict(self) -> dict:
         return {
@@ -43,21 +38,10 @@ class ReportVersion:
             "fetched_at": self.fetched_at,
             "status": self.status,
             "run_id": self.run_id,
+            "reason": self.reason,
             "warc": None if self.warc is None else vars(self.warc).copy(),
             "title": self.report.title,
         }
-
-
-def is_withdrawal_notice(report: Report) -> bool:
-    """The extractor's check when it is available, else a small local one on title and body."""
-    try:
-        from archive.extract import is_withdrawal_notice as check
-    except ImportError:
-        check = None
-    if check is not None:
-        return bool(check(report))
-    text = f"{report.title or ''}\n{report.body_text or ''}"
-    return len(report.body_text or "") <= NOTICE_MAX_CHARS and bool(NOTICE_RE.search(text))
 
 
 def version_from_row(row) -> ReportVersion:
@@ -72,7 +56,8 @@ def version_from_row(row) -> ReportVersion:
         row.status,
         warc,
     )
-    return ReportVersion(row.version, row.content_hash, row.fetched_at, row.status, row.run_id, warc, report)
+    return ReportVersion(row.version, row.content_hash, row.fetched_at, row.status, row.run_id, warc, report,
+                         row.reason)
 
 
 def list_versions(conn: Connection, report_id: int) -> list[ReportVersion]:

@@ -73,6 +73,7 @@ class ReportVersionRow(Base):
     data: Mapped[str] = mapped_column(Text)  # Report JSON without fetch facts
     fetched_at: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(String(20))  # new | changed | re-extracted (same capture)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
     warc_filename: Mapped[str | None] = mapped_column(String(500))
     warc_offset: Mapped[int | None] = mapped_column(BigInteger)

@@ -9,21 +9,17 @@ version number is unique per report.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
-from sqlalchemy import Connection, bindparam, case, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, and_, bindparam, case, delete, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
+from archive.clock import iso_utc, now_iso
 from archive.report import Report, WarcRef
-from archive.store import history, search_index
+from archive.store import search_index
 from archive.store.models import ReportAttachment, ReportRow, ReportVersionRow, Site
 
 IN_CHUNK = 500  # bound parameters per IN (...) list
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def dialect_insert(conn: Connection, table):
@@ -49,10 +45,15 @@ def warc_cols(ref: WarcRef | None) -> dict:
 
 
 def save_batch(conn: Connection, reports: list[Report], run_id: int | None) -> list[str]:
-    """Save one batch inside the caller's transaction; per report "new", "changed" or "unchanged"."""
-    at = now_iso()
+    """Save one batch inside the caller's transaction; per report "new", "changed" or "unchanged".
+
+    First and last seen are the reports' own fetch times (now for a report without one), so a
+    reprocess of old WARCs dates its reports as the crawl did.
+    """
+    now = now_iso()
+    seen_at = [iso_utc(r.fetched_at) if r.fetched_at else now for r in reports]
     outcomes: list[str] = [""] * len(reports)
-    touch_sites(conn, {r.site.lower() for r in reports if r.site}, at)
+    touch_sites(conn, {r.site.lower(): at for r, at in zip(reports, seen_at, strict=True) if r.site})
     # duplicates of one URL inside a batch go into successive rounds, in input order
     rounds: list[dict[str, int]] = []
     for i, r in enumerate(reports):
@@ -64,30 +65,31 @@ def save_batch(conn: Connection, reports: list[Report], run_id: int | None) -> l
             rounds.append({r.url: i})
     for rnd in rounds:
         # sorted by URL: concurrent writers lock rows in the same order and cannot deadlock
-        items = [(rnd[url], reports[rnd[url]]) for url in sorted(rnd)]
-        for idx, outcome in save_round(conn, items, run_id, at).items():
+        items = [(rnd[url], reports[rnd[url]], seen_at[rnd[url]]) for url in sorted(rnd)]
+        for idx, outcome in save_round(conn, items, run_id).items():
             outcomes[idx] = outcome
     return outcomes
 
 
-def touch_sites(conn: Connection, hosts: set[str], at: str) -> None:
-    if not hosts:
+def touch_sites(conn: Connection, seen: dict[str, str]) -> None:
+    if not seen:
         return
-    stmt = dialect_insert(conn, Site.__table__).on_conflict_do_update(
-        index_elements=["host"], set_={"last_seen": at}
+    S = Site.__table__
+    stmt = dialect_insert(conn, S)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["host"],
+        set_={"last_seen": case((S.c.last_seen < stmt.excluded.last_seen, stmt.excluded.last_seen),
+                                else_=S.c.last_seen)},
     )
-    conn.execute(stmt, [{"host": h, "first_seen": at, "last_seen": at} for h in sorted(hosts)])
+    conn.execute(stmt, [{"host": h, "first_seen": at, "last_seen": at} for h, at in sorted(seen.items())])
 
 
-def save_round(conn: Connection, items: list[tuple[int, Report]], run_id, at: str) -> dict[int, str]:
+def save_round(conn: Connection, items: list[tuple[int, Report, str]], run_id) -> dict[int, str]:
     R = ReportRow.__table__
-    prepared = []
-    for idx, r in items:
-        notice = history.is_withdrawal_notice(r)
-        prepared.append((idx, r, r.content_hash or r.compute_content_hash(), notice))
-    rows = [
-        report_values(r, h, notice, at) | {"version": 1, "first_seen": at} for _, r, h, notice in prepared
-    ]
+    V = ReportVersionRow.__table__
+    prepared = [(idx, r, r.content_hash or r.compute_content_hash(), at) for idx, r, at in items]
+    rows = [report_values(r, h) | {"version": 1, "first_seen": at, "last_seen": at, "withdrawn": False}
+            for _, r, h, at in prepared]
     stmt = dialect_insert(conn, R).on_conflict_do_nothing(index_elements=["url"]).returning(R.c.id, R.c.url)
     inserted = {row.url: row.id for row in conn.execute(stmt, rows)}
 
@@ -95,68 +97,60 @@ def save_round(conn: Connection, items: list[tuple[int, Report]], run_id, at: st
     existing = {}
     for k in range(0, len(rest), IN_CHUNK):
         q = (
-            select(R.c.id, R.c.url, R.c.content_hash, R.c.version, R.c.withdrawn)
+            select(R.c.id, R.c.url, R.c.content_hash, R.c.version, V.c.warc_record_id)
+            .join(V, and_(V.c.report_id == R.c.id, V.c.version == R.c.version))
             .where(R.c.url.in_(rest[k : k + IN_CHUNK]))
             .order_by(R.c.url)
         )
         if conn.dialect.name == "postgresql":
-            q = q.with_for_update()
+            q = q.with_for_update(of=R)
         existing.update({row.url: row for row in conn.execute(q)})
 
     outcomes: dict[int, str] = {}
     new_items, changed_items, touched = [], [], []
-    for idx, r, h, notice in prepared:
+    for idx, r, h, at in prepared:
         if r.url in inserted:
             outcomes[idx] = "new"
-            new_items.append((inserted[r.url], 1, r, h))
+            new_items.append((inserted[r.url], 1, r, h, "new"))
             continue
         old = existing[r.url]
         if old.content_hash == h:
             outcomes[idx] = "unchanged"
-            touched.append({"b_id": old.id, "b_withdrawn": old.withdrawn and notice})
-        else:
-            outcomes[idx] = "changed"
-            changed_items.append((old.id, old.version + 1, r, h, notice, old.withdrawn))
+            touched.append({"b_id": old.id, "b_at": at})
+            continue
+        outcomes[idx] = "changed"
+        # the same capture read again with another extractor, or a new fetch whose content changed
+        reason = "re-extracted" if r.warc and r.warc.record_id == old.warc_record_id else "changed"
+        changed_items.append((old.id, old.version + 1, r, h, reason))
+        touched.append({"b_id": old.id, "b_at": at})
 
     if touched:
-        # an unchanged refetch moves last_seen; a page served normally again is no longer withdrawn
+        # a fetch moves last_seen forward; a page served normally after its withdrawal was seen is back
+        still_gone = and_(R.c.withdrawn, R.c.withdrawn_at >= bindparam("b_at"))
         conn.execute(
             update(R)
             .where(R.c.id == bindparam("b_id"))
             .values(
-                last_seen=at,
-                withdrawn=bindparam("b_withdrawn"),
-                withdrawn_at=keep_if(R.c.withdrawn_at, "b_withdrawn"),
-                withdrawn_reason=keep_if(R.c.withdrawn_reason, "b_withdrawn"),
+                last_seen=case((R.c.last_seen < bindparam("b_at"), bindparam("b_at")), else_=R.c.last_seen),
+                withdrawn=case((still_gone, True), else_=False),
+                withdrawn_at=case((still_gone, R.c.withdrawn_at), else_=None),
+                withdrawn_reason=case((still_gone, R.c.withdrawn_reason), else_=None),
             ),
             touched,
         )
     if changed_items:
-        params = []
-        for rid, version, r, h, notice, was_withdrawn in changed_items:
-            values = report_values(r, h, notice, at)
-            if notice and was_withdrawn:
-                values.pop("withdrawn_at")
-                values.pop("withdrawn_reason")
-                values.pop("withdrawn")
-            params.append({"b_id": rid, **{f"b_{k}": v for k, v in values.items()}, "b_version": version})
-        # rows differ in which withdrawal keys they carry: run one statement per key set
-        by_keys: dict[tuple, list] = {}
-        for p in params:
-            by_keys.setdefault(tuple(sorted(p)), []).append(p)
-        for keys, group in by_keys.items():
-            cols = {k[2:]: bindparam(k) for k in keys if k != "b_id"}
-            conn.execute(update(R).where(R.c.id == bindparam("b_id")).values(**cols), group)
-    versions = [(rid, v, r, h) for rid, v, r, h in new_items] + [
-        (c[0], c[1], c[2], c[3]) for c in changed_items
-    ]
+        params = [{"b_id": rid, **{f"b_{k}": v for k, v in report_values(r, h).items()}, "b_version": version}
+                  for rid, version, r, h, _ in changed_items]
+        cols = {k[2:]: bindparam(k) for k in params[0] if k != "b_id"}
+        conn.execute(update(R).where(R.c.id == bindparam("b_id")).values(**cols), params)
+    versions = new_items + changed_items
     if versions:
         conn.execute(
             insert(ReportVersionRow),
-            [version_values(rid, v, r, h, run_id) for rid, v, r, h in versions],
+            [version_values(rid, v, r, h, run_id, reason) for rid, v, r, h, reason in versions],
         )
         write_attachments(conn, versions, replace_ids=[c[0] for c in changed_items])
-        search_index.write(conn, [(rid, r) for rid, _, r, _ in new_items])
+        search_index.write(conn, [(rid, r) for rid, _, r, _, _ in new_items])
         if changed_items:
             old = load_versions(conn, [(c[0], c[1] - 1) for c in changed_items])
             search_index.write(conn, [(c[0], c[2]) for c in changed_items], old=old)
@@ -175,7 +169,7 @@ def load_versions(conn: Connection, keys: list[tuple[int, int]]) -> list[tuple[i
     return out
 
 
-def report_values(r: Report, content_hash: str, notice: bool, at: str) -> dict:
+def report_values(r: Report, content_hash: str) -> dict:
     return {
         "url": r.url,
         "site": (r.site or "").lower() or None,
@@ -186,14 +180,10 @@ def report_values(r: Report, content_hash: str, notice: bool, at: str) -> dict:
         "issuer": r.metadata.issuer,
         "doc_number": r.metadata.doc_number,
         "content_hash": content_hash,
-        "last_seen": at,
-        "withdrawn": notice,
-        "withdrawn_at": at if notice else None,
-        "withdrawn_reason": history.NOTICE_REASON if notice else None,
     }
 
 
-def version_values(report_id: int, version: int, r: Report, content_hash: str, run_id) -> dict:
+def version_values(report_id: int, version: int, r: Report, content_hash: str, run_id, reason: str) -> dict:
     data = report_data(r)
     data["content_hash"] = content_hash
     return {
@@ -201,8 +191,9 @@ def version_values(report_id: int, version: int, r: Report, content_hash: str, r
         "version": version,
         "content_hash": content_hash,
         "data": json.dumps(data, ensure_ascii=False),
-        "fetched_at": r.fetched_at,
+        "fetched_at": iso_utc(r.fetched_at) if r.fetched_at else None,
         "status": r.status,
+        "reason": reason,
         "run_id": run_id,
         **warc_cols(r.warc),
     }
@@ -214,7 +205,7 @@ def write_attachments(conn: Connection, versions, replace_ids: list[int]) -> Non
         conn.execute(delete(A).where(A.c.report_id.in_(replace_ids[k : k + IN_CHUNK])))
     rows = [
         {"report_id": rid, "position": pos, "url": a.url, "name": a.name}
-        for rid, _, r, _ in versions
+        for rid, _, r, _, _ in versions
         for pos, a in enumerate(r.attachments)
     ]
     if rows:
@@ -238,12 +229,8 @@ def report_data(r: Report) -> dict:
         "attachments": [dict(vars(a)) for a in r.attachments],
         "images": list(r.images),
         "content_hash": r.content_hash,
+        "extractor_version": r.extractor_version,
     }
-
-
-def keep_if(column, flag: str):
-    """SQL: keep `column` if the bound flag is true, else NULL."""
-    return case((bindparam(flag, type_=ReportRow.__table__.c.withdrawn.type), column), else_=None)
 
 
 def retryable(exc: Exception) -> bool:

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from archive.clock import iso_utc, now_iso
 from archive.report import Attachment, Report, WarcRef
 from archive.store import history, saving
 from archive.store.digests import StoreDigestIndex
@@ -30,7 +31,7 @@ from archive.store.models import (
     ReportRow,
     ReportVersionRow,
 )
-from archive.store.saving import IN_CHUNK, now_iso, warc_cols
+from archive.store.saving import IN_CHUNK, warc_cols
 
 log = logging.getLogger(__name__)
 
@@ -138,21 +139,23 @@ class Store:
         sha256: str | None,
         ref: WarcRef | None,
         run_id: int | None,
+        fetched_at: str | None = None,
     ) -> None:
         """Record a fetched attachment by URL (the newest fetch wins)."""
         self.save_files([{"url": url, "content_type": content_type, "size": size, "sha256": sha256, "ref": ref,
-                          "run_id": run_id}])
+                          "run_id": run_id, "fetched_at": fetched_at}])
 
     def save_files(self, files: Iterable[dict]) -> None:
-        """Batch form of save_file, one transaction: dicts with url, content_type, size, sha256, ref, run_id."""
-        at = now_iso()
+        """Batch form of save_file, one transaction: dicts with url, content_type, size, sha256, ref, run_id
+        and fetched_at (default: now)."""
+        now = now_iso()
         rows = {
             f["url"]: {
                 "url": f["url"],
                 "content_type": f.get("content_type"),
                 "size": f.get("size"),
                 "sha256": f.get("sha256"),
-                "fetched_at": at,
+                "fetched_at": iso_utc(f["fetched_at"]) if f.get("fetched_at") else now,
                 "run_id": f.get("run_id"),
                 **warc_cols(f.get("ref")),
             }
@@ -225,7 +228,7 @@ class Store:
         """Store a batch in one transaction; per report "new", "changed" or "unchanged".
 
         A new version is stored only when the cleaned content (content_hash) changes; an unchanged
-        refetch only moves last_seen. A withdrawal notice is stored as a version and flags the report.
+        refetch only moves last_seen. (A withdrawal notice is no report: `mark_withdrawn` records it.)
         """
         if not reports:
             return []
@@ -246,7 +249,7 @@ class Store:
     def mark_withdrawn(self, url: str, seen_at: str | None = None, reason: str = "withdrawn") -> bool:
         """Flag a known report as withdrawn (never deleted); False if the URL is not a stored report."""
         with self.engine.begin() as conn:
-            return history.mark_withdrawn(conn, url, seen_at or now_iso(), reason)
+            return history.mark_withdrawn(conn, url, iso_utc(seen_at) if seen_at else now_iso(), reason)
 
     # --- reading -------------------------------------------------------------------------------
 

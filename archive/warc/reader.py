@@ -188,6 +188,12 @@ def _resolved(item: ArchivedResponse, original: _Seen, raw: bytes, report: Error
     return item
 
 
+def read_response_at(path: Path, offset: int) -> tuple[bytes, list[tuple[str, str]]]:
+    """The content-decoded payload and HTTP headers of the response record at `offset` of `path`."""
+    payload, headers = _read_payload_at(path, offset)
+    return decode_payload(payload, headers), headers
+
+
 def _read_payload_at(path: Path, offset: int) -> tuple[bytes, list[tuple[str, str]]]:
     with open(path, "rb") as fh:
         fh.seek(offset)

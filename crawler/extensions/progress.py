@@ -5,9 +5,8 @@ stderr is a terminal (GOVARCHIVE_PROGRESS = "auto"), or always/never ("on"/"off"
 stderr that is not a terminal (cron, a log file) the same figures are a plain line every
 LOG_INTERVAL seconds (or GOVARCHIVE_PROGRESS_INTERVAL when given on the command line). The summary
 (new/changed/unchanged reports, failures by kind, WARC files and bytes, time) is printed when the
-engine has stopped, after `CrawlRuntime` has recorded it on the crawl run; GOVARCHIVE_SUMMARY = False
-silences it. The extension also makes sure the crawl run is started even when the store pipeline and
-the WARC capture are both disabled.
+engine has stopped, from the `crawl_run_finished` signal of the crawl-run extension, which recorded it
+on the crawl run; GOVARCHIVE_SUMMARY = False silences it.
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.utils.asyncio import create_looping_call
 
-from crawler.runtime import CrawlRuntime
+from crawler.extensions.crawl_run import PAGES_STAT, WARC_FILES_STAT, crawl_run_finished
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -38,18 +37,17 @@ class ProgressExtension:
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
         self.console = Console(file=sys.stderr, highlight=False)
-        mode = settings.get("GOVARCHIVE_PROGRESS", "auto")
-        self.live_enabled = live_wanted(mode, self.console)
+        self.live_enabled = live_wanted(settings.get("GOVARCHIVE_PROGRESS"), self.console)
         # "on" without a terminal: a line per interval instead of a redrawn line nobody sees
         self.log_enabled = self.live_enabled and not self.console.is_terminal
         self.live_enabled = self.live_enabled and not self.log_enabled
-        self.summary_enabled = settings.getbool("GOVARCHIVE_SUMMARY", True)
-        self.interval = settings.getfloat("GOVARCHIVE_PROGRESS_INTERVAL", 0.5)
-        if self.log_enabled and settings.getpriority("GOVARCHIVE_PROGRESS_INTERVAL") < SETTINGS_PRIORITIES["cmdline"]:
+        self.summary_enabled = settings.getbool("GOVARCHIVE_SUMMARY")
+        self.interval = settings.getfloat("GOVARCHIVE_PROGRESS_INTERVAL")
+        if self.log_enabled and (settings.getpriority("GOVARCHIVE_PROGRESS_INTERVAL") or 0) < SETTINGS_PRIORITIES["cmdline"]:
             self.interval = LOG_INTERVAL
         self.crawler = crawler
         self.stats = crawler.stats
-        self.runtime = CrawlRuntime.of(crawler)
+        self.summary: dict[str, Any] | None = None
         self.live: Live | None = None
         self.task: Any = None
         self._t0 = time.monotonic()
@@ -57,17 +55,17 @@ class ProgressExtension:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ProgressExtension:
-        if not crawler.settings.getbool("GOVARCHIVE_PROGRESS_ENABLED", True):
+        if not crawler.settings.getbool("GOVARCHIVE_PROGRESS_ENABLED"):
             raise NotConfigured
         ext = cls(crawler)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
+        crawler.signals.connect(ext.run_finished, signal=crawl_run_finished)
         return ext
 
     def spider_opened(self, spider: Spider) -> None:
         self._t0 = time.monotonic()
-        self.runtime.ensure_run(spider)
         if self.log_enabled:
             self.task = create_looping_call(self.log_line)
             self.task.start(self.interval, now=False)
@@ -93,9 +91,9 @@ class ProgressExtension:
     def render(self) -> Text:
         get = self.stats.get_value
         seconds = max(time.monotonic() - self._t0, 1e-6)
-        pages = self.runtime.pages_seen
+        pages = get(PAGES_STAT, 0)
         failures = sum(v for k, v in self.stats.get_stats().items() if k.startswith("govarchive/failures/"))
-        warc_bytes = sum(self.runtime.warc_files.values())
+        warc_bytes = sum((get(WARC_FILES_STAT) or {}).values())
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f"pages {pages}  ", style="bold")
         text.append(f"reports {get('govarchive/reports/received', 0)}  ")
@@ -114,10 +112,12 @@ class ProgressExtension:
             self.live = None
         self._restore_logging()
 
+    def run_finished(self, summary: dict[str, Any]) -> None:
+        self.summary = summary
+
     def engine_stopped(self) -> None:
-        summary = self.runtime.summary
-        if self.summary_enabled and summary is not None:
-            self.console.print(render_summary(summary, self.runtime.run_id))
+        if self.summary_enabled and self.summary is not None:
+            self.console.print(render_summary(self.summary, self.summary.get("run_id")))
 
     def _route_logging(self, real_stderr: Any, proxy: Any) -> None:
         """Scrapy's log handler holds the real stderr; point it at the Live proxy while it runs."""

@@ -51,13 +51,13 @@ def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) 
 class RetryAfterMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
-        if not settings.getbool("RETRY_ENABLED") or not settings.getbool("RETRY_AFTER_ENABLED", True):
+        if not settings.getbool("RETRY_ENABLED") or not settings.getbool("RETRY_AFTER_ENABLED"):
             raise NotConfigured
         self.stats = crawler.stats
         self.codes = {int(c) for c in settings.getlist("RETRY_HTTP_CODES")}
         self.max_retries = settings.getint("RETRY_TIMES")
-        self.base = settings.getfloat("RETRY_BACKOFF_BASE", 1.0)
-        self.max_wait = settings.getfloat("RETRY_BACKOFF_MAX", 60.0)
+        self.base = settings.getfloat("RETRY_BACKOFF_BASE")
+        self.max_wait = settings.getfloat("RETRY_BACKOFF_MAX")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:

@@ -24,8 +24,16 @@ import scrapy
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
+from archive.store import Store
 from archive.warc import Exchange, WarcWriter
-from crawler.runtime import POLITENESS_SETTINGS, CrawlRuntime, is_robots_request, start_urls
+from crawler.extensions.crawl_run import (
+    POLITENESS_SETTINGS,
+    RUN_ID_STAT,
+    WARC_FILES_STAT,
+    WARC_REPAIRED_STAT,
+    is_robots_request,
+    start_urls,
+)
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -34,8 +42,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# request.meta: when this download began (UTC); the spider reads it as the report's fetched_at.
-STARTED_KEY = "_warc_started_at"
+# request.meta: when this download began (UTC; the WARC-Date, and so the report's fetched_at), and
+# the WarcRef of the response record (the report's `warc`).
+STARTED_KEY = "govarchive_warc_started_at"
+WARC_REF_KEY = "warc_ref"
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # Connection-level headers the HTTP client consumed: the body beside them is already de-chunked.
 HOP_BY_HOP = {b"transfer-encoding"}
@@ -44,16 +54,18 @@ HOP_BY_HOP = {b"transfer-encoding"}
 class WarcCaptureMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
-        if not settings.getbool("GOVARCHIVE_WARC_ENABLED", True):
+        if not settings.getbool("GOVARCHIVE_WARC_ENABLED"):
             raise NotConfigured("GOVARCHIVE_WARC_ENABLED is off")
         self.crawler = crawler
         self.stats = crawler.stats
-        self.runtime = CrawlRuntime.of(crawler)
-        self.directory = Path(settings.get("GOVARCHIVE_WARC_DIR") or "data/warc")
-        self.prefix: str = settings.get("GOVARCHIVE_WARC_PREFIX") or "govarchive"
-        self.max_size = settings.getint("GOVARCHIVE_WARC_MAX_SIZE", 1_000_000_000)
-        self.record_captures = settings.getbool("GOVARCHIVE_RECORD_CAPTURES", True)
-        self.batch_size = max(1, settings.getint("GOVARCHIVE_BATCH_SIZE", 100))
+        self.store = Store(settings["GOVARCHIVE_DB"])
+        self.run_id: int | None = None
+        self.files: dict[str, int] = {}  # this crawl's WARC files -> bytes (the run's summary reads them)
+        self.directory = Path(settings["GOVARCHIVE_WARC_DIR"])
+        self.prefix: str = settings["GOVARCHIVE_WARC_PREFIX"]
+        self.max_size = settings.getint("GOVARCHIVE_WARC_MAX_SIZE")
+        self.record_captures = settings.getbool("GOVARCHIVE_RECORD_CAPTURES")
+        self.batch_size = max(1, settings.getint("GOVARCHIVE_BATCH_SIZE"))
         self._captures: list[dict[str, Any]] = []  # written to the Store in batches, not per response
         self.writer: WarcWriter | None = None
 
@@ -61,33 +73,34 @@ class WarcCaptureMiddleware:
     def from_crawler(cls, crawler: Crawler) -> WarcCaptureMiddleware:
         middleware = cls(crawler)
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
-        middleware.runtime.add_closer(middleware.close)
+        crawler.signals.connect(middleware.close, signal=signals.spider_closed)
         return middleware
 
     def spider_opened(self, spider: Spider) -> None:
         from archive.warc.repair import repair_directory
 
         self.directory.mkdir(parents=True, exist_ok=True)
+        self.stats.set_value(WARC_FILES_STAT, self.files)  # the same dict, kept current for the progress line
         try:
             repaired = repair_directory(self.directory)
         except Exception as exc:  # e.g. a closed file of the same name exists: leave both for a person
             logger.error("could not repair the unfinished WARC files in %s: %s", self.directory, exc)
-            self.runtime.warc_repaired.append({"error": str(exc)})
+            self.stats.set_value(WARC_REPAIRED_STAT, [{"error": str(exc)}])
             repaired = []
+        if repaired:
+            self.stats.set_value(WARC_REPAIRED_STAT, [_describe(result) for result in repaired])
         for result in repaired:
-            info = _describe(result)
-            self.runtime.warc_repaired.append(info)
             logger.warning("repaired unfinished WARC file from an interrupted crawl: %s", result.describe())
-        run_id = self.runtime.ensure_run(spider)
+        self.run_id = run_id = self.stats.get_value(RUN_ID_STAT)  # set by CrawlRunExtension before this
         self.writer = WarcWriter(
             self.directory,
             prefix=self.prefix,
             max_size=self.max_size,
             warcinfo=self._warcinfo(spider, run_id),
-            digest_index=self.runtime.store.digest_index(),
+            digest_index=self.store.digest_index(),
         )
 
-    def _warcinfo(self, spider: Spider, run_id: int) -> dict[str, str]:
+    def _warcinfo(self, spider: Spider, run_id: int | None) -> dict[str, str]:
         settings = self.crawler.settings
         politeness = "; ".join(f"{name}={settings.get(name)}" for name in POLITENESS_SETTINGS)
         robots = "obey robots.txt" if settings.getbool("ROBOTSTXT_OBEY") else "robots.txt ignored"
@@ -117,17 +130,15 @@ class WarcCaptureMiddleware:
         try:
             written = self.writer.write_exchange(build_exchange(request, response, started_at))
         except Exception:
-            request.meta["warc_ref"] = None
-            request.meta["warc_revisit"] = False
+            request.meta[WARC_REF_KEY] = None
             self.stats.inc_value("govarchive/warc/errors")
             logger.exception("could not write the WARC records for %s", response.url)
             return response
-        request.meta["warc_ref"] = written.ref
-        request.meta["warc_revisit"] = written.revisit
+        request.meta[WARC_REF_KEY] = written.ref
         self.stats.inc_value("govarchive/warc/records")
         if written.revisit:
             self.stats.inc_value("govarchive/warc/revisits")
-        self.runtime.warc_files[written.ref.filename] = written.ref.offset + written.ref.length
+        self.files[written.ref.filename] = written.ref.offset + written.ref.length
         if self.record_captures:
             self._record_capture(request, response, written.ref, written.revisit)
         return response
@@ -135,7 +146,7 @@ class WarcCaptureMiddleware:
     def _record_capture(self, request: Request, response: Response, ref: Any, revisit: bool) -> None:
         kind = capture_kind(request, response, revisit)
         self._captures.append({"url": response.url, "status": response.status, "ref": ref,
-                               "run_id": self.runtime.run_id, "kind": kind})
+                               "run_id": self.run_id, "kind": kind})
         if len(self._captures) >= self.batch_size:
             self._flush_captures()
 
@@ -144,7 +155,7 @@ class WarcCaptureMiddleware:
         if not batch:
             return
         try:
-            self.runtime.store.record_captures(batch)
+            self.store.record_captures(batch)
         except Exception:
             self.stats.inc_value("govarchive/capture_errors", len(batch))
             logger.exception("could not record %d captures", len(batch))
@@ -155,14 +166,16 @@ class WarcCaptureMiddleware:
             self.writer.close()
             self.writer = None
         self._measure_files()
+        self.stats.set_value(WARC_FILES_STAT, dict(self.files))
+        self.store.close()
 
     def _measure_files(self) -> None:
         """Final sizes of this crawl's files, after the writer renamed them from `.open`."""
-        for name in list(self.runtime.warc_files):
+        for name in list(self.files):
             for candidate in (self.directory / name, self.directory / name.removesuffix(".open")):
                 if candidate.exists():
-                    self.runtime.warc_files.pop(name)
-                    self.runtime.warc_files[candidate.name] = candidate.stat().st_size
+                    self.files.pop(name)
+                    self.files[candidate.name] = candidate.stat().st_size
                     break
 
 

@@ -3,7 +3,8 @@
 Thin on purpose: validation of the item's shape, batching, counting. Change detection, versioning and
 attachment linking happen in the Store. Reports and files are saved in batches of GOVARCHIVE_BATCH_SIZE
 (one transaction each) and the rest is flushed when the spider closes; failures and withdrawals are
-rare and go straight through.
+rare and go straight through, a withdrawal after the reports before it are saved (a report first
+seen in this crawl and withdrawn later in it is flagged, as a reprocess of the WARCs flags it).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import DropItem
 
 from archive.report import Report
+from archive.store import Store
+from crawler.extensions.crawl_run import RUN_ID_STAT
 from crawler.items import FailureItem, FileItem, ReportItem, WithdrawnItem
-from crawler.runtime import CrawlRuntime
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -29,8 +31,8 @@ class StorePipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
-        self.runtime = CrawlRuntime.of(crawler)
-        self.batch_size = max(1, crawler.settings.getint("GOVARCHIVE_BATCH_SIZE", 100))
+        self.store = Store(crawler.settings["GOVARCHIVE_DB"])
+        self.batch_size = max(1, crawler.settings.getint("GOVARCHIVE_BATCH_SIZE"))
         self._batch: list[Report] = []
         self._files: list[dict[str, Any]] = []
 
@@ -38,11 +40,13 @@ class StorePipeline:
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
         return cls(crawler)
 
-    def open_spider(self) -> None:
-        self.runtime.ensure_run(self.crawler.spider)
+    @property
+    def run_id(self) -> int | None:
+        return self.stats.get_value(RUN_ID_STAT)  # CrawlRunExtension's
 
     def close_spider(self) -> None:
         self.flush()
+        self.store.close()
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, ReportItem):
@@ -71,7 +75,7 @@ class StorePipeline:
             return
         batch, self._batch = self._batch, []
         try:
-            outcomes = self.runtime.store.save_reports(batch, self.runtime.ensure_run())
+            outcomes = self.store.save_reports(batch, self.run_id)
         except Exception as exc:
             logger.exception("saving %d reports failed", len(batch))
             self.stats.inc_value("govarchive/failures/store", len(batch))
@@ -83,7 +87,7 @@ class StorePipeline:
     def _record_store_failure(self, urls: list[str], exc: Exception) -> None:
         for url in urls:
             try:
-                self.runtime.store.record_failure(self.runtime.ensure_run(), url, "store", repr(exc))
+                self.store.record_failure(self.run_id, url, "store", repr(exc))
             except Exception:
                 logger.debug("could not record the store failure of %s", url, exc_info=True)
 
@@ -91,7 +95,7 @@ class StorePipeline:
         if not item.url or not item.sha256 or item.size is None:
             raise DropItem(f"attachment without url/sha256/size: {item!r:.200}")
         self._files.append({"url": item.url, "content_type": item.content_type, "size": item.size,
-                            "sha256": item.sha256, "ref": item.ref})
+                            "sha256": item.sha256, "ref": item.ref, "fetched_at": item.fetched_at})
         self.stats.inc_value("govarchive/files")
         self.stats.inc_value("govarchive/files_bytes", item.size)
         if len(self._files) >= self.batch_size:
@@ -101,9 +105,8 @@ class StorePipeline:
         if not self._files:
             return
         files, self._files = self._files, []
-        run_id = self.runtime.ensure_run()
         try:
-            self.runtime.store.save_files([{**f, "run_id": run_id} for f in files])
+            self.store.save_files([{**f, "run_id": self.run_id} for f in files])
         except Exception as exc:
             logger.exception("saving %d attachments failed", len(files))
             self.stats.inc_value("govarchive/failures/store", len(files))
@@ -111,9 +114,10 @@ class StorePipeline:
 
     def _record_failure(self, item: FailureItem) -> None:
         kind = item.kind or "unknown"
-        self.runtime.store.record_failure(self.runtime.ensure_run(), item.url, kind, item.detail or "")
+        self.store.record_failure(self.run_id, item.url, kind, item.detail or "")
         self.stats.inc_value(f"govarchive/failures/{kind}")
 
     def _mark_withdrawn(self, item: WithdrawnItem) -> None:
-        if self.runtime.store.mark_withdrawn(item.url, item.seen_at, item.reason):
+        self.flush()
+        if self.store.mark_withdrawn(item.url, item.seen_at, item.reason):
             self.stats.inc_value("govarchive/withdrawn")

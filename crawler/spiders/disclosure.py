@@ -4,53 +4,62 @@
     scrapy crawl disclosure -a site=NAME[,NAME…]       # site profiles (crawler/sites/NAME.yaml)
                             [-a base_url=http://…]     # override a profile's base_url
 
-Every response goes through `parse`, which recognises the page by structure (archive/recognize.py):
-list pages yield their record links and every other page of the column (crawler/pagination.py), and
-start pages (a 信息公开 home, a parent column) also the 更多 links of their blocks; detail pages become one
-`ReportItem` through `archive.extract` (in worker processes: GOVARCHIVE_EXTRACT_WORKERS) and request
-their attachments (an article split over pages is
-reported once, with every page's body, after its pages 2..N were fetched); files
-become `FileItem`s. HTTP errors (after RetryMiddleware), DNS failures, timeouts and refused
-connections reach `errback` and become `FailureItem`s; a 404/410 on a record link is also a
-`WithdrawnItem`. Anti-bot challenge pages are recorded, never reported, and make the spider back off.
+The spider only routes. Every response arrives already read (`archive.page.read_page`, run by the
+page reader middleware in extraction workers, in the context the spider gave the request): a list
+page's record links, other pages and hub 更多 links (`archive.discover`) become requests that the link
+policy allows; a detail page's report becomes a `ReportItem` and its attachments requests (an article
+split over pages is reported once, with every page's body, after its pages 2..N were read:
+`PageAssembler`); a file becomes a `FileItem`; a challenge, a withdrawal or a page that could not be
+read becomes a `FailureItem` / `WithdrawnItem`. HTTP errors (after RetryMiddleware), DNS failures,
+timeouts and refused connections reach `errback` and become `FailureItem`s; a 404/410 is also a
+`WithdrawnItem` (the store ignores URLs it has no report for).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
-from parsel import Selector
-from scrapy import signals
-from scrapy.exceptions import CloseSpider, IgnoreRequest
-from scrapy.http import Request, Response, TextResponse
+from scrapy.exceptions import DownloadTimeoutError, IgnoreRequest
+from scrapy.http import Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import error as net_error
 from twisted.python.failure import Failure
 
-from archive import recognize
-from archive.extract import ExtractionError, is_withdrawal_notice
-from archive.extract.decode import decode_body
-from archive.extract.multipage import merge_pages
-from archive.extract.pool import ExtractionPool, auto_workers
-from archive.record_page import RecordPage, read_record
+from archive.discover import LIST as LIST_LINK
+from archive.discover import RECORD as RECORD_LINK
+from archive.discover import Link
+from archive.extract import PageAssembler
+from archive.page import (
+    ATTACHMENT,
+    CHALLENGE,
+    DETAIL,
+    FAILED,
+    FILE,
+    LIST,
+    PAGE,
+    RECORD,
+    START,
+    SUBPAGE,
+    WITHDRAWN,
+    PageContext,
+    PageReading,
+    status_reading,
+)
 from archive.report import Report
-from archive.urls import absolute
-from crawler import links, pagination
+from crawler import links
 from crawler.items import FailureItem, FileItem, ReportItem, WithdrawnItem
+from crawler.middlewares.antibot import HostBlocked
+from crawler.middlewares.page_reader import CONTEXT, READING, fetched_at
+from crawler.middlewares.warc_capture import WARC_REF_KEY
 from crawler.profiles import Profile, load_profile
 
 logger = logging.getLogger(__name__)
 
-# request.meta["role"]: why the request was made; decides what a failure of it means.
-START, PAGE, RECORD, ATTACHMENT, SUBPAGE = "start", "page", "record", "attachment", "subpage"
-WITHDRAWN_STATUSES = (404, 410)
 # "更多" links are followed from start pages and from the lists they lead to, this many levels down
 # (信息公开 home → 法定主动公开内容 → its sub-columns).
 MAX_MORE_DEPTH = 2
@@ -58,7 +67,7 @@ MAX_MORE_DEPTH = 2
 SUBPAGE_PRIORITY = 10
 _NETWORK_ERRORS: tuple[tuple[str, tuple[type[BaseException], ...]], ...] = (
     ("dns", (net_error.DNSLookupError,)),
-    ("timeout", (net_error.TimeoutError, net_error.TCPTimedOutError)),
+    ("timeout", (DownloadTimeoutError, net_error.TimeoutError, net_error.TCPTimedOutError)),
     ("connection", (net_error.ConnectionRefusedError, net_error.ConnectError, net_error.ConnectionLost,
                     net_error.ConnectionDone)),
 )
@@ -66,10 +75,6 @@ _NETWORK_ERRORS: tuple[tuple[str, tuple[type[BaseException], ...]], ...] = (
 
 def _split(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
-
-
-def _utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class DisclosureSpider(scrapy.Spider):
@@ -90,26 +95,17 @@ class DisclosureSpider(scrapy.Spider):
         self.policy = links.LinkPolicy.for_start_urls(self.start_urls, extra_hosts=extra_hosts, ignore=ignore)
         self.detail_patterns = [pat for p in self.profiles for pat in p.detail_patterns]
         self.list_patterns = [pat for p in self.profiles for pat in p.list_patterns]
-        self.selectors: dict[str, list[str]] = {}
-        for p in self.profiles:
-            for key, xpath in p.selectors.items():
-                self.selectors.setdefault(key, []).append(xpath)
-        self.challenges: dict[str, int] = {}
-        self.blocked_hosts: set[str] = set()
+        self.selectors = {key: tuple(p.selectors[key] for p in self.profiles if key in p.selectors)
+                          for key in ("list_links", "next_page", "column_name")}
         # List pages already requested: every page of a column computes all its others (createPageHTML,
         # countPage, dataproxy windows), so without this each would re-request the whole column.
-        self.list_pages: set[str] = set()
-        self.extraction = ExtractionPool(0, read_record)  # inline until from_crawler reads the setting
+        self.list_pages: set[tuple] = set()
+        self.articles = PageAssembler()
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> DisclosureSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider._apply_politeness(crawler.settings)
-        timeout = crawler.settings.getfloat("GOVARCHIVE_EXTRACT_TIMEOUT", 60.0)
-        spider.extraction = ExtractionPool(_extract_workers(crawler.settings.get("GOVARCHIVE_EXTRACT_WORKERS")),
-                                           read_record, timeout=timeout if timeout > 0 else None)
-        spider.extraction.start()
-        crawler.signals.connect(spider.extraction.close, signal=signals.spider_closed)
         return spider
 
     def _apply_politeness(self, settings: Any) -> None:
@@ -130,195 +126,115 @@ class DisclosureSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[Any]:
         for url in self.start_urls:
-            yield Request(url, callback=self.parse, errback=self.errback, meta={"role": START})
+            yield self._request(Link(url, LIST_LINK), START)
 
-    # --- responses ---------------------------------------------------------------------------------
-
-    async def parse(self, response: Response, **kwargs: Any) -> AsyncIterator[Any]:
-        for item in self._route(response):
-            if isinstance(item, _ToRead):  # a record or detail page: read by an extraction worker
-                async for out in self._detail_page(response, recognise=item.recognise):
-                    yield out
-            else:
-                yield item
-
-    def _route(self, response: Response) -> Iterator[Any]:
-        """What a response leads to: requests and items, or _ToRead when a worker is to read the page."""
-        if not self.policy.same_site(response.url):  # redirected off the site
-            self._stat("skipped/offsite_redirect")
-            return
-        if not isinstance(response, TextResponse) or links.is_attachment_response(
-                _header(response, b"Content-Type"), _header(response, b"Content-Disposition")):
-            yield from self.parse_attachment(response)
-            return
-        if response.meta.get("role") == RECORD and not self._profile_kind(response.url):
-            # The usual record page: the worker checks it is not a list and extracts it; a challenge page
-            # is recognised there too (ExtractionError "challenge"), only its status and cookie here.
-            reason = recognize.challenge_reason(response.status, _set_cookies(response), None, None)
-            if reason:
-                yield from self._challenge(response.url, reason)
-            else:
-                yield _ToRead(recognise=True)
-            return
-        text, selector = _text_and_selector(response)
-        reason = recognize.challenge_reason(response.status, _set_cookies(response), text, selector)
-        if reason:
-            yield from self._challenge(response.url, reason)
-            return
-        kind = self._kind(response, text, selector)
-        self._stat(f"pages/{kind}")
-        if kind == recognize.LIST:
-            yield from self._list_page(response, text, selector())
-        elif kind == recognize.DETAIL or response.meta.get("role") == RECORD:
-            # A record link that does not look like an article (a short notice, a withdrawal page):
-            # extraction decides, and says why if it is not one.
-            yield _ToRead(recognise=False)
-        else:
-            logger.info("neither a list nor a detail page, not followed: %s", response.url)
-
-    def _kind(self, response: Response, text: str, selector: Callable[[], Selector]) -> str:
-        return self._profile_kind(response.url) or recognize.recognize(response.url, text, selector()).kind
+    def _request(self, link: Link, role: str, column: str | None = None, **meta: Any) -> Request:
+        """A request for `link` carrying the context its page will be read in."""
+        context = PageContext(role=role, column=column, kind_hint=self._profile_kind(link.url),
+                              item_xpath=self.selectors["list_links"], next_xpath=self.selectors["next_page"],
+                              column_xpath=self.selectors["column_name"], link=link,
+                              fragment=urlsplit(link.url).fragment or None if role == START else None)
+        priority = SUBPAGE_PRIORITY if role == SUBPAGE else 0
+        return Request(link.url, method=link.method, body=link.body, headers=dict(link.headers) or None,
+                       callback=self.parse, errback=self.errback, priority=priority, dont_filter=role == SUBPAGE,
+                       meta={"role": role, CONTEXT: context, "column": column, **meta})
 
     def _profile_kind(self, url: str) -> str | None:
         """DETAIL or LIST when a site profile's URL patterns say so."""
         target = "/" + url.split("://", 1)[-1].partition("/")[2]
         if any(p.search(target) for p in self.detail_patterns):
-            return recognize.DETAIL
+            return DETAIL
         if any(p.search(target) for p in self.list_patterns):
-            return recognize.LIST
+            return LIST
         return None
 
-    def _list_page(self, response: Response, text: str, sel: Selector) -> Iterator[Request]:
+    # --- responses ---------------------------------------------------------------------------------
+
+    def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+        reading: PageReading = response.meta[READING]
         url = response.url
-        column = self._column(sel) if "<html" in text[:2000].lower() else None
-        column = column or response.meta.get("column")
-        records = [link.url for xpath in self.selectors.get("list_links", [None])
-                   for link in recognize.list_links(url, sel, xpath)]
-        records += pagination.datastore_links(url, text)
-        for record in dict.fromkeys(records):
-            if links.is_attachment_url(record):
-                yield from self._attachment_request(record, None)
-            elif self._allowed(record, record=True):
-                yield Request(record, callback=self.parse, errback=self.errback,
-                              meta={"role": RECORD, "column": column})
+        role = response.meta.get("role")
+        if role == SUBPAGE:
+            yield from self._subpage(response, reading)
+            return
+        if not self.policy.same_site(url):  # redirected off the site
+            self._stat("skipped/offsite_redirect")
+            return
+        if reading.kind == FILE or role == ATTACHMENT:
+            yield from self.parse_attachment(response)
+        elif reading.kind == LIST:
+            yield from self._list_page(response, reading)
+        elif reading.kind == DETAIL and reading.report is not None:
+            yield from self._detail(reading.report, reading.continuations)
+        else:
+            yield from self._not_a_report(response, reading)
+
+    def _list_page(self, response: Response, reading: PageReading) -> Iterator[Request]:
+        found = reading.links
+        if found is None:
+            return
+        column = found.column or response.meta.get("column")
+        for link in found.records:
+            if links.is_attachment_url(link.url):
+                yield from self._attachment_request(link.url, None)
+            elif self._allowed(link.url, record=True):
+                yield self._request(link, RECORD, column)
         more_depth = response.meta.get("more_depth", 0)
         if response.meta.get("role") == START or 0 < more_depth < MAX_MORE_DEPTH:
             # A parent column / 信息公开 home: its blocks' "更多" links lead to the sub-columns' full lists.
-            for more in recognize.more_links(url, sel):
-                if self._allowed(more):
-                    yield Request(more, callback=self.parse, errback=self.errback,
-                                  meta={"role": PAGE, "column": None, "more_depth": more_depth + 1})
-        pages = pagination.next_pages(url, text, sel)
-        for xpath in self.selectors.get("next_page", []):
-            pages += [h for a in sel.xpath(xpath) if (h := absolute(recognize.base_url(url, sel), a.attrib.get("href")))]
-        for page in dict.fromkeys(pages):
-            if page not in self.list_pages and self._allowed(page):
-                self.list_pages.add(page)
-                yield Request(page, callback=self.parse, errback=self.errback, meta={"role": PAGE, "column": column})
+            for link in found.more:
+                if self._allowed(link.url):
+                    yield self._request(link, PAGE, None, more_depth=more_depth + 1)
+        for link in found.pages:
+            key = link.key
+            if key not in self.list_pages and self._allowed(link.url):
+                self.list_pages.add(key)
+                yield self._request(link, PAGE, column)
 
-    def _column(self, sel: Selector) -> str | None:
-        for xpath in self.selectors.get("column_name", []):
-            for found in sel.xpath(xpath):
-                value = found.root if isinstance(found.root, str) else found.xpath("string()").get("")
-                if name := " ".join(value.split()):
-                    return name
-        return recognize.column_name(sel)
-
-    async def _read(self, response: Response, *, recognise: bool) -> RecordPage:
-        return await self.extraction.run(response.body, response.url, status=response.status,
-                                         content_type=_header(response, b"Content-Type"), recognise=recognise)
-
-    async def _detail_page(self, response: Response, *, recognise: bool) -> AsyncIterator[Any]:
-        try:
-            page = await self._read(response, recognise=recognise)
-        except ExtractionError as exc:
-            for item in self._not_a_report(response, exc):
-                yield item
+    def _detail(self, report: Report, continuations: list[str]) -> Iterator[Any]:
+        complete = self.articles.add(report, continuations)
+        if not complete:  # an article split over pages: read them all before the report leaves
+            for url in continuations:
+                yield self._request(Link(url, RECORD_LINK), SUBPAGE)
             return
-        if page.kind == recognize.LIST:  # a record link that led to a (sub-)column's list
-            self._stat("pages/list")
-            text, selector = _text_and_selector(response)
-            for item in self._list_page(response, text, selector()):
-                yield item
-            return
-        if recognise:
-            self._stat("pages/detail")
-        assert page.report is not None
-        for item in self._detail_report(response, page.report, page.continuations):
-            yield item
+        yield from self._reports(complete)
 
-    def _not_a_report(self, response: Response, exc: ExtractionError) -> Iterator[Any]:
+    def _subpage(self, response: Response, reading: PageReading) -> Iterator[Any]:
+        if reading.kind == DETAIL and reading.report is not None:
+            yield from self._reports(self.articles.add(reading.report, []))
+            return
+        owner = f"page of an article: {reading.message or reading.kind}"
+        yield FailureItem(response.url, reading.failure_kind or "extraction", owner)
+        yield from self._reports(self.articles.skip(response.url))
+
+    def _reports(self, reports: list[Report]) -> Iterator[Any]:
+        for report in reports:
+            self._stat("reports")
+            yield ReportItem(report)
+            for attachment in report.attachments:
+                yield from self._attachment_request(attachment.url, report.url)
+            if self.settings.getbool("GOVARCHIVE_FETCH_IMAGES"):
+                for image in report.images:
+                    yield from self._attachment_request(image, report.url)
+
+    def _not_a_report(self, response: Response, reading: PageReading) -> Iterator[Any]:
         url = response.url
-        redirect = recognize.script_redirect(url, response.text) if isinstance(response, TextResponse) else None
-        if exc.kind == "challenge":
-            yield from self._challenge(url, str(exc))
-        elif redirect and exc.kind == "no-content" and self._allowed(redirect, record=True):
+        if reading.kind == CHALLENGE:
+            yield FailureItem(url, "antibot", reading.message)
+        elif reading.kind == WITHDRAWN:
+            yield WithdrawnItem(url, fetched_at(response.request), reading.message)
+        elif reading.kind == FAILED:
+            yield FailureItem(url, reading.failure_kind or "extraction", reading.message)
+        elif reading.redirect and self._allowed(reading.redirect, record=True):
             # a script-only redirect stub (转载/链接型文档): the record is where it sends the browser
-            yield Request(redirect, callback=self.parse, errback=self.errback,
-                          meta={"role": RECORD, "column": response.meta.get("column")})
+            yield self._request(Link(reading.redirect, RECORD_LINK), RECORD, response.meta.get("column"))
         else:
-            self._stat("failures/extraction")
-            yield FailureItem(url, "extraction", str(exc))
-
-    def _detail_report(self, response: Response, report: Report, following: list[str]) -> Iterator[Any]:
-        url = response.url
-        fetched_at = _fetched_at(response)
-        if is_withdrawal_notice(report):
-            yield WithdrawnItem(url, fetched_at, "withdrawal notice: " + (report.title or report.body_text[:80]))
-            return
-        report.fetched_at = fetched_at
-        report.status = response.status
-        report.column = report.column or response.meta.get("column")
-        report.warc = response.meta.get("warc_ref")
-        if following:  # an article split over pages: fetch them all before the report leaves
-            yield self._subpage_request(report, following, [])
-            return
-        yield from self._report(report)
-
-    def _report(self, report: Report) -> Iterator[Any]:
-        self._stat("reports")
-        yield ReportItem(report)
-        for attachment in report.attachments:
-            yield from self._attachment_request(attachment.url, report.url)
-        if self.settings.getbool("GOVARCHIVE_FETCH_IMAGES"):
-            for image in report.images:
-                yield from self._attachment_request(image, report.url)
-
-    # --- multi-page articles: the partial report travels through request meta --------------------------
-
-    def _subpage_request(self, report: Report, pending: list[str], pages: list[Report]) -> Request:
-        # dont_filter: a page already seen elsewhere must not silently end the chain (and lose the report);
-        # a higher priority: the partial report is held in memory until its last page is in.
-        return Request(pending[0], callback=self.parse_subpage, errback=self.subpage_failed, dont_filter=True,
-                       priority=SUBPAGE_PRIORITY,
-                       meta={"role": SUBPAGE, "report": report, "pending": pending[1:], "pages": pages})
-
-    async def parse_subpage(self, response: Response) -> AsyncIterator[Any]:
-        try:
-            response.meta["pages"].append((await self._read(response, recognise=False)).report)
-        except ExtractionError as exc:
-            self._stat("failures/extraction")
-            yield FailureItem(response.url, "extraction", f"page of {response.meta['report'].url}: {exc}")
-        for item in self._next_subpage(response.meta):
-            yield item
-
-    def subpage_failed(self, failure: Failure) -> Iterator[Any]:
-        yield from self.errback(failure)
-        yield from self._next_subpage(failure.request.meta)  # type: ignore[attr-defined]
-
-    def _next_subpage(self, meta: dict[str, Any]) -> Iterator[Any]:
-        report, pending, pages = meta["report"], meta["pending"], meta["pages"]
-        if pending:
-            yield self._subpage_request(report, pending, pages)
-            return
-        yield from self._report(merge_pages(report, pages))
+            logger.info("neither a list nor a detail page, not followed: %s (%s)", url, ", ".join(reading.reasons))
 
     def _attachment_request(self, url: str, report_url: str | None) -> Iterator[Request]:
-        if links.host_of(url) in self.blocked_hosts:
-            return
         if self.policy.allows_attachment(url):
-            yield Request(url, callback=self.parse_attachment, errback=self.errback,
-                          meta={"role": ATTACHMENT, "report_url": report_url})
+            yield Request(url, callback=self.parse, errback=self.errback,
+                          meta={"role": ATTACHMENT, CONTEXT: PageContext(ATTACHMENT), "report_url": report_url})
         else:
             self._stat("skipped/attachment_offsite")
 
@@ -328,60 +244,44 @@ class DisclosureSpider(scrapy.Spider):
         linked = (response.meta.get("redirect_urls") or [response.url])[0]
         self._stat("files")
         yield FileItem(url=linked, report_url=response.meta.get("report_url"),
-                       content_type=_header(response, b"Content-Type"), size=len(body),
-                       sha256=hashlib.sha256(body).hexdigest(), ref=response.meta.get("warc_ref"))
+                       content_type=response.headers.get(b"Content-Type", b"").decode("latin-1") or None,
+                       size=len(body), sha256=hashlib.sha256(body).hexdigest(), ref=response.meta.get(WARC_REF_KEY),
+                       fetched_at=fetched_at(response.request))
 
     # --- failures ----------------------------------------------------------------------------------
 
     def errback(self, failure: Failure) -> Iterator[Any]:
         request: Request = failure.request  # type: ignore[attr-defined]
+        yield from self._failure_items(failure, request)
+        if request.meta.get("role") == SUBPAGE:
+            yield from self._reports(self.articles.skip(request.url))
+
+    def _failure_items(self, failure: Failure, request: Request) -> Iterator[Any]:
         url = request.url
         if failure.check(HttpError):
             response = failure.value.response
             status = response.status
-            if status in recognize.CHALLENGE_STATUSES:
-                yield from self._challenge(url, f"HTTP {status} challenge")
+            reading = response.meta.get(READING) or status_reading(status)
+            if reading is not None and reading.kind == CHALLENGE:
+                yield FailureItem(url, "antibot", reading.message)
                 return
             retries = request.meta.get("retry_times", 0)
-            detail = f"HTTP {status}" + (f" after {retries} retries" if retries else "")
-            self._stat(f"failures/http_{status}")
-            yield FailureItem(url, f"http_{status}", detail)
-            if status in WITHDRAWN_STATUSES and request.meta.get("role") == RECORD:
-                yield WithdrawnItem(url, _utc_now(), f"HTTP {status}")
+            yield FailureItem(url, f"http_{status}", f"HTTP {status}" + (f" after {retries} retries" if retries else ""))
+            if reading is not None and reading.kind == WITHDRAWN:
+                yield WithdrawnItem(url, fetched_at(request), reading.message)
+            return
+        if failure.check(HostBlocked):
+            yield FailureItem(url, "antibot", str(failure.value))
             return
         if failure.check(IgnoreRequest):  # robots.txt, offsite, size limits: by design, not failures
             self._stat("ignored")
             return
         kind = next((k for k, types in _NETWORK_ERRORS if failure.check(*types)), "download")
-        self._stat(f"failures/{kind}")
         yield FailureItem(url, kind, f"{failure.type.__name__}: {failure.getErrorMessage()}")
-
-    def _challenge(self, url: str, reason: str) -> Iterator[FailureItem]:
-        """Record the challenge; slow the host down, and stop crawling it after repeated challenges."""
-        host = links.host_of(url)
-        self.challenges[host] = hits = self.challenges.get(host, 0) + 1
-        self._stat("failures/antibot")
-        yield FailureItem(url, "antibot", reason)
-        self._slow_down(urlsplit(url).hostname or "")  # Scrapy's download slot key
-        if hits >= self.settings.getint("GOVARCHIVE_ANTIBOT_MAX_HITS", 3) and host not in self.blocked_hosts:
-            self.blocked_hosts.add(host)
-            logger.warning("%s answers anti-bot challenges (%d so far): no more requests to it", host, hits)
-            if {links.host_of(u) for u in self.start_urls} <= self.blocked_hosts:
-                raise CloseSpider("antibot")
-
-    def _slow_down(self, host: str) -> None:
-        try:
-            slot = self.crawler.engine.downloader.slots.get(host)
-        except (AttributeError, RuntimeError):  # no engine: the crawl has not started (tests)
-            return
-        if slot is not None:
-            slot.delay = max(slot.delay * 2, self.settings.getfloat("GOVARCHIVE_ANTIBOT_DELAY", 30.0))
 
     # --- helpers -----------------------------------------------------------------------------------
 
     def _allowed(self, url: str, *, record: bool = False) -> bool:
-        if links.host_of(url) in self.blocked_hosts:
-            return False
         reason = self.policy.reject_reason(url, record=record)
         if reason:
             self._stat(f"skipped/{reason}")
@@ -395,52 +295,3 @@ class DisclosureSpider(scrapy.Spider):
             return
         if stats is not None:
             stats.inc_value(f"govarchive/spider/{key}")
-
-
-@dataclass
-class _ToRead:
-    """_route's answer for a page an extraction worker reads (first checking it is no list, if asked)."""
-
-    recognise: bool
-
-
-def _extract_workers(value: Any) -> int:
-    if value is None or str(value).strip().lower() == "auto":
-        return auto_workers()
-    try:
-        workers = int(value)
-    except ValueError:
-        workers = -1
-    if workers < 0:
-        raise ValueError(f"GOVARCHIVE_EXTRACT_WORKERS must be 'auto' or a whole number >= 0, not {value!r}")
-    return workers
-
-
-def _text_and_selector(response: TextResponse) -> tuple[str, Callable[[], Selector]]:
-    """The page's text and (lazily) its tree. Scrapy decodes by the declared charset; when that gives
-    replacement characters (GBK labelled UTF-8), the bytes are decoded the way extraction does it, so
-    column names and titles on list pages are not mojibake."""
-    text = response.text
-    if "\ufffd" not in text:
-        return text, lambda: response.selector
-    fixed, _ = decode_body(response.body, _header(response, b"Content-Type"))
-    if fixed.count("\ufffd") >= text.count("\ufffd"):
-        return text, lambda: response.selector
-    tree = Selector(text=fixed)  # rare (mis-declared pages only): built right away
-    return fixed, lambda: tree
-
-
-def _header(response: Response, name: bytes) -> str | None:
-    value = response.headers.get(name)
-    return value.decode("latin-1") if value else None
-
-
-def _set_cookies(response: Response) -> list[str]:
-    return [v.decode("latin-1") for v in response.headers.getlist(b"Set-Cookie")]
-
-
-def _fetched_at(response: Response) -> str:
-    started = response.meta.get("_warc_started_at")  # set by the WARC capture middleware
-    if isinstance(started, datetime):
-        return started.astimezone(UTC).isoformat(timespec="seconds")
-    return _utc_now()

@@ -4,6 +4,11 @@ Every handler computes *all* remaining pages it can from the totals the page sta
 record count, 尾页 link), so the crawl reaches the last page without walking a chain of 下一页 links.
 `next_pages` runs them all; the spider's duplicate filter drops pages already seen.
 
+Two schemes need more than the page's text: pagers whose controls call a page function (`script_pages`,
+given the function as archive/scripts.py reads it) and endpoints paged by their own request field
+(`page_numbers`: page=N in a query, currpage=N in a POST form, pageNo in a JSON body); archive/discover.py
+applies them.
+
 Hanweb/大汉 columns keep their records as CDATA inside `<datastore>` (inline in the list page and in the
 `dataproxy.jsp` XML answers): `datastore_links` reads the record links out of either.
 """
@@ -12,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from parsel import Selector
@@ -20,6 +26,7 @@ from archive.recognize import base_url
 from archive.urls import absolute
 
 Handler = Callable[[str, str, Selector], list[str]]
+T = TypeVar("T")
 
 # No site has this many list pages in one column; a bigger number is a misparse or a trap.
 MAX_PAGES = 5000
@@ -52,7 +59,8 @@ MIN_YEAR_LABEL = 1900
 MAX_WINDOW_START = 10
 MAX_WINDOW = 20
 _NUMBER_LINK_XPATH = "//a[@href][string-length(normalize-space(.)) <= 7][translate(normalize-space(.), '0123456789[]【】 ', '') = '']"
-_PAGE_FIELD = re.compile(r"^(?:page|pageNo|pageIndex|pageNum|pageNumber|curPage|currentPage|currPage|cpage|pn|p)$",
+_PAGE_FIELD = re.compile(r"^(?:page|pageNo|pageIndex|pageNum|pageNumber|curPage|currentPage|currPage|cpage|pn|p"
+                         r"|page_no|page_index)$",
                          re.IGNORECASE)
 _NON_FIELD_INPUTS = frozenset({"submit", "button", "image", "reset", "checkbox", "radio", "file"})
 _JS_PAGE_ARG = re.compile(r"""href\s*=\s*["']javascript:\s*\w+\(\s*["']?(\d{1,5})["']?\s*\)""", re.IGNORECASE)
@@ -377,6 +385,58 @@ def _windows(proxy: str, params: dict[str, str], first: int, total: int, size: i
     return urls
 
 
+# --- pagers run by script: javascript:goPage(3), onclick="search(2)" ----------------------------------------
+
+# What a pager control says: a page number, 下一页/上一页/首页/尾页, arrows, GO.
+_PAGER_LABEL = re.compile(r"^[\[【]?\d{1,5}[\]】]?$|^(?:下一?页|上一?页|前页|后页|首页|尾页|末页|最后一页|第一页|跳转|确定"
+                          r"|[<>«»‹›]{1,2}|next|prev(?:ious)?|first|last|go)$", re.IGNORECASE)
+# A handler that is one call with a page number: goPage(3), search('2'); return false;
+_PAGER_CALL = re.compile(r"""^\s*(?:javascript\s*:)?\s*([A-Za-z_$][\w$]*)\s*\(\s*(["']?)(\d{1,5})\2\s*\)\s*;?"""
+                         r"""\s*(?:return\s+false\s*;?\s*)?$""", re.IGNORECASE)
+_SCRIPTED_XPATH = "//*[@onclick or starts-with(translate(normalize-space(@href), 'JAVSCRIPT', 'javscript'), 'javascript:')]"
+
+
+def script_pages(text: str, sel: Selector, call: Callable[[str, int], list[T]]) -> list[T]:
+    """Every page of a pager whose controls call a page function (`javascript:goPage(3)`), as `call(name, n)`
+    gives it (the page function read by archive/scripts.py: the URL it opens or the request it sends).
+
+    The pages run from the first to 共N页, or to the highest number the controls pass when the page states no
+    total; a pager that passes 0 counts from 0.
+    """
+    numbers: dict[str, set[int]] = {}
+    for el in sel.root.xpath(_SCRIPTED_XPATH):
+        label = "".join(el.itertext()).strip() or (el.get("value") or el.get("title") or "").strip()
+        if not _PAGER_LABEL.match("".join(label.split())):
+            continue
+        for code in (el.get("href") or "", el.get("onclick") or ""):
+            if m := _PAGER_CALL.match(code):
+                numbers.setdefault(m.group(1), set()).add(int(m.group(3)))
+    total = stated_total_pages(text)
+    found: list[T] = []
+    for name, seen in numbers.items():
+        first = 0 if 0 in seen else 1
+        last = total - 1 + first if total else max(seen)
+        for n in range(first, min(last, MAX_PAGES) + 1):
+            found.extend(call(name, n))
+    return found
+
+
+# --- a request's own page field: page=N in the query, currpage=N in a POST form, {"pageNo": N} in JSON ------
+
+def is_page_field(name: str) -> bool:
+    return bool(_PAGE_FIELD.match(name))
+
+
+def page_numbers(current: str, total: int) -> list[int]:
+    """The other pages' values of a page field now holding `current` ('' is page 1; '0' counts from 0)."""
+    current = current.strip()
+    if current and not current.isdigit():
+        return []
+    start = 0 if current == "0" else 1
+    now = int(current) if current else 1
+    return [n for n in range(start, min(total, MAX_PAGES) + start) if n != now]
+
+
 HANDLERS: tuple[Handler, ...] = (
     trs_create_page_html,
     hanweb_dataproxy,
@@ -390,11 +450,17 @@ HANDLERS: tuple[Handler, ...] = (
 
 def next_pages(url: str, text: str, sel: Selector, handlers: tuple[Handler, ...] = HANDLERS) -> list[str]:
     """Every other list page of the column the page at `url` belongs to, in order, without duplicates."""
+    return [page for _, page in pages_by_handler(url, text, sel, handlers)]
+
+
+def pages_by_handler(url: str, text: str, sel: Selector,
+                     handlers: tuple[Handler, ...] = HANDLERS) -> list[tuple[str, str]]:
+    """next_pages with the name of the handler that found each page first."""
     seen = {url}
-    pages: list[str] = []
+    pages: list[tuple[str, str]] = []
     for handler in handlers:
         for page in handler(url, text, sel):
             if page not in seen:
                 seen.add(page)
-                pages.append(page)
+                pages.append((handler.__name__, page))
     return pages

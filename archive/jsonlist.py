@@ -1,0 +1,126 @@
+"""Lists delivered as JSON: the records and the page count, found by the document's shape.
+
+A list endpoint's answer holds, somewhere, an array of objects each with a URL-like field and a title-like
+field (`{articles: [{url, title, created_at}]}`, `{data: {list: [{link, name, publishTime}]}}`), and near the
+top a stated total: the number of pages (`pageCount`, `totalPage`…) or of records (`total`, `count`…). Field
+names vary by platform, so records are found by shape: the first arrays (from the top) whose objects mostly
+carry both kinds of field; arrays inside a record (its attachments) are the record's, not more records.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+URL_KEYS = ("url", "post_url", "link", "href", "detail_url", "detailUrl", "link_url", "linkUrl", "articleUrl",
+            "article_url", "docUrl", "doc_url", "pageUrl", "htmlUrl", "visitUrl", "jumpUrl")
+TITLE_KEYS = ("title", "name", "docTitle", "doc_title", "articleTitle", "article_title", "subject", "showTitle")
+DATE_KEYS = ("created_at", "publish_time", "publishTime", "publish_date", "publishDate", "pub_date", "pubDate",
+             "pubdate", "date", "release_time", "releaseTime", "createTime", "create_time", "created", "time",
+             "updated_at", "docDate", "fbrq")
+PAGE_TOTAL_KEYS = ("pageCount", "page_count", "totalPage", "totalPages", "total_page", "total_pages", "pageTotal",
+                   "pages", "maxPage", "pagecount", "totalpage")
+RECORD_TOTAL_KEYS = ("total", "totalCount", "total_count", "count_total", "totalRecord", "totalRecords",
+                     "recordCount", "totalElements", "totalNum", "totalRows", "totalSize", "count", "post_count")
+PAGE_SIZE_KEYS = ("pageSize", "page_size", "perPage", "per_page", "pagesize", "limit", "size", "rows")
+# Totals sit near the top: {total, data: {list}} or {data: {total, pageCount, list}}; deeper numbers are fields.
+MAX_TOTAL_DEPTH = 3
+_URL_LIKE = re.compile(r"^(?:https?:)?//|^\.{0,2}/|^[\w.~%-]+(?:/[\w.~%-]*)*\.\w{2,5}(?:[?#]|$)|^[\w-]+/[\w./-]+")
+_JSONP = re.compile(r"^\s*[\w$.]+\s*\(\s*(?P<body>[\[{].*[\]}])\s*\)\s*;?\s*$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class JsonRecord:
+    url: str
+    title: str
+    date: str | None
+
+
+def parse(text: str) -> Any | None:
+    """The JSON document `text` holds (also a JSONP `callback({...})` answer), or None."""
+    candidate = text.lstrip("\ufeff \t\r\n")
+    if not candidate:
+        return None
+    if candidate[0] not in "[{":
+        jsonp = _JSONP.match(candidate)
+        if jsonp is None:
+            return None
+        candidate = jsonp.group("body")
+    try:
+        return json.loads(candidate)
+    except ValueError:
+        return None
+
+
+def records(data: Any) -> list[JsonRecord]:
+    """Every record of the first record arrays from the top of `data`, in document order."""
+    found: list[JsonRecord] = []
+    for array in _record_arrays(data):
+        for item in array:
+            if isinstance(item, dict) and (record := _record(item)):
+                found.append(record)
+    return found
+
+
+def _record_arrays(data: Any) -> Iterator[list[Any]]:
+    if isinstance(data, list):
+        if _is_record_array(data):
+            yield data
+            return
+        for item in data:
+            yield from _record_arrays(item)
+    elif isinstance(data, dict):
+        for value in data.values():
+            yield from _record_arrays(value)
+
+
+def _is_record_array(values: list[Any]) -> bool:
+    objects = [v for v in values if isinstance(v, dict)]
+    if not objects:
+        return False
+    return sum(1 for o in objects if _record(o) is not None) * 2 >= len(objects)
+
+
+def _record(item: dict[str, Any]) -> JsonRecord | None:
+    url = next((v.strip() for k in URL_KEYS if isinstance(v := item.get(k), str) and _URL_LIKE.match(v.strip())), None)
+    title = next((" ".join(v.split()) for k in TITLE_KEYS if isinstance(v := item.get(k), str) and v.strip()), None)
+    if not url or not title:
+        return None
+    date = next((v.strip() for k in DATE_KEYS if isinstance(v := item.get(k), str) and v.strip()), None)
+    return JsonRecord(url, title, date)
+
+
+def total_pages(data: Any, on_page: int) -> int | None:
+    """How many pages the list has: a stated page count, else the stated record count over the page size
+    (stated, else the records on this page, `on_page`)."""
+    pages = _stated(data, PAGE_TOTAL_KEYS)
+    if pages:
+        return pages
+    total = _stated(data, RECORD_TOTAL_KEYS)
+    size = _stated(data, PAGE_SIZE_KEYS) or on_page
+    if not total or not size:
+        return None
+    return math.ceil(total / size)
+
+
+def _stated(data: Any, keys: tuple[str, ...]) -> int | None:
+    """The first whole number under one of `keys`, breadth first from the top."""
+    level = [data]
+    for _ in range(MAX_TOTAL_DEPTH):
+        following: list[Any] = []
+        for node in level:
+            if not isinstance(node, dict):
+                continue
+            for key in keys:
+                value = node.get(key)
+                if isinstance(value, str) and value.strip().isdigit():
+                    value = int(value)
+                if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                    return value
+            following += [v for v in node.values() if isinstance(v, dict)]
+        level = following
+    return None

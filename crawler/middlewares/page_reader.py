@@ -1,0 +1,105 @@
+"""Every response is read once, by `archive.page.read_page`, before the spider sees it.
+
+The reading (list with its links, detail with its report, challenge, withdrawal, file, failure) goes
+into `response.meta[READING]`; the spider only routes it. Pages are read in extraction worker
+processes (`GOVARCHIVE_EXTRACT_WORKERS`, 0: inline) so the event loop keeps downloading meanwhile;
+files and status-decided answers are read here without a worker. Placed below RedirectMiddleware,
+HttpCompressionMiddleware and RetryMiddleware, so it reads the final, decoded response once, and above
+the anti-bot middleware, which acts on the reading.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+
+from archive.clock import iso_utc, now_iso
+from archive.extract import ExtractionError
+from archive.extract.pool import ExtractionPool, auto_workers
+from archive.page import (
+    ATTACHMENT,
+    FAILED,
+    FILE,
+    Fetched,
+    PageContext,
+    PageReading,
+    is_file_response,
+    read_page,
+    status_reading,
+)
+from crawler.extensions.crawl_run import is_robots_request
+from crawler.middlewares.warc_capture import STARTED_KEY, WARC_REF_KEY
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.http import Request, Response
+
+logger = logging.getLogger(__name__)
+
+READING = "govarchive_reading"
+# request.meta: what the spider knows of the page before it is read (an archive.page.PageContext).
+CONTEXT = "govarchive_context"
+
+
+class PageReaderMiddleware:
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        timeout = settings.getfloat("GOVARCHIVE_EXTRACT_TIMEOUT")
+        self.pool = ExtractionPool(extract_workers(settings.get("GOVARCHIVE_EXTRACT_WORKERS")), read_page,
+                                   timeout=timeout if timeout > 0 else None)
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> PageReaderMiddleware:
+        middleware = cls(crawler)
+        crawler.signals.connect(middleware.pool.start, signal=signals.spider_opened)
+        crawler.signals.connect(middleware.pool.close, signal=signals.spider_closed)
+        return middleware
+
+    async def process_response(self, request: Request, response: Response) -> Response:
+        if is_robots_request(request):
+            return response
+        request.meta[READING] = await self.read(request, response)
+        return response
+
+    async def read(self, request: Request, response: Response) -> PageReading:
+        headers = [(bytes(k).decode("latin-1"), bytes(v).decode("latin-1"))
+                   for k, values in response.headers.items() for v in values]
+        fetched = Fetched(response.url, response.status, headers, response.body, fetched_at(request),
+                          request.meta.get(WARC_REF_KEY))
+        if decided := status_reading(response.status):
+            return decided
+        if is_file_response(fetched.header("Content-Type"), fetched.header("Content-Disposition"), response.body):
+            return PageReading(FILE)
+        context = request.meta.get(CONTEXT) or PageContext(ATTACHMENT)
+        if context.role == ATTACHMENT:
+            return PageReading(FILE)
+        try:
+            reading = await self.pool.run(response.url, fetched, context)
+        except ExtractionError as exc:  # the worker timed out or crashed on this page
+            reading = PageReading(FAILED, failure_kind="extraction", message=str(exc))
+        self.stats.inc_value(f"govarchive/pages/{reading.kind}")
+        return reading
+
+
+def extract_workers(value: Any) -> int:
+    """GOVARCHIVE_EXTRACT_WORKERS: "auto" or a whole number >= 0."""
+    if value is None or str(value).strip().lower() == "auto":
+        return auto_workers()
+    try:
+        workers = int(value)
+    except ValueError:
+        workers = -1
+    if workers < 0:
+        raise ValueError(f"GOVARCHIVE_EXTRACT_WORKERS must be 'auto' or a whole number >= 0, not {value!r}")
+    return workers
+
+
+def fetched_at(request: Request) -> str:
+    """When the response was fetched: its WARC-Date when the capture middleware is on, else now."""
+    started = request.meta.get(STARTED_KEY)
+    return iso_utc(started) if isinstance(started, datetime) else now_iso()
+

@@ -6,6 +6,7 @@ not be, no traceback. The commands are taken from the real click group, never fr
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -95,7 +96,7 @@ def record_offsets(path: Path) -> list[int]:
 
 @pytest.fixture
 def warcs(tmp_path) -> dict[str, Path]:
-    """A whole WARC, one cut inside its third record, one with a corrupt gzip member (own directories)."""
+    """A whole WARC, one cut inside its third record's headers, one whose third gzip member is junk."""
     good = write_warc(tmp_path / "good")
     data = good.read_bytes()
     offsets = record_offsets(good)
@@ -103,9 +104,9 @@ def warcs(tmp_path) -> dict[str, Path]:
     truncated_dir.mkdir()
     corrupt_dir.mkdir()
     (truncated_dir / good.name).write_bytes(data[: offsets[2] + 100])  # inside its headers
-    broken = bytearray(data)
-    broken[offsets[2] + 12: offsets[2] + 40] = b"\x00" * 28  # inside the third member's deflate stream
-    (corrupt_dir / good.name).write_bytes(bytes(broken))
+    # the third gzip member replaced by one that holds binary junk, not a WARC record
+    junk = gzip.compress(bytes(range(256)) * 4, mtime=0)
+    (corrupt_dir / good.name).write_bytes(data[: offsets[2]] + junk + data[offsets[3]:])
     return {"good": good.parent, "truncated": truncated_dir, "corrupt": corrupt_dir, "offset": offsets[2]}
 
 

@@ -21,6 +21,14 @@ if TYPE_CHECKING:
 DB_DEFAULT_TEXT = "$GOVARCHIVE_DB or sqlite:///data/govarchive.db"
 
 
+def quiet_warcio() -> None:
+    """warcio logs its repairs of damaged records with the raw bytes it read; the WARC commands say
+    what was wrong themselves (file, offset, problem), so only its errors are let through."""
+    import logging
+
+    logging.getLogger("warcio").setLevel(logging.ERROR)
+
+
 def db_option(help_text: str = "SQLAlchemy database URL.") -> Callable[[Any], Any]:
     """--db DBURL with the documented default ($GOVARCHIVE_DB, else ./data/govarchive.db)."""
     return click.option(

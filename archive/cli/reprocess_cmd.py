@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from archive.cli.common import db_option, writing_store
+from archive.cli.common import db_option, quiet_warcio, writing_store
 
 
 @click.command()
@@ -22,6 +22,7 @@ def reprocess(paths: tuple[Path, ...], db_url: str) -> None:
     """
     from archive.reprocess import reprocess_warcs
 
+    quiet_warcio()
     with writing_store(db_url) as store:
         summary = reprocess_warcs(paths, store, on_error=lambda msg: click.echo(f"warning: {msg}", err=True))
     click.echo(json.dumps(summary.as_dict(), ensure_ascii=False))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from archive.cli.common import reading_store
+from archive.cli.common import quiet_warcio, reading_store
 from archive.config import default_warc_dir
 
 REPLAY_HOST = "127.0.0.1"
@@ -38,6 +38,7 @@ def _readable_warcs(what: str) -> Iterator[None]:
     """A WARC that cannot be read is one line naming the file and the offset; nothing is written."""
     from archive.warc.reader import WarcReadError
 
+    quiet_warcio()
     try:
         yield
     except WarcReadError as exc:

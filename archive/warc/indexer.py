@@ -20,7 +20,7 @@ from typing import TextIO
 from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_timestamp
 
-from archive.warc.reader import TruncatedRecord, iter_warc_files, located, unread_tail
+from archive.warc.reader import TruncatedRecord, iter_warc_files, located, record_iterator, unread_tail
 from archive.warc.surtkey import surt
 
 INDEXED_TYPES = ("response", "revisit", "resource", "metadata")
@@ -49,7 +49,7 @@ def _index_file(fh, path: Path) -> Iterator[str]:
     """The file's index lines; WarcReadError (file, offset, what) where it cannot be read."""
     position = 0  # end of the last whole record: where a problem starts
     try:
-        it = ArchiveIterator(fh, arc2warc=True)
+        it = record_iterator(fh, path)
         for record in it:
             line = _index_line(record, it, path.name)
             end = it.get_record_offset() + it.get_record_length()  # reads the record to its end

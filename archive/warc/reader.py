@@ -89,6 +89,20 @@ class _Seen:
     offset: int
 
 
+class _QuietArchiveIterator(ArchiveIterator):
+    INC_RECORD = ""  # warcio writes this warning (with the raw bytes that follow) straight to stderr
+
+
+class _QuietWARCIterator(WARCIterator):
+    INC_RECORD = ""
+
+
+def record_iterator(fh, path: Path) -> ArchiveIterator:
+    """warcio's iterator for the file: ARC (converted) only for a file named .arc, else strictly WARC,
+    so damaged data is an error rather than a "record"; its raw-bytes warnings are silenced."""
+    return _QuietArchiveIterator(fh, arc2warc=True) if ".arc" in path.name else _QuietWARCIterator(fh)
+
+
 def warn_on_error(path: Path, exc: Exception) -> None:
     warnings.warn(f"{path}: {exc}", RuntimeWarning, stacklevel=3)
 
@@ -222,7 +236,7 @@ def _iter_records(path: Path, report: ErrorCallback) -> Iterator[tuple[_Buffered
             with open(path, "rb") as fh:
                 fh.seek(start)
                 # a file not named .arc is parsed strictly as WARC, so garbage is reported, not "read"
-                it = ArchiveIterator(fh, arc2warc=True) if ".arc" in path.name else WARCIterator(fh)
+                it = record_iterator(fh, path)
                 for record in it:
                     buffered = _Buffered(record)
                     it.read_to_end()

@@ -26,6 +26,7 @@ from archive.extract import ExtractionError, extract
 from archive.extract.decode import decode_body
 from archive.extract.extractor import EXTRACTOR_VERSION
 from archive.extract.multipage import continuation_urls
+from archive.headers import header_value, header_values
 from archive.report import Report, WarcRef
 from archive.store.search_index import tokenize_ahead
 
@@ -37,6 +38,9 @@ CHALLENGE, WITHDRAWN, FILE, FAILED = "challenge", "withdrawn", "file", "failed"
 # Why it was fetched (request.meta["role"] in a crawl; rebuilt from archived lists in a reprocess).
 START, PAGE, RECORD, SUBPAGE, ATTACHMENT = "start", "page", "record", "subpage", "attachment"
 
+# A column of one or two records (or none) looks like a short article with a prev/next link: without a
+# list's context it is a list, as a list's record it is that record.
+WEAK_LIST_REASONS = frozenset({"few-dated-items", "empty-list"})
 _PAGE_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xml", "application/json",
                "text/json", "application/javascript", "text/javascript")
 _LOOKS_LIKE_MARKUP = re.compile(rb"^\s*(?:\xef\xbb\xbf)?\s*(?:<[!?a-zA-Z]|[{\[])")
@@ -54,12 +58,10 @@ class Fetched:
     warc: WarcRef | None = None
 
     def header(self, name: str) -> str | None:
-        lower = name.lower()
-        return next((v for k, v in self.headers if k.lower() == lower), None)
+        return header_value(self.headers, name)
 
     def header_values(self, name: str) -> list[str]:
-        lower = name.lower()
-        return [v for k, v in self.headers if k.lower() == lower]
+        return header_values(self.headers, name)
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,7 @@ def _read(fetched: Fetched, context: PageContext) -> PageReading:
         return PageReading(OTHER, (f"HTTP {status}",), message=f"HTTP {status}")
     content_type = fetched.header("Content-Type")
     if context.role == ATTACHMENT or is_file_response(content_type, fetched.header("Content-Disposition"), fetched.body):
-        return PageReading(FILE)
+        return PageReading(FILE, message="not an HTML page: a file (attachment, image or document)")
     if not fetched.body.strip():
         return PageReading(FAILED, failure_kind="extraction", message="empty response body: nothing to read")
     text, codec = decode_body(fetched.body, content_type, context.encoding)
@@ -174,7 +176,7 @@ def _kind(url: str, text: str, sel, context: PageContext, content_type: str | No
     if context.role == RECORD and recognize.looks_like_article(url, text):
         return DETAIL, ("article markers",)
     found = recognize.recognize(url, text, sel())
-    if context.role == RECORD and found.kind != LIST:
+    if context.role == RECORD and (found.kind != LIST or set(found.reasons) <= WEAK_LIST_REASONS):
         return DETAIL, ("record link", *found.reasons)
     return found.kind, found.reasons
 

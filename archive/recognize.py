@@ -33,6 +33,7 @@ from typing import Any
 from parsel import Selector
 
 from archive import jsonlist, platforms
+from archive.extract.links import page_base
 from archive.urls import absolute
 
 LIST, DETAIL, OTHER = "list", "detail", "other"
@@ -317,8 +318,7 @@ def _anchor_title(a: Any) -> str:
 
 def base_url(url: str, sel: Selector) -> str:
     """What relative links of the page resolve against: its `<base href>`, else its own URL."""
-    href = sel.root.xpath("string((//base/@href)[1])").strip()
-    return (absolute(url, href) or url) if href else url
+    return page_base(sel.root, url)
 
 
 def list_links(url: str, sel: Selector, item_xpath: str | None = None,

@@ -1,4 +1,5 @@
-"""URL helpers shared by the extractor, the page recogniser and the crawler."""
+"""URL helpers shared by the extractor, the page recogniser, the reader and the crawler: the one home
+for resolving links and naming hosts."""
 
 from __future__ import annotations
 
@@ -45,3 +46,21 @@ def _netloc(parts: SplitResult) -> str:
     if default:
         netloc = netloc.rsplit(":", 1)[0]
     return netloc.lower()
+
+
+def host_of(url: str) -> str:
+    """`host` or `host:port` (a non-default port is part of the site: another port is another server)."""
+    try:
+        parts = urlsplit(url)
+        host, port = (parts.hostname or "").lower(), parts.port
+    except ValueError:
+        return ""
+    if port and (parts.scheme, port) not in (("http", 80), ("https", 443)):
+        return f"{host}:{port}"
+    return host
+
+
+def site_of(url: str) -> str | None:
+    """The report's `site`: the host name in lower case, without port."""
+    host = urlsplit(url).hostname
+    return host.lower() if host else None

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
 from archive.extract.links import is_download_endpoint
+from archive.urls import host_of
 
 # Extensions of documents government sites publish as 附件 (et = WPS spreadsheet, ceb = Apabi e-book).
 ATTACHMENT_EXTENSIONS = frozenset({
@@ -88,9 +89,10 @@ class LinkPolicy:
         return bool(domain) and domain in self.site_domains and port in (None, 80, 443) and "." in domain \
             and not _IP_HOST.match(parts.hostname or "")
 
-    def reject_reason(self, url: str, *, record: bool = False) -> str | None:
+    def reject_reason(self, url: str, *, record: bool = False, endpoint: bool = False) -> str | None:
         """Why `url` must not be followed, or None when it may be. A `record` (a list's record link)
-        may sit on a sibling host of the site."""
+        may sit on a sibling host of the site. An `endpoint` (the list API a list page's own script
+        calls, `search.jsp?…&sid=…`) is part of the list: search and session-id patterns do not apply."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
             return "scheme"
@@ -98,14 +100,14 @@ class LinkPolicy:
             return "offsite"
         if len(url) > MAX_URL_LENGTH:
             return "too_long"
-        if SESSION_PATTERN.search(url):
+        if SESSION_PATTERN.search(url) and not endpoint:
             return "session_id"
         if is_deep_or_looping(parts.path):
             return "path_trap"
         target = parts.path + ("?" + parts.query if parts.query else "")
         if any(p.search(target) for p in self.ignore_patterns):
             return "ignored"
-        if any(p.search(target) for p in self.navigation_patterns):
+        if any(p.search(target) for p in self.navigation_patterns) and not endpoint:
             return "navigation"
         return None
 
@@ -117,18 +119,6 @@ class LinkPolicy:
         parts = urlsplit(url)
         return parts.scheme in ("http", "https") and self.same_site(url) and len(url) <= MAX_URL_LENGTH \
             and not any(p.search(parts.path + "?" + parts.query) for p in self.ignore_patterns)
-
-
-def host_of(url: str) -> str:
-    """`host` or `host:port` (a non-default port is part of the site: another port is another server)."""
-    try:
-        parts = urlsplit(url)
-        host, port = (parts.hostname or "").lower(), parts.port
-    except ValueError:
-        return ""
-    if port and (parts.scheme, port) not in (("http", 80), ("https", 443)):
-        return f"{host}:{port}"
-    return host
 
 
 

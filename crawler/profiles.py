@@ -18,7 +18,7 @@ import yaml
 from parsel import Selector
 from parsel.csstranslator import HTMLTranslator
 
-from crawler.links import host_of
+from archive.urls import host_of
 
 SITES_DIR = Path(__file__).resolve().parent / "sites"
 _NAME = re.compile(r"^[A-Za-z0-9][\w.-]*$")

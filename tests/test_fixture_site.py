@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -21,14 +20,6 @@ if str(Path(__file__).resolve().parents[1]) not in sys.path:  # `fixtures` is no
 from fixtures.site.server import Site, start_site  # noqa: E402
 
 DETAIL_PATTERN = re.compile(r"(t\d{8}_\d+\.html|art_\d+_\d+\.html|show\.asp\?id=\d+|content_\d+\.htm)$")
-
-
-@pytest.fixture(scope="module")
-def site() -> Iterator[Site]:
-    """A private instance: these tests consume the 503-once page, the shared session site must not see that."""
-    s = start_site(port=0)
-    yield s
-    s.stop()
 
 
 def fetch(site: Site, target: str, headers: dict[str, str] | None = None, method: str = "GET"):

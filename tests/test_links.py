@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from archive.urls import absolute
+from archive.urls import absolute, host_of
 from crawler import links
 
 POLICY = links.LinkPolicy.for_start_urls(["http://www.gov.test/col/tzgg/index.html"], extra_hosts=[".files.gov.test"],
@@ -88,7 +88,7 @@ def test_ports_are_part_of_the_site():
     policy = links.LinkPolicy.for_start_urls(["http://127.0.0.1:8000/col/a/index.html"])
     assert policy.allows("http://127.0.0.1:8000/col/a/index_1.html")
     assert policy.reject_reason("http://127.0.0.1:8001/col/a/index_1.html") == "offsite"
-    assert links.host_of("https://WWW.Gov.test:443/a") == "www.gov.test"
+    assert host_of("https://WWW.Gov.test:443/a") == "www.gov.test"
 
 
 # --- records and attachments on sibling hosts of the same site ----------------------------------------------

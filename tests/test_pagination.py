@@ -137,15 +137,6 @@ def test_absurd_totals_are_capped():
     assert len(pages(pagination.trs_create_page_html, "http://gov.test/", html)) == pagination.MAX_PAGES
 
 
-@pytest.fixture(scope="module")
-def site():
-    from fixtures.site.server import start_site
-
-    site = start_site(port=0)
-    yield site
-    site.stop()
-
-
 def fetch(url: str):
     import urllib.request
 

@@ -110,15 +110,6 @@ def test_column_name(html, name):
     assert recognize.column_name(Selector(text=html)) == name
 
 
-@pytest.fixture(scope="module")
-def site():
-    from fixtures.site.server import start_site
-
-    site = start_site(port=0)
-    yield site
-    site.stop()
-
-
 def fetch(url: str):
     try:
         r = urllib.request.urlopen(url, timeout=10)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import TypeVar
-from urllib.parse import urlsplit
 
 from lxml import etree
 
@@ -16,6 +15,7 @@ from archive.extract.errors import ExtractionError
 from archive.extract.repair import repair_markup
 from archive.extract.text import norm_space, parse_datetime
 from archive.report import METADATA_KEYS, Metadata, Report
+from archive.urls import site_of
 
 logger = logging.getLogger(__name__)
 
@@ -23,11 +23,6 @@ logger = logging.getLogger(__name__)
 # stores the new content as a version with reason "re-extracted" (and only where the content changed).
 EXTRACTOR_VERSION = "2"
 T = TypeVar("T")
-
-
-def site_of(url: str) -> str | None:
-    host = urlsplit(url).hostname
-    return host.lower() if host else None
 
 
 def _metadata(labelled: dict[str, str]) -> Metadata:

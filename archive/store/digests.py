@@ -7,17 +7,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from archive.store.models import PayloadDigest
-
-
-def _original(uri: str, date: str, record_id: str) -> Any:
-    try:
-        from archive.warc.digests import Original
-    except ImportError:  # the WARC side is not there yet: a look-alike with the same fields
-        from collections import namedtuple
-
-        Original = namedtuple("Original", "uri date record_id")  # noqa: N806
-    return Original(uri, date, record_id)
-
+from archive.warc.digests import Original
 
 _table = PayloadDigest.__table__
 # The driver's placeholder for one positional parameter, by DB-API paramstyle.
@@ -62,7 +52,7 @@ class StoreDigestIndex:
         row = self._cursor.fetchone()
         if row is None:
             return None
-        hit = _original(*row)
+        hit = Original(*row)
         self._keep(payload_digest, hit)
         return hit
 

@@ -9,7 +9,6 @@ An index is all or nothing: a record that cannot be read, or a file that ends in
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import re
@@ -21,6 +20,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_timestamp
 
 from archive.warc.reader import TruncatedRecord, iter_warc_files, located, record_iterator, unread_tail
+from archive.warc.records import digest_label
 from archive.warc.surtkey import surt
 
 INDEXED_TYPES = ("response", "revisit", "resource", "metadata")
@@ -108,4 +108,4 @@ def _payload_digest(record) -> str | None:
     sha1 = hashlib.sha1()
     while chunk := record.raw_stream.read(1 << 16):
         sha1.update(chunk)
-    return "sha1:" + base64.b32encode(sha1.digest()).decode("ascii")
+    return digest_label(sha1)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator, WARCIterator
 
+from archive.headers import header_value
 from archive.report import WarcRef
 
 WARC_SUFFIXES = (".warc", ".warc.gz")
@@ -79,8 +80,7 @@ class ArchivedResponse:
     resolved: bool = True  # False for a revisit whose original was not among the files read
 
     def header(self, name: str) -> str | None:
-        lower = name.lower()
-        return next((v for k, v in self.headers if k.lower() == lower), None)
+        return header_value(self.headers, name)
 
 
 @dataclass

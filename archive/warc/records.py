@@ -20,8 +20,10 @@ import hashlib
 import http
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote, urlsplit
 
+from archive.headers import header_value
 from archive.warc.digests import Original
 from archive.warc.exchange import Exchange
 
@@ -45,8 +47,7 @@ class Record:
     block: bytes
 
     def header(self, name: str) -> str | None:
-        lower = name.lower()
-        return next((v for k, v in self.headers if k.lower() == lower), None)
+        return header_value(self.headers, name)
 
     @property
     def record_id(self) -> str:
@@ -71,7 +72,12 @@ def warc_date(moment: datetime) -> str:
 
 
 def sha1_digest(data: bytes) -> str:
-    return "sha1:" + base64.b32encode(hashlib.sha1(data).digest()).decode("ascii")
+    return digest_label(hashlib.sha1(data))
+
+
+def digest_label(sha1: Any) -> str:
+    """A finished SHA-1 as WARC writes it: `sha1:` and the base32 digest."""
+    return "sha1:" + base64.b32encode(sha1.digest()).decode("ascii")
 
 
 def target_uri(url: str) -> str:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
 from archive.page import CHALLENGE
-from crawler.links import host_of
+from archive.urls import host_of
 from crawler.middlewares.page_reader import READING
 
 if TYPE_CHECKING:

@@ -63,6 +63,8 @@ logger = logging.getLogger(__name__)
 # "更多" links are followed from start pages and from the lists they lead to, this many levels down
 # (信息公开 home → 法定主动公开内容 → its sub-columns).
 MAX_MORE_DEPTH = 2
+# Discovery handlers whose pages are a list's own API calls (archive/discover.py), not links a person follows.
+ENDPOINT_HANDLERS = frozenset({"script-endpoint", "request-pages", "gkmlpt", "json-list"})
 # Pages 2..N of a multi-page article go before other pending requests (Scrapy's default priority is 0).
 SUBPAGE_PRIORITY = 10
 _NETWORK_ERRORS: tuple[tuple[str, tuple[type[BaseException], ...]], ...] = (
@@ -187,7 +189,7 @@ class DisclosureSpider(scrapy.Spider):
                     yield self._request(link, PAGE, None, more_depth=more_depth + 1)
         for link in found.pages:
             key = link.key
-            if key not in self.list_pages and self._allowed(link.url):
+            if key not in self.list_pages and self._allowed(link.url, endpoint=link.via in ENDPOINT_HANDLERS):
                 self.list_pages.add(key)
                 yield self._request(link, PAGE, column)
 
@@ -281,8 +283,8 @@ class DisclosureSpider(scrapy.Spider):
 
     # --- helpers -----------------------------------------------------------------------------------
 
-    def _allowed(self, url: str, *, record: bool = False) -> bool:
-        reason = self.policy.reject_reason(url, record=record)
+    def _allowed(self, url: str, *, record: bool = False, endpoint: bool = False) -> bool:
+        reason = self.policy.reject_reason(url, record=record, endpoint=endpoint)
         if reason:
             self._stat(f"skipped/{reason}")
             return False

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
 from archive.cli import cli, main  # noqa: F401  (main is the console script)
+from archive.cli.common import db_option, open_store_for_writing
 from archive.config import default_db_url, default_warc_dir
 
 SETTINGS_MODULE = "crawler.settings"
@@ -21,25 +24,47 @@ QUIET_TRACEBACKS = ("scrapy.downloadermiddlewares.robotstxt",)
 
 @click.command("crawl")
 @click.argument("urls", nargs=-1, metavar="[URL ...]")
-@click.option("--site", "sites", multiple=True, metavar="NAME", help="Site profile (crawler/sites/NAME.yaml); repeatable.")
-@click.option("--db", "db_url", metavar="DBURL", help="SQLAlchemy URL [default: $GOVARCHIVE_DB or sqlite:///data/govarchive.db].")
+@click.option("--site", "sites", multiple=True, metavar="NAME|PATH",
+              help="Site profile: a name (crawler/sites/NAME.yaml) or the path of a YAML file; repeatable.")
+@click.option("--base-url", metavar="URL",
+              help="Base URL of the --site profiles (their relative start URLs), as `scrapy crawl -a base_url=`.")
+@db_option("SQLAlchemy database URL; created when it does not exist yet.")
 @click.option("--warc-dir", type=click.Path(file_okay=False, path_type=Path), help="WARC directory [default: data/warc].")
 @click.option("-s", "--set", "overrides", multiple=True, metavar="SETTING=VALUE",
-              help="Override a Scrapy setting, as `scrapy crawl -s` does; repeatable.")
-def crawl_cmd(urls: tuple[str, ...], sites: tuple[str, ...], db_url: str | None, warc_dir: Path | None,
-              overrides: tuple[str, ...]) -> None:
+              help="Override a Scrapy or govarchive setting, as `scrapy crawl -s` does; repeatable.")
+@click.option("--explain", "explain_url", metavar="URL",
+              help="Fetch one page and show what the crawler sees on it (kind and why, record links, pages, "
+                   "endpoints, handlers); crawls nothing.")
+def crawl_cmd(urls: tuple[str, ...], sites: tuple[str, ...], base_url: str | None, db_url: str,
+              warc_dir: Path | None, overrides: tuple[str, ...], explain_url: str | None) -> None:
     """Crawl disclosure columns (栏目) into the database and WARC files.
 
-    Give the column URLs a person would open, or a site profile with --site. Exits non-zero when the
-    site could not be crawled at all.
+    Give the column URLs a person would open (http:// or https://; a bare host/path means http://),
+    or a site profile with --site. Exits 1 when the site could not be crawled at all, 2 on usage
+    errors (a start URL that is not one, a -s value of the wrong type, an unknown profile).
+
+    A start URL that yields no report (an unknown platform, an app shell, a list without records, records
+    all off-site) is named in the summary with the reason, and the crawl exits 1.
 
     Example: govarchive crawl http://127.0.0.1:8000/xxgk/tzgg/ --db sqlite:///data/demo.db
     """
+    if explain_url is not None:
+        explain_page(explain_url, parse_overrides(overrides))
+        return
     if not urls and not sites:
         raise click.UsageError("give at least one column URL or --site NAME")
-    settings = crawl_settings(parse_overrides(overrides), db_url=db_url, warc_dir=warc_dir)
+    for url in urls:
+        check_start_url(url)
+    if base_url is not None:
+        if not sites:
+            raise click.UsageError("--base-url sets the base URL of --site profiles: give --site NAME too")
+        check_start_url(base_url, option="--base-url")
+    check_profiles(sites, base_url)
+    values = parse_overrides(overrides)
+    settings = crawl_settings(values, db_url=db_url, warc_dir=warc_dir)
+    check_overrides(values, settings)
     check_database(settings.get("GOVARCHIVE_DB"))
-    summary = run_crawl(list(urls), list(sites), settings)
+    summary = run_crawl(list(urls), list(sites), settings, base_url=base_url)
     if summary is None:
         raise click.ClickException("the crawl could not start (see the messages above)")
     if summary.get("status") == "failed":
@@ -48,16 +73,146 @@ def crawl_cmd(urls: tuple[str, ...], sites: tuple[str, ...], db_url: str | None,
         click.echo(f"interrupted: crawl run {summary.get('run_id')} stopped before the end; what was read is stored",
                    err=True)
         raise SystemExit(130)
+    silent = summary.get("silent_starts") or []
+    if silent:
+        raise click.ClickException("; ".join(f"nothing from {s['url']}: {s['problem']}" for s in silent))
+
+
+def explain_page(url: str, overrides: dict[str, str]) -> None:
+    """`crawl --explain URL`: one fetch with the crawl's User-Agent, read as the crawl reads a start URL."""
+    from crawler.explain import explain, fetch
+
+    check_start_url(url, option="--explain")
+    full = url if "://" in url else "http://" + url
+    user_agent = overrides.get("USER_AGENT") or crawl_settings({}, db_url=None, warc_dir=None).get("USER_AGENT")
+    try:
+        fetched = fetch(full, user_agent)
+    except OSError as exc:
+        raise click.ClickException(f"cannot fetch {full}: {getattr(exc, 'reason', exc)}") from None
+    _reading, lines = explain(fetched)
+    click.echo("\n".join(lines))
+
+
+_HOST_LABEL = re.compile(r"^(?!-)[\w-]{1,63}(?<!-)$")
+
+
+def check_start_url(url: str, *, option: str = "URL") -> None:
+    """A start URL the spider can fetch: http(s), a host name or IP address; else a usage error (exit 2)
+    at once, instead of DNS retries on a word that was never a URL."""
+    def bad(why: str) -> click.UsageError:
+        return click.UsageError(f"{option} {url!r} {why}")
+
+    text = url.strip()
+    scheme, sep, _rest = text.partition("://")
+    if sep and scheme.lower() not in ("http", "https"):
+        raise bad(f"uses {scheme}://: only http:// and https:// pages can be crawled")
+    if not sep and re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:(?!\d)", text):
+        raise bad("is not an http(s) URL")
+    if "," in text:
+        raise bad("contains a comma, which separates start URLs for the spider: write it as %2C")
+    if any(ch.isspace() for ch in text):
+        raise bad("contains a space: quote it or write it as %20")
+    parts = urlsplit(text if sep else "http://" + text)
+    try:
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number in range)
+    except ValueError:
+        raise bad("has a port that is not a number from 1 to 65535") from None
+    host = parts.hostname or ""
+    if not host:
+        raise bad("has no host name")
+    try:
+        ipaddress.ip_address(host)
+        return
+    except ValueError:
+        pass
+    labels = host.rstrip(".").split(".")
+    if not all(_HOST_LABEL.match(label) for label in labels) or labels[-1].isdigit():
+        raise bad(f"has no valid host name ({host!r})")
+    if not sep and len(labels) < 2 and host != "localhost":
+        raise bad("is not a URL: give a column's address, such as http://www.example.gov.cn/xxgk/tzgg/")
+
+
+def check_profiles(sites: tuple[str, ...], base_url: str | None) -> None:
+    """Load each --site profile before anything is created: a missing one is a usage error (2),
+    a broken one a one-line error naming the file and field (1)."""
+    from crawler.profiles import ProfileError, ProfileNotFound, load_profile
+
+    for name in sites:
+        for part in (p.strip() for p in name.split(",") if p.strip()):
+            try:
+                load_profile(part, base_url=base_url)
+            except ProfileNotFound as exc:
+                raise click.UsageError(str(exc)) from exc
+            except ProfileError as exc:
+                raise click.ClickException(str(exc)) from exc
 
 
 def parse_overrides(overrides: tuple[str, ...]) -> dict[str, str]:
     values: dict[str, str] = {}
     for item in overrides:
         name, sep, value = item.partition("=")
-        if not sep or not name:
+        if not sep or not name.strip():
             raise click.BadParameter(f"{item!r}: use -s NAME=VALUE", param_hint="-s")
         values[name.strip()] = value
     return values
+
+
+# Settings read by our components that have no default in crawler/settings.py.
+EXTRA_SETTING_NAMES = ("GOVARCHIVE_PROGRESS_ENABLED",)
+CHOICE_SETTINGS: dict[str, tuple[str, ...]] = {
+    "GOVARCHIVE_PROGRESS": ("auto", "on", "off", "true", "false", "1", "0", "yes", "no", "always", "never"),
+}
+_BOOL_VALUES = {"true": True, "false": False, "1": True, "0": False}
+_SECONDS = ("TIMEOUT", "DELAY", "INTERVAL")
+
+
+def check_overrides(values: dict[str, str], settings: Any) -> None:
+    """-s values of the setting's type (usage error naming it, exit 2); a warning with the closest
+    known name for a name that is neither Scrapy's nor ours (`DOWNLOAD_DELAI` → DOWNLOAD_DELAY)."""
+    import difflib
+
+    from scrapy.settings import default_settings
+
+    project_defaults = {k: v for k, v in vars(default_settings).items() if k.isupper()}
+    from importlib import import_module
+
+    ours = {k: v for k, v in vars(import_module(SETTINGS_MODULE)).items() if k.isupper()}
+    known = {**project_defaults, **ours, **{name: None for name in EXTRA_SETTING_NAMES}}
+    for name, value in values.items():
+        if name not in known:
+            close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.75)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            click.echo(f"warning: -s {name}: neither a Scrapy nor a govarchive setting, ignored by both{hint}",
+                       err=True)
+            continue
+        problem = setting_value_problem(name, value, known[name])
+        if problem:
+            raise click.UsageError(f"-s {name}={value}: {problem}")
+
+
+def setting_value_problem(name: str, value: str, default: Any) -> str | None:
+    """Why `value` cannot be the setting `name` (whose default is `default`), or None."""
+    text = value.strip()
+    if name == "GOVARCHIVE_EXTRACT_WORKERS":
+        return None if text == "auto" or text.isdigit() else f"{name} is auto or a number of processes (0: inline)"
+    if name in CHOICE_SETTINGS:
+        choices = CHOICE_SETTINGS[name]
+        return None if text.lower() in choices else f"{name} is one of {', '.join(choices[:3])}"
+    if isinstance(default, bool):
+        return None if text in _BOOL_VALUES or text in ("True", "False") else (
+            f"{name} is true or false (also True/False, 1/0)")
+    if isinstance(default, int) and not (name.endswith(_SECONDS) or any(w in name for w in _SECONDS)):
+        try:
+            int(text)
+        except ValueError:
+            return f"{name} is a whole number"
+        return None
+    if isinstance(default, int | float):
+        try:
+            float(text)
+        except ValueError:
+            return f"{name} is a number" + (" of seconds" if any(w in name for w in _SECONDS) else "")
+    return None
 
 
 def crawl_settings(overrides: dict[str, str], *, db_url: str | None, warc_dir: Path | None) -> Any:
@@ -67,10 +222,8 @@ def crawl_settings(overrides: dict[str, str], *, db_url: str | None, warc_dir: P
 
     settings = get_project_settings()
     settings.setdict(overrides, priority="cmdline")
-    if db_url:
+    if db_url and not ("GOVARCHIVE_DB" in overrides and db_url == default_db_url()):
         settings.set("GOVARCHIVE_DB", db_url, priority="cmdline")
-    elif "GOVARCHIVE_DB" not in overrides:
-        settings.set("GOVARCHIVE_DB", default_db_url(), priority="cmdline")
     if warc_dir:
         settings.set("GOVARCHIVE_WARC_DIR", str(warc_dir), priority="cmdline")
     elif "GOVARCHIVE_WARC_DIR" not in overrides:
@@ -82,17 +235,13 @@ def crawl_settings(overrides: dict[str, str], *, db_url: str | None, warc_dir: P
 
 
 def check_database(db_url: str) -> None:
-    """Open the database once before crawling: a wrong URL or an old schema is a clear error up front."""
-    from archive.store import Store
-    from crawler.extensions.crawl_run import safe_url
-
-    try:
-        Store(db_url).close()
-    except Exception as exc:
-        raise click.ClickException(f"cannot use the database {safe_url(db_url)}: {exc}") from exc
+    """Open (or create, saying so) the database once before crawling: a wrong URL, an unreachable
+    server or an old schema is a one-line error up front."""
+    open_store_for_writing(db_url).close()
 
 
-def run_crawl(urls: list[str], sites: list[str], settings: Any) -> dict[str, Any] | None:
+def run_crawl(urls: list[str], sites: list[str], settings: Any, *, base_url: str | None = None
+              ) -> dict[str, Any] | None:
     """Run the disclosure spider to the end; the crawl's summary, or None if it never started."""
     from scrapy.crawler import CrawlerProcess
 
@@ -111,6 +260,8 @@ def run_crawl(urls: list[str], sites: list[str], settings: Any) -> dict[str, Any
         spider_args["url"] = ",".join(urls)
     if sites:
         spider_args["site"] = ",".join(sites)
+    if base_url:
+        spider_args["base_url"] = base_url
     errors: list[Any] = []
     process.crawl(crawler, **spider_args).addErrback(errors.append)
     process.start()

@@ -46,6 +46,10 @@ class ProfileError(ValueError):
     """A profile that cannot be used: missing, malformed YAML, or a bad field (named in the message)."""
 
 
+class ProfileNotFound(ProfileError):
+    """No profile by that name or path (a usage error for the command line)."""
+
+
 @dataclass
 class Profile:
     name: str
@@ -77,16 +81,34 @@ def load_profile(name_or_path: str, *, base_url: str | None = None, directory: P
     path = Path(name_or_path)
     if path.suffix not in (".yaml", ".yml"):
         if not _NAME.match(name_or_path):
-            raise ProfileError(f"{name_or_path!r} is not a profile name (letters, digits, '-', '_', '.')")
+            raise ProfileNotFound(f"{name_or_path!r} is not a profile name (letters, digits, '-', '_', '.') "
+                              "nor the path of a .yaml file")
         path = directory / f"{name_or_path}.yaml"
     if not path.is_file():
         known = ", ".join(available_profiles(directory)) or "none"
-        raise ProfileError(f"no site profile {name_or_path!r} ({path} not found; available: {known})")
+        raise ProfileNotFound(f"no site profile {name_or_path!r} ({path} not found; available: {known})")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise ProfileError(f"{path}: not valid YAML: {exc}") from exc
+        raise ProfileError(f"{path}: not valid YAML{yaml_problem(exc)}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"{path}: cannot be read: {exc}") from exc
     return parse_profile(data, source=str(path), default_name=path.stem, base_url=base_url)
+
+
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's several-line message as one clause: where, and what was wrong."""
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return f": {' '.join(str(exc).split())}"
+    mark = exc.problem_mark
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = exc.problem or "syntax error"
+    context = ""
+    if exc.context:
+        start = exc.context_mark
+        since = f" started at line {start.line + 1}" if start is not None and start.line != getattr(mark, "line", None) else ""
+        context = f" ({exc.context}{since})"
+    return f"{where}: {problem}{context}"
 
 
 def parse_profile(data: Any, *, source: str = "<profile>", default_name: str = "profile",

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from warcio.archiveiterator import ArchiveIterator
 
-from tests.clirun import FAST, govarchive
+from tests.clirun import FAST, command, govarchive
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -190,9 +190,7 @@ def test_no_url_and_no_site_is_a_usage_error(tmp_path):
 
 def test_kill_mid_crawl_then_next_crawl_repairs_the_warc(site, tmp_path):
     slow = ["-s", "DOWNLOAD_DELAY=0.05", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]
-    script = Path(sys.executable).with_name("govarchive")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "crawler"]
-    proc = subprocess.Popen([*command, "crawl", *site.start_urls, "--db", db_url(tmp_path), "--warc-dir",
+    proc = subprocess.Popen([*command(), "crawl", *site.start_urls, "--db", db_url(tmp_path), "--warc-dir",
                              str(tmp_path / "warc"), *FAST, *slow], cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -242,8 +240,8 @@ def test_scrapy_crawl_from_the_project_root_uses_the_same_pipeline(site, tmp_pat
 def test_unknown_site_profile_is_a_clear_error(tmp_path):
     result = govarchive("crawl", "--site", "no-such-site", "--db", db_url(tmp_path), "--warc-dir",
                         str(tmp_path / "warc"), cwd=tmp_path)
-    assert result.returncode == 1
-    assert "no-such-site" in result.stderr
+    assert result.returncode == 2  # a usage error, found before anything is created
+    assert "no-such-site" in result.error_line and not (tmp_path / "govarchive.db").exists()
     assert "Traceback" not in result.stderr
 
 

@@ -7,13 +7,12 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from archive.cli import cli
 from archive.extract import ExtractionError, extract
 from archive.extract.decode import decode_body
 from archive.extract.text import parse_datetime
 from archive.report import Report
+from tests.clirun import govarchive
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "pages"
 # Our own template pages, then real pages saved from public repositories (fixtures/pages/real/, SOURCES.md).
@@ -179,7 +178,7 @@ def test_publish_time_never_from_generation_stamp_or_footer():
 def test_cli_extract_prints_one_json_report():
     name = "hanweb_gov_yjya"
     expected = load(name)[1]
-    result = CliRunner().invoke(cli, ["extract", str(PAGES_DIR / f"{name}.html"), "--url", expected["url"]])
+    result = govarchive("extract", str(PAGES_DIR / f"{name}.html"), "--url", expected["url"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["title"] == expected["title"]
@@ -189,8 +188,8 @@ def test_cli_extract_prints_one_json_report():
 def test_cli_extract_with_encoding_option():
     name = "legacy_gbk_hbxz"
     expected = load(name)[1]
-    result = CliRunner().invoke(cli, ["extract", str(PAGES_DIR / f"{name}.html"), "--url", expected["url"],
-                                      "--encoding", "gb18030"])
+    result = govarchive("extract", str(PAGES_DIR / f"{name}.html"), "--url", expected["url"],
+                        "--encoding", "gb18030")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["title"] == expected["title"]
 
@@ -198,7 +197,7 @@ def test_cli_extract_with_encoding_option():
 def test_cli_extract_error_exits_non_zero(tmp_path):
     pdf = tmp_path / "a.pdf"
     pdf.write_bytes(b"%PDF-1.4 binary")
-    result = CliRunner().invoke(cli, ["extract", str(pdf)])
+    result = govarchive("extract", str(pdf))
     assert result.exit_code != 0
     assert "not an HTML page" in result.output
     assert "Traceback" not in result.output
@@ -207,7 +206,7 @@ def test_cli_extract_error_exits_non_zero(tmp_path):
 def test_cli_extract_unknown_encoding_is_a_clear_error(tmp_path):
     page = tmp_path / "a.html"
     page.write_bytes(b"<html><body><p>x</p></body></html>")
-    result = CliRunner().invoke(cli, ["extract", str(page), "--encoding", "nonsense-enc"])
+    result = govarchive("extract", str(page), "--encoding", "nonsense-enc")
     assert result.exit_code != 0
     assert "nonsense-enc" in result.output
 

@@ -14,30 +14,16 @@ whole-record anchors, `onclick` records and a one-sentence notice followed by a 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import urllib.request
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from fixtures.othersite.server import start_site
+from tests.clirun import FAST, govarchive
 
 pytestmark = pytest.mark.timeout(300)
-
-FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8",
-        "-s", "RETRY_BACKOFF_MAX=0.2"]
-
-
-def govarchive(*args: str, cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess:
-    script = Path(sys.executable).with_name("govarchive")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "crawler"]
-    env = {**os.environ, "GOVARCHIVE_DB": "", "COLUMNS": "200"}
-    return subprocess.run([*command, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
-
 
 @pytest.fixture(scope="module")
 def site():

@@ -177,13 +177,11 @@ def test_a_list_page_gives_its_records_and_pages():
 # --- `govarchive extract` reads a file through the same reader ----------------------------------------
 
 def run_extract(tmp_path, body: bytes, *args: str):
-    from click.testing import CliRunner
-
-    from archive.cli import cli
+    from tests.clirun import govarchive
 
     path = tmp_path / "page.html"
     path.write_bytes(body)
-    return CliRunner().invoke(cli, ["extract", str(path), *args])
+    return govarchive("extract", str(path), *args)
 
 
 def test_extract_refuses_a_list_page_and_says_what_it_is(tmp_path):

@@ -40,8 +40,11 @@ def crawled(tmp_path_factory):
 
 
 def test_every_static_document_of_every_platform_is_one_report(crawled):
-    workdir, _, result, _ = crawled
-    assert result.returncode == 0, result.stderr
+    workdir, site, result, _ = crawled
+    # every column gave its documents but the app shell, which needs a browser: named, and exit 1
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"Error: nothing from {site.url('/spa/index.html')}: an app shell whose content only a browser can render")
     reports = export(sqlite_url(workdir), workdir)
     expected = {p: t for p, t in EXPECTED_DOCUMENTS.items() if p not in NEEDS_BROWSER}
     got = {path_of(u): r for u, r in reports.items()}
@@ -93,6 +96,15 @@ def test_a_start_url_that_yields_nothing_says_where_and_why(crawled):
     starts = {s["url"]: s for s in summary["starts"]}
     assert "empty-column" in starts[site.url("/zwgk/yjgl/index.html")]["notes"]
     assert all(s["reports"] > 0 for url, s in starts.items() if url not in silent and "yjgl" not in url)
+
+
+def test_crawl_explain_from_the_command_line(tmp_path):
+    with start_site(port=0) as site:
+        result = govarchive("crawl", "--explain", site.url("/zwgk/list.asp?ClassID=5"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1] == "kind: list  (dated-items, pagination)" and "records: 5" in lines
+    assert not list(tmp_path.iterdir())  # nothing crawled, nothing created
 
 
 def test_explain_shows_what_the_crawler_sees_on_one_page():

@@ -112,7 +112,7 @@ QUERIES = {
     "财政": {1, 2, 5},
     "预算管理": {1},
     "数字政府建设": {2},
-    '"安全生产 责任制"': set(),  # a phrase across a comma-less word gap that is not in the text
+    '"安全生产 责任制"': {3},  # spaces between Chinese characters in a phrase are ignored, as in writing
     '"落实安全生产责任制"': {3},
     "财政 预算": {1, 5},
     "财政 AND 预算": {1, 5},
@@ -295,8 +295,9 @@ def test_tokenizer_bigrams_with_final_character():
 
 def test_compiled_queries_hold_only_tokens_and_operators():
     node = parse('"财政 预算" OR 年 -"x"\'";--')
-    assert to_fts5(node) == '("财政 政 预算" OR (("年"*) NOT "x"))'  # AND binds tighter than OR
-    assert to_tsquery(node) == "(('财政' <-> '政' <-> '预算') | ('年':* & !'x'))"
+    # AND binds tighter than OR; the phrase's space between Chinese characters is dropped
+    assert to_fts5(node) == '("财政 政预 预算" OR (("年"*) NOT "x"))'
+    assert to_tsquery(node) == "(('财政' <-> '政预' <-> '预算') | ('年':* & !'x'))"
 
 
 def test_a_changed_report_is_found_by_its_new_text_only(store):

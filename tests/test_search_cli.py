@@ -7,11 +7,10 @@ import io
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from archive.cli import cli
 from archive.report import Metadata, Report, WarcRef
 from archive.store import Store
+from tests.clirun import govarchive
 
 URL1 = "http://www.example.gov.cn/art/2024/1.html"
 
@@ -58,13 +57,8 @@ def db(db_url):
     return db_url
 
 
-def run(*args: str):
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    return result
-
-
 def test_search_json_is_one_object_per_line(db):
-    result = run("search", "财政", "--db", db, "--json")
+    result = govarchive("search", "财政", "--db", db, "--json")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert len(lines) == 1
@@ -73,7 +67,7 @@ def test_search_json_is_one_object_per_line(db):
 
 
 def test_search_table_for_people(db):
-    result = run("search", "安全生产", "--db", db)
+    result = govarchive("search", "安全生产", "--db", db)
     assert result.exit_code == 0
     assert "安全生产工作要点" in result.stdout and "2023-06-01" in result.stdout
 
@@ -92,61 +86,61 @@ def test_search_table_for_people(db):
     ],
 )
 def test_search_filters(db, args, expected):
-    result = run("search", "财政 OR 安全", "--db", db, "--json", *args)
+    result = govarchive("search", "财政 OR 安全", "--db", db, "--json", *args)
     assert result.exit_code == 0, result.output
     assert [json.loads(x)["url"].rsplit("/", 1)[1] for x in result.stdout.splitlines()] == expected
 
 
 def test_words_as_separate_arguments_and_a_leading_minus(db):
-    result = run("search", "财政", "-纪律", "--db", db, "--json")
+    result = govarchive("search", "财政", "-纪律", "--db", db, "--json")
     assert result.exit_code == 0 and result.stdout == ""
-    result = run("search", "财政", "-安全", "--db", db, "--json")
+    result = govarchive("search", "财政", "-安全", "--db", db, "--json")
     assert [json.loads(x)["url"] for x in result.stdout.splitlines()] == [URL1]
 
 
 def test_no_hits_is_not_an_error(db):
-    result = run("search", "不存在的词语", "--db", db)
+    result = govarchive("search", "不存在的词语", "--db", db)
     assert result.exit_code == 0 and "no reports found" in result.output
 
 
 @pytest.mark.parametrize("query", ['"', "-财政", "x" * 10_000, "。。。", "财政 OR -预算"])
 def test_unusable_query_is_a_clear_error(db, query):
-    result = run("search", "--db", db, "--", query)  # `--`: a query may start with "-"
+    result = govarchive("search", "--db", db, "--", query)  # `--`: a query may start with "-"
     assert result.exit_code == 1
     assert result.output.startswith("Error: cannot search for") and "Traceback" not in result.output
 
 
 @pytest.mark.parametrize("query", ["'; DROP TABLE reports; --", '"财政', "OR", "((财政"])
 def test_malformed_query_is_literal_text(db, query):
-    result = run("search", query, "--db", db, "--json")
+    result = govarchive("search", query, "--db", db, "--json")
     assert result.exit_code == 0 and "Traceback" not in result.output
-    assert run("show", "1", "--db", db).exit_code == 0  # the table is still there
+    assert govarchive("show", "1", "--db", db).exit_code == 0  # the table is still there
 
 
 def test_bad_date_is_a_usage_error(db):
-    result = run("search", "财政", "--db", db, "--since", "yesterday")
+    result = govarchive("search", "财政", "--db", db, "--since", "yesterday")
     assert result.exit_code == 2 and "not a date" in result.output
 
 
 def test_show_json_and_text(db):
-    result = run("show", URL1, "--db", db, "--json")
+    result = govarchive("show", URL1, "--db", db, "--json")
     data = json.loads(result.stdout)
     assert data["version"] == 2 and data["warc"]["record_id"] == "<urn:uuid:1>" and data["withdrawn"] is False
     assert Report.from_dict(data).title == "关于2024年财政预算的通知"
-    text = run("show", "1", "--db", db).stdout
+    text = govarchive("show", "1", "--db", db).stdout
     assert (
         "关于2024年财政预算的通知" in text and "严肃财经纪律（修订）" in text and "某财发〔2024〕1号" in text
     )
 
 
 def test_show_versions_and_diff(db):
-    versions = run("show", "1", "--db", db, "--versions", "--json").stdout.splitlines()
+    versions = govarchive("show", "1", "--db", db, "--versions", "--json").stdout.splitlines()
     assert [json.loads(v)["version"] for v in versions] == [1, 2]
     assert json.loads(versions[1])["fetched_at"] == "2024-04-01T00:00:00+00:00"
-    assert "2024-04-01" in run("show", "1", "--db", db, "--versions").stdout
-    diff = run("show", "1", "--db", db, "--diff", "1", "2").stdout
+    assert "2024-04-01" in govarchive("show", "1", "--db", db, "--versions").stdout
+    diff = govarchive("show", "1", "--db", db, "--diff", "1", "2").stdout
     assert "-二、严肃财经纪律。" in diff and "+二、严肃财经纪律（修订）。" in diff
-    assert run("show", "1", "--db", db, "--diff").stdout == diff
+    assert govarchive("show", "1", "--db", db, "--diff").stdout == diff
 
 
 @pytest.mark.parametrize(
@@ -158,12 +152,12 @@ def test_show_versions_and_diff(db):
     ],
 )
 def test_show_errors(db, args, message):
-    result = run("show", *args, "--db", db)
+    result = govarchive("show", *args, "--db", db)
     assert result.exit_code == 1 and message in result.output
 
 
 def test_export_jsonl_to_stdout(db):
-    result = run("export", "--db", db)
+    result = govarchive("export", "--db", db)
     assert result.exit_code == 0
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["url"] for r in rows] == [URL1, URL1.replace("1.html", "2.html")]
@@ -172,7 +166,7 @@ def test_export_jsonl_to_stdout(db):
 
 def test_export_csv_file_with_bom_and_filters(db, tmp_path):
     out = tmp_path / "r.csv"
-    result = run("export", "--db", db, "--format", "csv", "--bom", "-o", str(out), "--issuer", "应急")
+    result = govarchive("export", "--db", db, "--format", "csv", "--bom", "-o", str(out), "--issuer", "应急")
     assert result.exit_code == 0, result.output
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
@@ -183,21 +177,15 @@ def test_export_csv_file_with_bom_and_filters(db, tmp_path):
 def test_db_upgrade(tmp_path):
     url = f"sqlite:///{tmp_path / 'new' / 'g.db'}"
     for _ in range(2):
-        result = run("db", "upgrade", "--db", url)
+        result = govarchive("db", "upgrade", "--db", url)
         assert result.exit_code == 0 and "revision 0002" in result.output
 
 
 def test_unreachable_database_is_a_clear_error():
-    result = run("search", "财政", "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    result = govarchive("search", "财政", "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none")
     assert result.exit_code == 1 and result.output.startswith("Error: cannot open the database")
 
 
-def test_db_defaults_to_govarchive_db_env(db, monkeypatch):
-    monkeypatch.setenv("GOVARCHIVE_DB", db)
-    assert json.loads(run("search", "安全", "--json").stdout.splitlines()[0])["title"] == "安全生产工作要点"
-
-
-@pytest.mark.parametrize("name", ["search", "show", "export", "db"])
-def test_every_command_is_documented_with_an_example(name):
-    result = run(name, "--help") if name != "db" else run("db", "upgrade", "--help")
-    assert result.exit_code == 0 and "Example:" in result.output
+def test_db_defaults_to_govarchive_db_env(db):
+    found = govarchive("search", "安全", "--json", env={"GOVARCHIVE_DB": db})
+    assert json.loads(found.stdout.splitlines()[0])["title"] == "安全生产工作要点"

@@ -23,7 +23,7 @@ from crawler.middlewares.warc_capture import (
     host_value,
     reason_phrase,
 )
-from tests.clirun import FAST, govarchive
+from tests.clirun import FAST, Ran, govarchive
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -94,7 +94,7 @@ def test_disabled_by_setting():
 
 # -- a real crawl of the fixture site ------------------------------------------------------------------
 
-def govarchive_crawl(site, workdir: Path, *extra: str) -> subprocess.CompletedProcess:
+def govarchive_crawl(site, workdir: Path, *extra: str) -> Ran:
     return govarchive("crawl", *site.start_urls, "--db", f"sqlite:///{workdir / 'db.sqlite'}",
                       "--warc-dir", str(workdir / "warc"), *FAST, *extra, cwd=workdir)
 

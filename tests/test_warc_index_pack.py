@@ -12,13 +12,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from archive.cli import cli
 from archive.warc import Exchange, WarcWriter
 from archive.warc.indexer import write_cdxj
 from archive.warc.surtkey import surt
 from archive.warc.wacz import write_wacz
+from tests.clirun import govarchive
 
 T0 = datetime(2024, 2, 29, 1, 2, 3, tzinfo=UTC)
 AWKWARD_URLS = [
@@ -200,23 +199,19 @@ def test_wacz_pages_fall_back_to_html_in_the_warcs(warc_dir, tmp_path):
 
 
 def test_cli_index_writes_a_file_and_stdout(warc_dir, tmp_path):
-    runner = CliRunner()
-    result = runner.invoke(
-        cli, ["warc", "index", "--warc-dir", str(warc_dir), "-o", str(tmp_path / "i.cdxj")]
-    )
+    result = govarchive("warc", "index", "--warc-dir", str(warc_dir), "-o", str(tmp_path / "i.cdxj"))
     assert result.exit_code == 0, result.output
-    to_stdout = runner.invoke(cli, ["warc", "index", "--warc-dir", str(warc_dir)])
+    to_stdout = govarchive("warc", "index", "--warc-dir", str(warc_dir))
     assert to_stdout.exit_code == 0
     assert to_stdout.stdout == (tmp_path / "i.cdxj").read_text()
 
 
 def test_cli_pack_and_repair(warc_dir, tmp_path):
-    runner = CliRunner()
     out = tmp_path / "p.wacz"
-    result = runner.invoke(cli, ["warc", "pack", "--warc-dir", str(warc_dir), "-o", str(out)])
+    result = govarchive("warc", "pack", "--warc-dir", str(warc_dir), "-o", str(out))
     assert result.exit_code == 0, result.output
     assert zipfile.ZipFile(out).read("datapackage-digest.json")
-    result = runner.invoke(cli, ["warc", "repair", "--warc-dir", str(warc_dir)])
+    result = govarchive("warc", "repair", "--warc-dir", str(warc_dir))
     assert result.exit_code == 0 and "no unfinished" in result.output
 
 
@@ -240,9 +235,7 @@ def test_cli_pack_with_db_lists_stored_reports(warc_dir, tmp_path):
     )
     store.close()
     out = tmp_path / "p.wacz"
-    result = CliRunner().invoke(
-        cli, ["warc", "pack", "--warc-dir", str(warc_dir), "-o", str(out), "--db", db]
-    )
+    result = govarchive("warc", "pack", "--warc-dir", str(warc_dir), "-o", str(out), "--db", db)
     assert result.exit_code == 0, result.output
     pages = [
         json.loads(line) for line in zipfile.ZipFile(out).read("pages/pages.jsonl").decode().splitlines()[1:]
@@ -253,17 +246,9 @@ def test_cli_pack_with_db_lists_stored_reports(warc_dir, tmp_path):
 
 
 def test_cli_errors_are_clear(tmp_path):
-    result = CliRunner().invoke(cli, ["warc", "index", "--warc-dir", str(tmp_path / "nope")])
+    result = govarchive("warc", "index", "--warc-dir", str(tmp_path / "nope"))
     assert result.exit_code != 0 and "WARC directory not found" in result.output
     empty = tmp_path / "empty"
     empty.mkdir()
-    result = CliRunner().invoke(
-        cli, ["warc", "pack", "--warc-dir", str(empty), "-o", str(tmp_path / "x.wacz")]
-    )
+    result = govarchive("warc", "pack", "--warc-dir", str(empty), "-o", str(tmp_path / "x.wacz"))
     assert result.exit_code != 0 and "no WARC files" in result.output
-
-
-@pytest.mark.parametrize("args", [["warc", "index"], ["warc", "pack"], ["warc", "repair"], ["replay"]])
-def test_every_command_is_documented_with_an_example(args):
-    result = CliRunner().invoke(cli, [*args, "--help"])
-    assert result.exit_code == 0 and "Example: govarchive " in result.output

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from archive.config import default_db_url
+from archive.cli.common import db_option
 
 
 @click.group("db")
@@ -13,25 +13,22 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.option(
-    "--db",
-    "db_url",
-    default=default_db_url,
-    show_default="$GOVARCHIVE_DB or ./data/govarchive.db",
-    help="SQLAlchemy database URL.",
-)
+@db_option("SQLAlchemy database URL; created when it does not exist yet.")
 def upgrade_cmd(db_url: str) -> None:
     """Apply every pending migration (safe to run repeatedly).
 
     Example: govarchive db upgrade --db postgresql+psycopg://user@host/govarchive
     """
-    from archive.store import upgrade
+    from archive.store import StoreError
+    from archive.store.engine import shown_url, upgrade_from
 
     try:
-        revision = upgrade(db_url)
-    except Exception as exc:  # any failure to reach or migrate the database is the user's to fix
-        raise click.ClickException(f"cannot upgrade {db_url}: {exc}") from exc
-    click.echo(f"database schema at revision {revision}")
+        before, after = upgrade_from(db_url)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if before is None:
+        click.echo(f"created a new govarchive database at {shown_url(db_url)}", err=True)
+    click.echo(f"database schema at revision {after}")
 
 
 COMMANDS: list[click.Command] = [db]

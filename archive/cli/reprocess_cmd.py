@@ -7,25 +7,24 @@ from pathlib import Path
 
 import click
 
-from archive.config import default_db_url
+from archive.cli.common import db_option, quiet_warcio, writing_store
 
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--db", "db_url", default=None, help="SQLAlchemy URL (default: $GOVARCHIVE_DB or ./data/).")
-def reprocess(paths: tuple[Path, ...], db_url: str | None) -> None:
+@db_option("SQLAlchemy database URL; created when it does not exist yet.")
+def reprocess(paths: tuple[Path, ...], db_url: str) -> None:
     """Turn the detail pages in WARC files (ours or another tool's) into reports.
+
+    A record that cannot be read is a warning naming the file and offset; the rest is still read.
 
     Example: govarchive reprocess data/warc --db sqlite:///rebuilt.db
     """
     from archive.reprocess import reprocess_warcs
-    from archive.store import Store
 
-    store = Store(db_url or default_db_url())
-    try:
+    quiet_warcio()
+    with writing_store(db_url) as store:
         summary = reprocess_warcs(paths, store, on_error=lambda msg: click.echo(f"warning: {msg}", err=True))
-    finally:
-        store.close()
     click.echo(json.dumps(summary.as_dict(), ensure_ascii=False))
     if summary.responses == 0:
         raise click.ClickException("no HTTP response records found in the given WARC files")

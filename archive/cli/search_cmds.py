@@ -8,19 +8,12 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from contextlib import contextmanager
 
 import click
 
-from archive.config import default_db_url
+from archive.cli.common import db_option, reading_store
 
-DB_OPTION = click.option(
-    "--db",
-    "db_url",
-    default=default_db_url,
-    show_default="$GOVARCHIVE_DB or ./data/govarchive.db",
-    help="SQLAlchemy database URL.",
-)
+DB_OPTION = db_option()
 
 
 def filter_options(func):
@@ -54,27 +47,6 @@ def filter_options(func):
     return wrapper
 
 
-@contextmanager
-def open_store(db_url: str):
-    """The Store, with database problems turned into a clear message and a non-zero exit."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from archive.store import Store, StoreError
-
-    try:
-        store = Store(db_url)
-    except (StoreError, SQLAlchemyError) as exc:
-        raise click.ClickException(f"cannot open the database {db_url}: {exc}") from exc
-    try:
-        yield store
-    except SQLAlchemyError as exc:
-        raise click.ClickException(
-            f"database error: {exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}"
-        ) from exc
-    finally:
-        store.close()
-
-
 @click.command("search", context_settings={"ignore_unknown_options": True})
 @click.argument("words", nargs=-1, required=True, metavar="QUERY")
 @DB_OPTION
@@ -87,59 +59,105 @@ def search_cmd(words: tuple[str, ...], db_url: str, as_json: bool, limit: int, f
     """Full-text search in Chinese: words (AND), OR, NOT or -word, "phrases", (groups).
 
     The words may be given as one quoted argument or several (`search 财政 -预算` works too).
+    Without --json: the number of matching reports, then each hit (title and snippet with the
+    matches highlighted, date, issuer, URL), newest first after the title matches.
 
     Example: govarchive search '财政 预算 -草案' --since 2024 --site www.example.gov.cn
     """
     query = " ".join(words)
     from archive.store import QueryError
 
-    with open_store(db_url) as store:
+    with reading_store(db_url) as store:
         try:
             hits = store.search(query, filters, limit)
+            total = len(hits) if as_json or len(hits) < limit else store.count_hits(query, filters)
         except QueryError as exc:
             raise click.ClickException(f"cannot search for {_short(query)}: {exc}") from exc
     if as_json:
         for hit in hits:
             click.echo(json.dumps(hit.to_dict(), ensure_ascii=False))
         return
+    searched = _searched(query, filters)
     if not hits:
-        click.echo("no reports found", err=True)
+        click.echo(f"no reports found: nothing matches {searched}", err=True)
         return
-    _print_hits(hits)
+    shown = f"all {total} shown" if total == len(hits) else f"the first {len(hits)} shown; --limit N for more"
+    click.echo(f"{total} report{'s' if total != 1 else ''} match {searched} ({shown})")
+    _print_hits(hits, query)
 
 
-def _print_hits(hits) -> None:
+def _searched(query: str, filters) -> str:
+    """What was searched, in words: the query and the filters given."""
+    from dataclasses import fields
+
+    given = [(f.name, getattr(filters, f.name)) for f in fields(filters) if getattr(filters, f.name) is not None]
+    words = [f"{name.replace('_', '-')} {value}" if not isinstance(value, bool) else
+             ("withdrawn only" if value else "current only") for name, value in given]
+    return _short(query) + (f" ({', '.join(words)})" if words else "")
+
+
+def _print_hits(hits, query: str) -> None:
+    """Each hit as a short block that fits the terminal (80 columns when not a terminal): the id and
+    the title (matches highlighted), date · issuer · site, the snippet, the URL whole on one line."""
     from rich.console import Console
-    from rich.table import Table
     from rich.text import Text
 
-    table = Table(show_lines=True, expand=True)
-    table.add_column("id", justify="right", no_wrap=True)
-    table.add_column("date", no_wrap=True)
-    table.add_column("title / snippet", ratio=4, overflow="fold")
-    table.add_column("issuer", ratio=1, overflow="fold")
-    table.add_column("site", ratio=1, overflow="fold")
+    from archive.store.search import match_spans
+
+    console = Console(highlight=False)
+    indent = 7
+    width = max(console.width - indent, 20)
     for h in hits:
-        body = Text(h.title or "(no title)", style="bold")
+        title = h.title or "(no title)"
+        heading = _marked(title, match_spans(title, query) if h.title else [], style="bold")
         if h.withdrawn:
-            body.append(" [withdrawn]", style="red")
-        body.append("\n")
-        last = 0
-        for a, b in h.marks:
-            body.append(h.snippet[last:a])
-            body.append(h.snippet[a:b], style="bold yellow")
-            last = b
-        body.append(h.snippet[last:])
-        body.append(f"\n{h.url}", style="dim")
-        table.add_row(str(h.id), (h.publish_time or "")[:10], body, h.issuer or "", h.site or "")
-    Console().print(table)
+            heading.append(" [withdrawn]", style="red")
+        _print_wrapped(console, heading, width, first=Text(f"{h.id:>{indent - 2}}  ", style="bold"))
+        facts = " · ".join(x for x in ((h.publish_time or "")[:10], h.issuer, h.site) if x)
+        if facts:
+            _print_wrapped(console, Text(facts, style="dim"), width)
+        if h.snippet:
+            _print_wrapped(console, _marked(h.snippet, h.marks), width, max_lines=2)
+        console.print(Text(" " * indent + h.url, style="dim"), no_wrap=True, overflow="ignore", crop=False)
+        console.print()
+
+
+def _print_wrapped(console, text, width: int, first=None, max_lines: int | None = None) -> None:
+    """`text` wrapped to `width` cells, each line after a 7-cell margin (`first` on the first line);
+    past `max_lines` the last line shown ends with an ellipsis."""
+    from rich.text import Text
+
+    margin = Text(" " * 7)
+    lines = list(text.wrap(console, width))
+    if max_lines is not None and len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1].rstrip()
+        lines[-1].truncate(width - 1)
+        lines[-1].append("…")
+    for i, line in enumerate(lines):
+        line.rstrip()
+        console.print(Text.assemble(first if i == 0 and first is not None else margin, line),
+                      no_wrap=True, crop=False)
+
+
+def _marked(text: str, spans: list[tuple[int, int]], style: str = ""):
+    from rich.text import Text
+
+    out = Text(style=style)
+    last = 0
+    for a, b in spans:
+        out.append(text[last:a])
+        out.append(text[a:b], style="bold yellow")
+        last = b
+    out.append(text[last:])
+    return out
 
 
 @click.command("show")
 @click.argument("id_or_url")
 @click.argument("diff_versions", nargs=-1, type=int, metavar="[V1 V2]")
 @DB_OPTION
-@click.option("--json", "as_json", is_flag=True, help="The report as one JSON object.")
+@click.option("--json", "as_json", is_flag=True, help="The report (or with --versions, each version) as JSON.")
 @click.option("--versions", "list_versions", is_flag=True, help="List the stored versions.")
 @click.option(
     "--diff", is_flag=True, help="Show what changed between versions V1 and V2 (default: the last two)."
@@ -158,9 +176,17 @@ def show_cmd(
     """
     from archive.store import StoreError
 
-    with open_store(db_url) as store:
-        if diff_versions and (not diff or len(diff_versions) != 2):
-            raise click.UsageError("give two version numbers after --diff, e.g. --diff 1 2")
+    if diff_versions and not diff:
+        extra = " ".join(map(str, diff_versions))
+        raise click.UsageError(f"unexpected argument(s) {extra} after {id_or_url}: version numbers go "
+                               f"with --diff, e.g. show {id_or_url} --diff 1 2")
+    if diff and len(diff_versions) not in (0, 2):
+        raise click.UsageError("give two version numbers after --diff (e.g. --diff 1 2), or none for the last two")
+    if diff and list_versions:
+        raise click.UsageError("--versions and --diff cannot be combined: use one, then the other")
+    if diff and as_json:
+        raise click.UsageError("--diff prints a text diff; --json cannot be combined with it")
+    with reading_store(db_url) as store:
         if diff:
             try:
                 text = store.diff(id_or_url, *(diff_versions or (None, None)))
@@ -170,7 +196,7 @@ def show_cmd(
             return
         record = store.get_record(id_or_url)
         if record is None:
-            raise click.ClickException(f"no report {id_or_url!r} in {db_url}")
+            raise click.ClickException(f"no report {id_or_url!r} in {_shown(db_url)}")
         if list_versions:
             versions = store.versions(record.id)
             if as_json:
@@ -185,24 +211,45 @@ def show_cmd(
         _print_record(record)
 
 
+VERSION_COLUMNS = ("version", "fetched at", "status", "content hash", "title", "WARC record")
+
+
 def _print_versions(versions) -> None:
+    """A table on a terminal; plain aligned columns, never cut, when piped or redirected."""
+    from rich.cells import cell_len
     from rich.console import Console
     from rich.table import Table
 
-    table = Table()
-    for name in ("version", "fetched at", "status", "content hash", "title", "WARC record"):
-        table.add_column(name)
-    for v in versions:
-        warc = f"{v.warc.filename}@{v.warc.offset}" if v.warc else ""
-        table.add_row(
+    rows = [
+        (
             str(v.version),
             v.fetched_at or "",
             str(v.status or ""),
             v.content_hash[:12],
             v.report.title or "",
-            warc,
+            f"{v.warc.filename}@{v.warc.offset}" if v.warc else "",
         )
-    Console().print(table)
+        for v in versions
+    ]
+    console = Console()
+    if console.is_terminal:
+        table = Table()
+        for name in VERSION_COLUMNS:
+            table.add_column(name, overflow="fold")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+        return
+    widths = [max(cell_len(r[i]) for r in [VERSION_COLUMNS, *rows]) for i in range(len(VERSION_COLUMNS))]
+    for row in [VERSION_COLUMNS, *rows]:
+        cells = [value + " " * (widths[i] - cell_len(value)) for i, value in enumerate(row)]
+        click.echo("  ".join(cells).rstrip())
+
+
+def _shown(db_url: str) -> str:
+    from archive.store.engine import shown_url
+
+    return shown_url(db_url)
 
 
 def _print_record(rec) -> None:
@@ -247,7 +294,7 @@ def _print_record(rec) -> None:
     "--output",
     type=click.Path(dir_okay=False, writable=True),
     default="-",
-    help="Output file (default: stdout).",
+    help="Output file (default: stdout); its directory must exist.",
 )
 @click.option("--bom", is_flag=True, help="CSV: start with a UTF-8 BOM so Excel shows Chinese correctly.")
 @filter_options
@@ -256,9 +303,13 @@ def export_cmd(db_url: str, fmt: str, output: str, bom: bool, filters) -> None:
 
     Example: govarchive export --format csv --bom -o reports.csv --since 2024-01-01
     """
+    from pathlib import Path
+
     from archive.store.export import export
 
-    with open_store(db_url) as store:
+    if output != "-" and not Path(output).absolute().parent.is_dir():
+        raise click.ClickException(f"cannot write {output}: the directory {Path(output).parent} does not exist")
+    with reading_store(db_url) as store:
         records = store.iter_records(filters)
         if output == "-":
             out = sys.stdout

@@ -1,7 +1,7 @@
 """The search query language: a small parser into an AST, compiled to FTS5 MATCH or a tsquery.
 
 Syntax: words are ANDed (`财政 预算`); `OR` / `|` between terms; `NOT x` or `-x` excludes; `"…"`
-is a phrase; parentheses group. Anything that cannot be an operator is literal text: a lone `OR`,
+is a phrase (spaces between its Chinese characters are ignored, as in writing); parentheses group. Anything that cannot be an operator is literal text: a lone `OR`,
 an unbalanced quote (the phrase runs to the end), a stray parenthesis, SQL fragments — they are
 split into words like any other text. The compiled strings contain only our own tokens (letters,
 digits, CJK) and operators, and are passed as bound parameters.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from archive.store.tokens import query_tokens
+from archive.store.tokens import CJK, query_tokens
 
 MAX_QUERY_CHARS = 1000
 MAX_TERMS = 64
@@ -49,6 +49,9 @@ class Not:
 
 Node = Term | And | Or | Not
 
+# Chinese is written without spaces: inside a quoted phrase, a space between two Chinese characters
+# only separates words for the reader ("安全生产 责任制" is the phrase 安全生产责任制).
+PHRASE_CJK_SPACE = re.compile(rf"(?<=[{CJK}])\s+(?=[{CJK}])")
 LEX_RE = re.compile(r'"([^"]*)"?|(\()|(\))|(\|)|(-)(?=[^\s\-)|])|([^\s()|"]+)')
 
 
@@ -58,7 +61,7 @@ def _lex(query: str) -> list[tuple[str, str]]:
     for m in LEX_RE.finditer(query):
         phrase, lp, rp, bar, minus, word = m.groups()
         if phrase is not None:
-            out.append(("phrase", phrase))
+            out.append(("phrase", PHRASE_CJK_SPACE.sub("", phrase)))
         elif lp:
             out.append(("(", ""))
         elif rp:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     bindparam,
     cast,
     column,
+    func,
     nulls_last,
     select,
     table,
@@ -33,7 +34,7 @@ from archive.store.models import ReportRow, ReportVersionRow
 from archive.store.query import Node, QueryError, Term, has_not, parse, positive_terms, to_fts5, to_tsquery
 from archive.store.tokens import runs
 
-__all__ = ["Hit", "QueryError", "search", "snippet"]
+__all__ = ["Hit", "QueryError", "count", "match_spans", "search", "snippet"]
 
 MAX_LIMIT = 1000
 SNIPPET_CHARS = 120
@@ -88,6 +89,18 @@ def search(conn: Connection, query: str, filters: Filters | None = None, limit: 
         hits += [_hit(r, TEXT_SCORE) for r in rows if r.id not in seen][: limit - len(hits)]
     _add_snippets(conn, hits, node)
     return hits
+
+
+def count(conn: Connection, query: str, filters: Filters | None = None) -> int:
+    """The number of reports the query matches (every one, whatever the limit of `search`)."""
+    matches = _select(conn, parse(query), filters, title=False).order_by(None).subquery()
+    return conn.execute(select(func.count()).select_from(matches)).scalar_one()
+
+
+def match_spans(text: str, query: str) -> list[tuple[int, int]]:
+    """Spans of `text` (a title, say) where the query's terms occur, as snippets mark them."""
+    pattern = term_pattern(positive_terms(parse(query)))
+    return [(m.start(), m.end()) for m in pattern.finditer(text) if m.end() > m.start()] if pattern else []
 
 
 def _newest(conn: Connection, node: Node, filters: Filters | None, *, title: bool, limit: int) -> list:

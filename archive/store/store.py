@@ -21,7 +21,7 @@ from archive.clock import iso_utc, now_iso
 from archive.report import Attachment, Report, WarcRef
 from archive.store import history, saving
 from archive.store.digests import StoreDigestIndex
-from archive.store.engine import StoreError, ensure_schema, make_engine
+from archive.store.engine import StoreError, make_engine, open_engine
 from archive.store.filters import Filters
 from archive.store.models import (
     Capture,
@@ -66,22 +66,16 @@ class StoredReport:
 class Store:
     """A govarchive database at any SQLAlchemy URL (SQLite file or PostgreSQL)."""
 
-    def __init__(self, db_url: str):
+    def __init__(self, db_url: str, *, create: bool = True):
+        """Open (with `create`, also create) the database; `created` says whether its schema was new.
+
+        `create=False` is for commands that only read: a database that does not exist or has no
+        govarchive schema is a StoreError naming the URL, and no file or directory is created."""
         self.db_url = db_url
-        self.engine = make_engine(db_url)
-        try:
-            ensure_schema(self.engine)
-        except StoreError:
-            self.engine.dispose()
-            raise
-        except DBAPIError as exc:
-            self.engine.dispose()
-            raise StoreError(
-                f"cannot open the database {self.engine.url.render_as_string()}: {exc.orig}"
-            ) from exc
+        self.engine, self.created = open_engine(db_url, create=create)
         # SQLite readers use deferred transactions so they never wait behind a writer (WAL)
         sqlite_db = self.engine.dialect.name == "sqlite"
-        self.read_engine = make_engine(db_url, writer=False) if sqlite_db else self.engine
+        self.read_engine = make_engine(db_url, writer=False, create=create) if sqlite_db else self.engine
         self._digests: StoreDigestIndex | None = None
 
     @property
@@ -313,6 +307,13 @@ class Store:
         with self.read_engine.connect() as conn:
             return search(conn, query, filters, limit)
 
+    def count_hits(self, query: str, filters: Filters | None = None) -> int:
+        """How many reports match the query (all of them, not only the ones `search` returns)."""
+        from archive.store.search import count
+
+        with self.read_engine.connect() as conn:
+            return count(conn, query, filters)
+
     def iter_records(self, filters: Filters | None = None, *, batch: int = 500) -> Iterator[StoredReport]:
         """Every matching report in id order, streamed with a server-side cursor."""
         from archive.store.export import iter_records
@@ -352,6 +353,13 @@ class Store:
 
         with self.read_engine.connect() as conn:
             return conn.execute(apply(select(func.count()).select_from(ReportRow), filters)).scalar_one()
+
+
+def open_existing_store(db_url: str) -> Store:
+    """The Store of an existing govarchive database, for commands that only read (search, show,
+    export, warc pack --db, serve): a StoreError naming the URL if it does not exist or has no
+    govarchive schema; nothing is created."""
+    return Store(db_url, create=False)
 
 
 def stored_from_row(row, report: Report) -> StoredReport:

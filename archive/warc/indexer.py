@@ -3,6 +3,8 @@
 `SURT TIMESTAMP {"url", "mime", "status", "digest", "length", "offset", "filename"}` for every
 response, revisit, resource and metadata record (warc-fields metadata excluded), sorted, with the
 file name relative to the WARC directory's own level (its base name), as pywb and WACZ expect.
+An index is all or nothing: a record that cannot be read, or a file that ends inside a record, is a
+`archive.warc.reader.WarcReadError` naming the file and the offset (`govarchive reprocess` reads around such damage).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import TextIO
 from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_timestamp
 
-from archive.warc.reader import iter_warc_files
+from archive.warc.reader import TruncatedRecord, iter_warc_files, located, record_iterator, unread_tail
 from archive.warc.records import digest_label
 from archive.warc.surtkey import surt
 
@@ -40,34 +42,53 @@ def write_cdxj(warc_dir: Path | str, out: Path | str | TextIO) -> int:
 def iter_cdxj_lines(warc_dir: Path | str) -> Iterator[str]:
     for path in iter_warc_files([warc_dir]):
         with open(path, "rb") as fh:
-            yield from _index_file(fh, path.name)
+            yield from _index_file(fh, path)
 
 
-def _index_file(fh, filename: str) -> Iterator[str]:
-    it = ArchiveIterator(fh, arc2warc=True)
-    for record in it:
-        if record.rec_type not in INDEXED_TYPES:
-            continue
-        headers = record.rec_headers
-        if record.rec_type in ("resource", "metadata") and headers.get_header("Content-Type") == (
-            "application/warc-fields"
-        ):
-            continue
-        url = headers.get_header("WARC-Target-URI")
-        entry: dict[str, str] = {"url": url} if url is not None else {}
-        mime = _mime(record)
-        if mime is not None:
-            entry["mime"] = mime
-        if record.rec_type in ("response", "revisit") and record.http_headers:
-            entry["status"] = record.http_headers.get_statuscode()
-        digest = headers.get_header("WARC-Payload-Digest") or _payload_digest(record)
-        if digest:
-            entry["digest"] = digest
-        entry["length"] = str(it.get_record_length())
-        entry["offset"] = str(it.get_record_offset())
-        entry["filename"] = filename
-        stamp = iso_date_to_timestamp(headers.get_header("WARC-Date"))
-        yield f"{surt(url or '')} {stamp} {json.dumps(entry)}\n"
+def _index_file(fh, path: Path) -> Iterator[str]:
+    """The file's index lines; WarcReadError (file, offset, what) where it cannot be read."""
+    position = 0  # end of the last whole record: where a problem starts
+    try:
+        it = record_iterator(fh, path)
+        for record in it:
+            line = _index_line(record, it, path.name)
+            end = it.get_record_offset() + it.get_record_length()  # reads the record to its end
+            if getattr(record.raw_stream, "limit", 0) > 0:
+                raise TruncatedRecord(f"record {record.rec_headers.get_header('WARC-Record-ID') or ''} is truncated")
+            position = end
+            if line is not None:
+                yield line
+    except Exception as exc:
+        raise located(path, position, exc) from exc
+    tail = unread_tail(path, position)
+    if tail is not None:
+        raise tail
+
+
+def _index_line(record, it: ArchiveIterator, filename: str) -> str | None:
+    """The CDXJ line of one record, or None for a record type that is not indexed."""
+    if record.rec_type not in INDEXED_TYPES:
+        return None
+    headers = record.rec_headers
+    if record.rec_type in ("resource", "metadata") and headers.get_header("Content-Type") == (
+        "application/warc-fields"
+    ):
+        return None
+    url = headers.get_header("WARC-Target-URI")
+    entry: dict[str, str] = {"url": url} if url is not None else {}
+    mime = _mime(record)
+    if mime is not None:
+        entry["mime"] = mime
+    if record.rec_type in ("response", "revisit") and record.http_headers:
+        entry["status"] = record.http_headers.get_statuscode()
+    digest = headers.get_header("WARC-Payload-Digest") or _payload_digest(record)
+    if digest:
+        entry["digest"] = digest
+    entry["length"] = str(it.get_record_length())
+    entry["offset"] = str(it.get_record_offset())
+    entry["filename"] = filename
+    stamp = iso_date_to_timestamp(headers.get_header("WARC-Date"))
+    return f"{surt(url or '')} {stamp} {json.dumps(entry)}\n"
 
 
 def _mime(record) -> str | None:

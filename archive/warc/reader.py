@@ -4,7 +4,8 @@
 skips non-HTTP records, and yields each response with its payload de-chunked and content-decoded.
 Revisit records are resolved to the original payload when the original is among the files read.
 A corrupt or truncated file never stops the walk: what can be read is yielded, the rest is reported
-through `on_error(path, exception)` (by default a `warnings.warn`).
+through `on_error(path, exception)` (by default a `warnings.warn`); the exception is a `WarcReadError`
+whose message gives the offset and what was wrong in words (never raw bytes).
 """
 
 from __future__ import annotations
@@ -31,6 +32,42 @@ class TruncatedRecord(ValueError):
     """A record whose block is shorter than its Content-Length says."""
 
 
+class WarcReadError(ValueError):
+    """A place in a WARC file that cannot be read: `str()` is "offset N: what was wrong"."""
+
+    def __init__(self, path: Path, offset: int, problem: str) -> None:
+        super().__init__(f"offset {offset}: {problem}")
+        self.path, self.offset, self.problem = path, offset, problem
+
+
+def located(path: Path, offset: int, exc: Exception) -> WarcReadError:
+    return exc if isinstance(exc, WarcReadError) else WarcReadError(path, offset, warc_problem(exc))
+
+
+def warc_problem(exc: BaseException) -> str:
+    """What was wrong, in words: warcio's and zlib's exceptions quote raw bytes or say nothing useful."""
+    text = str(exc)
+    if isinstance(exc, TruncatedRecord):
+        return f"{text}: the file ends inside it (truncated file?)"
+    if isinstance(exc, zlib.error | EOFError):
+        return f"corrupt gzip data ({_printable(text)})"
+    if exc.__class__.__name__ == "ArchiveLoadFailed":
+        if text.startswith(("Unknown archive format", "Invalid WARC record")):
+            return "no WARC record starts here (damaged gzip member or data that is not WARC)"
+        return f"unreadable record ({_printable(text)})"
+    if isinstance(exc, AttributeError) and "NoneType" in text:
+        return "incomplete record headers (the file is truncated or damaged here)"
+    return f"unreadable record ({exc.__class__.__name__}: {_printable(text)})"
+
+
+def _printable(text: str, limit: int = 120) -> str:
+    """The message up to the first non-printable character (quoted binary data), at most `limit` long."""
+    first_line = text.strip().split("\n", 1)[0]
+    cut = next((i for i, ch in enumerate(first_line) if not ch.isprintable()), len(first_line))
+    short = first_line[: min(cut, limit)].rstrip(" :[,'\"")
+    return short + ("…" if len(first_line) > len(short) else "")
+
+
 @dataclass
 class ArchivedResponse:
     url: str
@@ -52,8 +89,22 @@ class _Seen:
     offset: int
 
 
+class _QuietArchiveIterator(ArchiveIterator):
+    INC_RECORD = ""  # warcio writes this warning (with the raw bytes that follow) straight to stderr
+
+
+class _QuietWARCIterator(WARCIterator):
+    INC_RECORD = ""
+
+
+def record_iterator(fh, path: Path) -> ArchiveIterator:
+    """warcio's iterator for the file: ARC (converted) only for a file named .arc, else strictly WARC,
+    so damaged data is an error rather than a "record"; its raw-bytes warnings are silenced."""
+    return _QuietArchiveIterator(fh, arc2warc=True) if ".arc" in path.name else _QuietWARCIterator(fh)
+
+
 def warn_on_error(path: Path, exc: Exception) -> None:
-    warnings.warn(f"{path}: {exc.__class__.__name__}: {exc}", RuntimeWarning, stacklevel=3)
+    warnings.warn(f"{path}: {exc}", RuntimeWarning, stacklevel=3)
 
 
 def iter_warc_files(paths: Iterable[str | Path] | str | Path) -> Iterator[Path]:
@@ -89,7 +140,7 @@ def iter_responses(
                 raw = _read_block_payload(record)
                 digest = record.rec_headers.get_header("WARC-Payload-Digest")
             except Exception as exc:  # one bad record must not stop the file
-                report(path, exc)
+                report(path, located(path, offset, exc))
                 continue
             item = ArchivedResponse(
                 url=url.strip("<>"),
@@ -145,7 +196,7 @@ def _resolved(item: ArchivedResponse, original: _Seen, raw: bytes, report: Error
         payload, orig_headers = _read_payload_at(original.path, original.offset)
         item.payload = decode_payload(payload, orig_headers)
     except Exception as exc:
-        report(original.path, exc)
+        report(original.path, located(original.path, original.offset, exc))
         item.resolved = False
         item.payload = decode_payload(raw, item.headers)
     return item
@@ -185,17 +236,35 @@ def _iter_records(path: Path, report: ErrorCallback) -> Iterator[tuple[_Buffered
             with open(path, "rb") as fh:
                 fh.seek(start)
                 # a file not named .arc is parsed strictly as WARC, so garbage is reported, not "read"
-                it = ArchiveIterator(fh, arc2warc=True) if ".arc" in path.name else WARCIterator(fh)
+                it = record_iterator(fh, path)
                 for record in it:
                     buffered = _Buffered(record)
                     it.read_to_end()
                     offset, length = it.get_record_offset(), it.get_record_length()
                     yield buffered, offset, length
                     position = offset + length
-            return
+            tail = unread_tail(path, position)
+            if tail is None:
+                return
+            report(path, tail)  # a record cut short or damaged, where the iterator stops silently
         except Exception as exc:  # corrupt gzip, bad headers, truncated file: report and move on
-            report(path, exc)
+            report(path, located(path, position, exc))
         start = _find_next(path, position + 1, magic)
+
+
+def unread_tail(path: Path, position: int) -> WarcReadError | None:
+    """What follows the last whole record (ending at `position`), if more than the blank lines that
+    may end an uncompressed WARC: a record cut short or damaged data."""
+    with open(path, "rb") as fh:
+        fh.seek(0, 2)
+        left = fh.tell() - position
+        if left <= 0:
+            return None
+        fh.seek(position)
+        tail = fh.read(64)
+    if left <= 64 and not tail.strip() and not tail.startswith(GZIP_MAGIC[:2]):
+        return None
+    return WarcReadError(path, position, f"{left} bytes that are not a whole WARC record (truncated or damaged file)")
 
 
 class _Buffered:

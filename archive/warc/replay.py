@@ -117,9 +117,14 @@ def serve(
     )
 
 
-def wait_until_up(port: int, *, bind: str = "127.0.0.1", timeout: float = 60.0) -> None:
+def wait_until_up(
+    port: int, *, bind: str = "127.0.0.1", timeout: float = 60.0, process: subprocess.Popen | None = None
+) -> None:
+    """Wait until pywb answers; PywbUnavailable if `process` (the server) exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise PywbUnavailable(f"pywb exited with code {process.returncode} before answering on port {port}")
         try:
             with urllib.request.urlopen(f"http://{bind}:{port}/", timeout=2):
                 return

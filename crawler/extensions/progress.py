@@ -1,7 +1,9 @@
 """A crawl a person can watch: a live progress line while crawling and a summary at the end.
 
 The live line (pages, reports, attachments, errors, rate, WARC size) is drawn with rich on stderr when
-stderr is a terminal (GOVARCHIVE_PROGRESS = "auto"), or always/never ("on"/"off"). The summary
+stderr is a terminal (GOVARCHIVE_PROGRESS = "auto"), or always/never ("on"/"off"). With "on" and a
+stderr that is not a terminal (cron, a log file) the same figures are a plain line every
+LOG_INTERVAL seconds (or GOVARCHIVE_PROGRESS_INTERVAL when given on the command line). The summary
 (new/changed/unchanged reports, failures by kind, WARC files and bytes, time) is printed when the
 engine has stopped, from the `crawl_run_finished` signal of the crawl-run extension, which recorded it
 on the crawl run; GOVARCHIVE_SUMMARY = False silences it.
@@ -19,6 +21,7 @@ from rich.live import Live
 from rich.text import Text
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
+from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.utils.asyncio import create_looping_call
 
 from crawler.extensions.crawl_run import PAGES_STAT, WARC_FILES_STAT, crawl_run_finished
@@ -27,14 +30,21 @@ if TYPE_CHECKING:
     from scrapy import Spider
     from scrapy.crawler import Crawler
 
+LOG_INTERVAL = 10.0  # seconds between progress log lines when stderr is not a terminal
+
 
 class ProgressExtension:
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
         self.console = Console(file=sys.stderr, highlight=False)
         self.live_enabled = live_wanted(settings.get("GOVARCHIVE_PROGRESS"), self.console)
+        # "on" without a terminal: a line per interval instead of a redrawn line nobody sees
+        self.log_enabled = self.live_enabled and not self.console.is_terminal
+        self.live_enabled = self.live_enabled and not self.log_enabled
         self.summary_enabled = settings.getbool("GOVARCHIVE_SUMMARY")
         self.interval = settings.getfloat("GOVARCHIVE_PROGRESS_INTERVAL")
+        if self.log_enabled and (settings.getpriority("GOVARCHIVE_PROGRESS_INTERVAL") or 0) < SETTINGS_PRIORITIES["cmdline"]:
+            self.interval = LOG_INTERVAL
         self.crawler = crawler
         self.stats = crawler.stats
         self.summary: dict[str, Any] | None = None
@@ -56,6 +66,10 @@ class ProgressExtension:
 
     def spider_opened(self, spider: Spider) -> None:
         self._t0 = time.monotonic()
+        if self.log_enabled:
+            self.task = create_looping_call(self.log_line)
+            self.task.start(self.interval, now=False)
+            return
         if not self.live_enabled:
             return
         real_stderr = sys.stderr
@@ -69,6 +83,11 @@ class ProgressExtension:
         if self.live is not None:
             self.live.update(self.render(), refresh=True)
 
+    def log_line(self) -> None:
+        """One progress line for a log: time, then the live line's figures, without colour."""
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        print(f"{stamp} progress: {self.render().plain}", file=sys.stderr, flush=True)
+
     def render(self) -> Text:
         get = self.stats.get_value
         seconds = max(time.monotonic() - self._t0, 1e-6)
@@ -80,7 +99,7 @@ class ProgressExtension:
         text.append(f"reports {get('govarchive/reports/received', 0)}  ")
         text.append(f"files {get('govarchive/files', 0)}  ")
         text.append(f"errors {failures}  ", style="red" if failures else "")
-        text.append(f"{pages / seconds:.1f}/s  ")
+        text.append(f"{pages / seconds:.1f} pages/s  ")
         text.append(f"WARC {human_bytes(warc_bytes)}  ")
         text.append(format_duration(seconds), style="dim")
         return text

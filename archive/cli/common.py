@@ -1,0 +1,90 @@
+"""What several commands share: the --db option and opening the database for reading or writing.
+
+Readers (search, show, export, warc pack --db, and a future serve) open the database with
+`reading_store`, which never creates one; writers (crawl, reprocess) use `writing_store`, which
+creates a new database when needed and says so on stderr.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from archive.config import default_db_url
+
+if TYPE_CHECKING:
+    from archive.store import Store
+
+DB_DEFAULT_TEXT = "$GOVARCHIVE_DB or sqlite:///data/govarchive.db"
+
+
+def quiet_warcio() -> None:
+    """warcio logs its repairs of damaged records with the raw bytes it read; the WARC commands say
+    what was wrong themselves (file, offset, problem), so only its errors are let through."""
+    import logging
+
+    logging.getLogger("warcio").setLevel(logging.ERROR)
+
+
+def db_option(help_text: str = "SQLAlchemy database URL.") -> Callable[[Any], Any]:
+    """--db DBURL with the documented default ($GOVARCHIVE_DB, else ./data/govarchive.db)."""
+    return click.option(
+        "--db",
+        "db_url",
+        metavar="DBURL",
+        default=default_db_url,
+        show_default=DB_DEFAULT_TEXT,
+        help=help_text,
+    )
+
+
+@contextmanager
+def reading_store(db_url: str) -> Iterator[Store]:
+    """The Store of an existing govarchive database; a missing one is an error naming the URL."""
+    from archive.store import StoreError, open_existing_store
+
+    try:
+        store = open_existing_store(db_url)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    with _database_errors(store):
+        yield store
+
+
+@contextmanager
+def writing_store(db_url: str) -> Iterator[Store]:
+    """The Store at db_url, created (with a note on stderr) when it does not exist yet."""
+    store = open_store_for_writing(db_url)
+    with _database_errors(store):
+        yield store
+
+
+def open_store_for_writing(db_url: str) -> Store:
+    from archive.store import Store, StoreError
+
+    try:
+        store = Store(db_url)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if store.created:
+        from archive.store.engine import shown_url
+
+        click.echo(f"created a new govarchive database at {shown_url(db_url)}", err=True)
+    return store
+
+
+@contextmanager
+def _database_errors(store: Store) -> Iterator[None]:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from archive.store.engine import db_error_text, shown_url
+
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"database error on {shown_url(store.db_url)}: {db_error_text(exc)}") from exc
+    finally:
+        store.close()

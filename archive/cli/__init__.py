@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from archive import __version__
-from archive.cli import db_cmds, extract_cmd, reprocess_cmd, search_cmds, warc_cmds
+from archive.cli import db_cmds, extract_cmd, reprocess_cmd, search_cmds, serve_cmd, warc_cmds
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,7 +18,7 @@ def cli() -> None:
     """Archive Chinese government disclosure sites: crawl, clean, store, search, replay."""
 
 
-for _module in (extract_cmd, search_cmds, db_cmds, reprocess_cmd, warc_cmds):
+for _module in (extract_cmd, search_cmds, db_cmds, reprocess_cmd, warc_cmds, serve_cmd):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

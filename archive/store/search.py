@@ -130,7 +130,7 @@ def _select(conn: Connection, node: Node, filters: Filters | None, *, title: boo
         stmt = (
             select(*cols)
             .select_from(fts.join(R, R.c.id == fts.c.rowid))
-            .where(text("report_fts MATCH :q").bindparams(q=match))
+            .where(text("report_fts MATCH :q").bindparams(bindparam("q", match, unique=True)))
         )
     else:
         s = table("report_search", column("report_id"), column("tsv"), column("title_tsv"))

@@ -16,7 +16,9 @@ import click
 
 from archive.cli.search_cmds import DB_OPTION
 from archive.config import default_warc_dir
-from archive.web.replay_link import DEFAULT_REPLAY_URL
+from archive.warc.replay import COLLECTION
+
+DEFAULT_REPLAY_URL = f"http://127.0.0.1:8080/{COLLECTION}/"  # where `govarchive replay` serves by default
 
 
 class ServeUsageError(click.ClickException):
@@ -52,7 +54,7 @@ def serve_cmd(db_url: str, warc_dir: Path | None, host: str, port: str, replay_u
     import uvicorn
 
     from archive.store import StoreError
-    from archive.web import create_app
+    from archive.web.app import create_app
     from archive.web.readonly import open_existing, safe_url
     from archive.web.security import LOOPBACK_HOSTS
 

@@ -1,6 +1,6 @@
 """The read-only web interface (`govarchive serve`): search, reports, versions, archived originals,
-attachments, Atom feeds and a JSON API over a govarchive database and its WARC files."""
+attachments, Atom feeds and a JSON API over a govarchive database and its WARC files.
 
-from archive.web.app import create_app
-
-__all__ = ["create_app"]
+`archive.web.app.create_app` builds the ASGI application. Nothing is imported here, so the CLI can
+name the command without loading the web framework.
+"""

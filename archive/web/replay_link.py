@@ -13,10 +13,6 @@ import time
 import urllib.error
 import urllib.request
 
-from archive.warc.replay import COLLECTION
-
-DEFAULT_REPLAY_URL = f"http://127.0.0.1:8080/{COLLECTION}/"
-
 
 class ReplayLink:
     def __init__(self, base_url: str | None, *, ttl: float = 30.0, timeout: float = 0.3) -> None:

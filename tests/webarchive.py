@@ -81,8 +81,9 @@ def _query(db_url: str, sql: str, **params) -> list:
 
 
 def _crawl(site, workdir: Path, db_url: str, start_urls: list[str]) -> None:
+    # inline extraction: the same reports as the worker pool (tests/test_extract_pool.py), a quicker start
     result = govarchive("crawl", *start_urls, "--db", db_url, "--warc-dir", str(workdir / "warc"), *FAST,
-                        cwd=workdir)
+                        "-s", "GOVARCHIVE_EXTRACT_WORKERS=0", cwd=workdir)
     assert result.returncode == 0, result.stderr[-2000:]
 
 

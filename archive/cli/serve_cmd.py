@@ -63,15 +63,15 @@ def serve_cmd(db_url: str, warc_dir: Path | None, host: str, port: str, replay_u
         store = open_existing(db_url)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
-    directory = warc_dir or default_warc_dir()
-    if not directory.is_dir():
-        click.echo(f"warning: WARC directory not found: {directory} (archived originals and attachments "
-                   "will be unavailable; give --warc-dir)", err=True)
     try:
         sock = _listen(host, port_number)
     except OSError as exc:
         store.close()
         raise click.ClickException(f"cannot listen on {_hostport(host, port_number)}: {exc.strerror or exc}") from exc
+    directory = warc_dir or default_warc_dir()
+    if not directory.is_dir():
+        click.echo(f"warning: WARC directory not found: {directory} (archived originals and attachments "
+                   "will be unavailable; give --warc-dir)", err=True)
     loopback = _is_loopback(host)
     allowed = [*LOOPBACK_HOSTS, host] if loopback else None
     app = create_app(store, directory, replay_url=replay_url or None, allowed_hosts=allowed)

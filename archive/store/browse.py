@@ -147,7 +147,7 @@ def _facets(conn: Connection, node: Node | None, filters: Filters | None) -> dic
         "column": m.c.column,
         "issuer": m.c.issuer,
         "year": func.substr(m.c.publish_time, 1, 4),
-        "withdrawn": m.c.withdrawn,
+        "withdrawn": case((m.c.withdrawn.is_(True), "true"), else_="false"),  # one type for UNION
     }
     parts = [
         select(literal(name).label("dim"), expr.label("value"), func.count().label("n")).group_by(expr)
@@ -155,8 +155,6 @@ def _facets(conn: Connection, node: Node | None, filters: Filters | None) -> dic
     ]
     out: dict[str, list[tuple[str | None, int]]] = {name: [] for name in FACETS}
     for dim, value, n in conn.execute(union_all(*parts)):
-        if dim == "withdrawn":
-            value = "true" if value in (1, True, "1") else "false"
         out[dim].append((value, n))
     for name, values in out.items():
         if name == "year":

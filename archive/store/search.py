@@ -143,7 +143,7 @@ def _select(conn: Connection, node: Node, filters: Filters | None, *, title: boo
         # are poor): either the window of newest reports, or every match from the GIN index.
         if window:
             recent = filters_mod.apply(select(R.c.id).order_by(*RECENCY), filters).limit(window)
-            recent = recent.cte("recent").prefix_with("MATERIALIZED")
+            recent = recent.cte("recent_title" if title else "recent").prefix_with("MATERIALIZED")
 
             # per-row lookups by primary key (scalar subqueries), never a scan of the whole index
             def vec(c):
@@ -155,7 +155,9 @@ def _select(conn: Connection, node: Node, filters: Filters | None, *, title: boo
                 cond = (title_cond & cond) if has_not(node) else title_cond
             stmt = select(*cols).select_from(recent.join(R, R.c.id == recent.c.id)).where(cond)
         else:
-            found = select(s.c.report_id).where(cond).cte("found").prefix_with("MATERIALIZED")
+            # a name per tier, so one statement can hold both tiers (browse.search_page)
+            found = select(s.c.report_id).where(cond).cte("found_title" if title else "found")
+            found = found.prefix_with("MATERIALIZED")
             stmt = select(*cols).select_from(found.join(R, R.c.id == found.c.report_id))
     return filters_mod.apply(stmt.order_by(*RECENCY), filters)
 

@@ -1,0 +1,100 @@
+"""`govarchive serve` as a user starts it: errors before anything is announced, then a real server."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.clirun import govarchive
+from tests.webarchive import build
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return build(tmp_path_factory)
+
+
+def test_missing_database_is_an_error_naming_it_and_nothing_is_created(tmp_path):
+    db = tmp_path / "nowhere" / "missing.db"
+    result = govarchive("serve", "--db", f"sqlite:///{db}", cwd=tmp_path, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"Error: no database at sqlite:///{db}: {db} does not exist (crawl into it first, or give --db)"
+    ]
+    assert not db.exists() and not db.parent.exists()
+    assert "serving" not in result.stderr
+
+
+def test_a_database_that_is_not_govarchives_is_refused(tmp_path):
+    other = tmp_path / "other.db"
+    import sqlite3
+
+    sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
+    result = govarchive("serve", "--db", f"sqlite:///{other}", cwd=tmp_path, timeout=60)
+    assert result.returncode == 1 and "is not a govarchive database" in result.stderr
+    assert [row[0] for row in sqlite3.connect(other).execute("SELECT name FROM sqlite_master")] == ["t"]
+
+
+@pytest.mark.parametrize(("port", "shown"), [("70000", "70000"), ("abc", "'abc'"), ("-1", "-1")])
+def test_invalid_port_is_a_one_line_usage_error(data, tmp_path, port, shown):
+    result = govarchive("serve", "--db", data.db_url, "--port", port, cwd=tmp_path, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"Error: --port must be a number from 0 to 65535, not {shown}"]
+
+
+def test_port_in_use_is_a_one_line_error_before_the_url_is_announced(data, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = govarchive("serve", "--db", data.db_url, "--port", str(port), "--warc-dir", str(data.warc_dir),
+                            cwd=tmp_path, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [f"Error: cannot listen on 127.0.0.1:{port}: Address already in use"]
+
+
+def test_unknown_host_is_a_one_line_error(data, tmp_path):
+    result = govarchive("serve", "--db", data.db_url, "--host", "no-such-host.invalid", "--port", "0",
+                        cwd=tmp_path, timeout=60)
+    assert result.returncode == 1 and "cannot listen on no-such-host.invalid:0" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_serve_answers_on_127_0_0_1_until_interrupted(data, tmp_path):
+    script = Path(sys.executable).with_name("govarchive")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "crawler"]
+    proc = subprocess.Popen(
+        [*command, "serve", "--db", data.db_url, "--warc-dir", str(data.warc_dir), "--port", "0",
+         "--replay-url", ""],
+        cwd=tmp_path, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+    )
+    try:
+        line = proc.stderr.readline()
+        assert line.startswith(f"serving {data.db_url} at http://127.0.0.1:"), line
+        base = line.split(" at ", 1)[1].split()[0].rstrip("/")
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                home = httpx.get(base + "/", timeout=5)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the server never answered"
+                time.sleep(0.1)
+        assert home.status_code == 200 and "政务公开档案" in home.text
+        found = httpx.get(base + "/api/search", params={"q": "通知"}, timeout=5).json()
+        assert found["total"] > 0
+        assert httpx.post(base + "/search", timeout=5).status_code == 405
+        # the Host header must name this machine (DNS rebinding)
+        assert httpx.get(base + "/", headers={"Host": "attacker.example"}, timeout=5).status_code == 400
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=20)
+        proc.stderr.close()
+    assert code == 130

@@ -133,3 +133,20 @@ def test_recent_changes_are_new_versions_changes_and_withdrawals(filled):
     ]
     assert events[0].version == 2 and events[1].reason == "HTTP 404"
     assert {e.column for e in column_only} == {"政策文件"}
+
+
+def test_facets_of_a_large_result_count_the_most_recently_archived_matches(filled, monkeypatch):
+    from archive.store import browse
+
+    monkeypatch.setattr(browse, "FACET_SAMPLE", 10)
+    expected = filled.search("财政 OR 教育", None, 1000)
+    newest = sorted((filled.get_record(h.id) for h in expected), key=lambda r: r.id, reverse=True)[:10]
+    with filled.read_engine.connect() as conn:
+        page = search_page(conn, "财政 OR 教育", None, limit=5)
+        narrow = search_page(conn, "财政 OR 教育", Filters(site="www.b.gov.cn"), limit=5)
+    assert page.total == len(expected) > 10 and page.facet_sample == 10  # the total stays exact
+    columns: dict[str, int] = {}
+    for rec in newest:
+        columns[rec.report.column] = columns.get(rec.report.column, 0) + 1
+    assert dict(page.facets["column"]) == columns
+    assert narrow.facet_sample is None and narrow.total == sum(n for _, n in narrow.facets["site"]) <= 10

@@ -53,6 +53,9 @@ class SearchResponse(BaseModel):
     size: int
     results: list[Result]
     facets: dict[str, list[FacetValue]]
+    facet_sample: int | None = Field(
+        description="set when the facets count only this many matches (the most recently archived)"
+    )
 
 
 @router.get("/search", response_model=SearchResponse, responses={400: {"model": Error}})
@@ -63,6 +66,7 @@ def api_search(
     site: str = Query("", description="host name, exact"),
     column: str = Query("", description="column (栏目), exact"),
     issuer: str = Query("", description="issuing body contains"),
+    doc_number: str = Query("", description="document number (文号) contains"),
     since: str = Query("", description="published on or after (YYYY, YYYY-MM or YYYY-MM-DD)"),
     until: str = Query("", description="published on or before"),
     withdrawn: str = Query("", description="true: only withdrawn reports; false: only current ones"),
@@ -94,6 +98,7 @@ def api_search(
             for h in result.hits
         ],
         "facets": {dim: [{"value": v, "count": n} for v, n in values] for dim, values in result.facets.items()},
+        "facet_sample": result.facet_sample,
     }
 
 

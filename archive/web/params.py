@@ -1,7 +1,7 @@
 """Search parameters from a URL, and URLs for the links a results page offers (facets, pages).
 
-The pages and the JSON API read the same parameters (`q, site, column, issuer, since, until,
-withdrawn, page`), so both go through `SearchParams.parse`; a bad value becomes a `ParamError`
+The pages and the JSON API read the same parameters (`q, site, column, issuer, doc_number, since,
+until, withdrawn, page`; the filters of `govarchive search`), so both go through `SearchParams.parse`; a bad value becomes a `ParamError`
 with a message for the reader, never a traceback or a framework's validation dump.
 """
 
@@ -15,7 +15,7 @@ from archive.store import Filters
 
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
-FILTER_NAMES = ("site", "column", "issuer", "since", "until", "withdrawn")
+FILTER_NAMES = ("site", "column", "issuer", "doc_number", "since", "until", "withdrawn")
 TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 
 
@@ -29,6 +29,7 @@ class SearchParams:
     site: str = ""
     column: str = ""
     issuer: str = ""
+    doc_number: str = ""
     since: str = ""
     until: str = ""
     withdrawn: str = ""  # "", "true" or "false"
@@ -57,6 +58,7 @@ class SearchParams:
                 site=self.site or None,
                 column=self.column or None,
                 issuer=self.issuer or None,
+                doc_number=self.doc_number or None,
                 since=self.since or None,
                 until=self.until or None,
                 withdrawn=None if not self.withdrawn else self.withdrawn == "true",

@@ -23,7 +23,7 @@ METADATA_LABELS = {
     "keywords": "关键词",
 }
 FACET_LABELS = {"site": "站点", "column": "栏目", "issuer": "发布机构", "year": "年份", "withdrawn": "状态"}
-FILTER_LABELS = {**FACET_LABELS, "since": "起始日期", "until": "截止日期", "withdrawn": "状态"}
+FILTER_LABELS = {**FACET_LABELS, "doc_number": "文号", "since": "起始日期", "until": "截止日期"}
 
 
 def marked(hit: Hit) -> Markup:

@@ -81,7 +81,7 @@ def run(url: str, seed: int) -> None:
 
     def direct(q, f, page=1):
         with store.read_engine.connect() as conn:
-            return search_page(conn, q, f, limit=20, offset=(page - 1) * 20)
+            return search_page(conn, q, f, limit=20, offset=(page - 1) * 20, beside=store.read_engine)
 
     def page_html(q, f, page=1):
         r = client.get("/search?" + params_of(q, f, page))

@@ -60,6 +60,14 @@ def test_every_page_is_the_engines_list_at_those_positions(filled, q):
     ]
 
 
+def test_counting_beside_the_hits_gives_the_same_page(filled):
+    with filled.read_engine.connect() as conn:
+        for q in ("财政", "教育 OR 防汛", None):
+            alone = search_page(conn, q, Filters(since="2021"), limit=7, offset=7)
+            beside = search_page(conn, q, Filters(since="2021"), limit=7, offset=7, beside=filled.read_engine)
+            assert beside == alone and beside.total > 7
+
+
 def test_facets_count_every_match_by_site_column_issuer_year_and_state(filled):
     matches = [filled.get_record(h.id) for h in filled.search("财政", None, 1000)]
     with filled.read_engine.connect() as conn:

@@ -17,11 +17,13 @@ so beyond the sample the page says the counts are of that sample, while the tota
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 
 from sqlalchemy import (
     Connection,
+    Engine,
     bindparam,
     case,
     cast,
@@ -46,6 +48,7 @@ from archive.store.search import Hit
 
 FACETS = ("site", "column", "issuer", "year", "withdrawn")
 FACET_SAMPLE = 2000  # facets count at most this many matches, the most recently archived ones
+SKIP_TITLE_TIER = 200  # up to this many title hits, the second tier is the newest matches minus them
 MAX_OFFSET = 10_000  # deeper pages cost a sort past everything before them; nobody reads page 500
 
 
@@ -68,9 +71,13 @@ def search_page(
     limit: int = 20,
     offset: int = 0,
     facets: bool = True,
+    beside: Engine | None = None,
 ) -> SearchPage:
     """Hits `offset`..`offset+limit` of a query (or, without one, of all reports newest first).
 
+    With `beside` (an engine of the same database), the total and the facets are counted on a
+    second connection while `conn` finds the hits: both backends run two queries at once, so the
+    page costs the slower of the two rather than their sum.
     Raises QueryError for an unusable query and ValueError for an offset beyond MAX_OFFSET.
     """
     limit = max(1, min(int(limit), engine.MAX_LIMIT))
@@ -78,19 +85,34 @@ def search_page(
     if offset > MAX_OFFSET:
         raise ValueError(f"results beyond the first {MAX_OFFSET:,} cannot be paged to; narrow the search")
     node = parse(query) if query and query.strip() else None
+    pending = _POOL.submit(_summary_on, beside, node, filters, facets) if beside is not None else None
     if node is None:
         rows = conn.execute(_listing(filters).limit(limit).offset(offset)).all()
         hits = [engine._hit(r, 0.0) for r in rows]
     else:
         hits = _tiered(conn, node, filters, limit, offset)
     _snippets(conn, hits, node)
+    total, counts, sample = pending.result() if pending is not None else _summary(conn, node, filters, facets)
+    return SearchPage(total, offset, hits, counts, sample)
+
+
+_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="govarchive-facets")
+
+
+def _summary_on(db: Engine, node: Node | None, filters: Filters | None, facets: bool):
+    with db.connect() as conn:
+        return _summary(conn, node, filters, facets)
+
+
+def _summary(conn: Connection, node: Node | None, filters: Filters | None, facets: bool):
+    """(total, facets, facet sample size or None): one query when the matches fit the sample."""
     if not facets:
-        return SearchPage(_count(conn, node, filters), offset, hits)
+        return _count(conn, node, filters), {}, None
     counts, seen = _facets(conn, node, filters)
     if seen < FACET_SAMPLE:
-        return SearchPage(seen, offset, hits, counts)  # the sample is every match: its size is the total
+        return seen, counts, None  # the sample is every match: its size is the total
     total = _count(conn, node, filters)
-    return SearchPage(total, offset, hits, counts, FACET_SAMPLE if total > seen else None)
+    return total, counts, FACET_SAMPLE if total > seen else None
 
 
 def _listing(filters: Filters | None):
@@ -136,7 +158,20 @@ def _tiered(conn: Connection, node: Node, filters: Filters | None, limit: int, o
         title = engine._select(conn, node, filters, title=True).order_by(None)
         in_title = conn.execute(select(func.count()).select_from(title.subquery())).scalar_one()
     start = max(offset, in_title)
-    rows = _newest(conn, node, filters, rest=True, limit=offset + limit - start, offset=start - in_title)
+    skip, take = start - in_title, offset + limit - start
+    if in_title <= SKIP_TITLE_TIER:
+        # as engine.search does: the newest matches of any kind, leaving out the title tier's few ids
+        if hits or offset == 0:
+            title_ids = {h.id for h in hits}
+            if offset:
+                older = _newest(conn, node, filters, title=True, limit=offset, offset=0)
+                title_ids |= {r.id for r in older}
+        else:
+            title_ids = {r.id for r in _newest(conn, node, filters, title=True, limit=in_title, offset=0)}
+        rows = _newest(conn, node, filters, limit=skip + take + len(title_ids), offset=0)
+        rows = [r for r in rows if r.id not in title_ids][skip : skip + take]
+    else:  # a big title tier: ask for its complement directly
+        rows = _newest(conn, node, filters, rest=True, limit=take, offset=skip)
     return hits + [engine._hit(r, engine.TEXT_SCORE) for r in rows]
 
 

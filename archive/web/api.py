@@ -79,7 +79,8 @@ def api_search(
         params = SearchParams.parse(request.query_params, sizable=True)
         with archive.store.read_engine.connect() as conn:
             result = browse.search_page(
-                conn, params.q or None, params.filters(), limit=params.size, offset=params.offset
+                conn, params.q or None, params.filters(), limit=params.size, offset=params.offset,
+                beside=archive.store.read_engine,
             )
     except (ParamError, QueryError, ValueError) as exc:
         raise BadRequest(str(exc)) from exc

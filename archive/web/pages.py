@@ -41,7 +41,8 @@ def search(request: Request, archive: Archive) -> HTMLResponse:
     try:
         with archive.store.read_engine.connect() as conn:
             result = browse.search_page(
-                conn, params.q or None, params.filters(), limit=params.size, offset=params.offset
+                conn, params.q or None, params.filters(), limit=params.size, offset=params.offset,
+                beside=archive.store.read_engine,
             )
     except (QueryError, ValueError) as exc:
         return archive.render("search.html", 400, params=params, result=None, error=str(exc), q=params.q)

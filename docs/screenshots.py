@@ -4,12 +4,14 @@
     python docs/screenshots.py [--db URL] [--warc-dir DIR] [--query 财政]
 
 Starts `govarchive serve` on a free port, opens the search page and the first hit's report page,
-and writes docs/search.png and docs/report.png (1200 px wide, top of the page only, to stay small).
+and writes docs/search.png and docs/report.png (1200 px wide, top of the page only), quantised by
+pngquant when it is installed (apt-get install pngquant) to stay small.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -50,7 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.terminate()
         server.wait(10)
-    print(f"wrote {DOCS / 'search.png'} and {DOCS / 'report.png'}")
+    shots = [str(DOCS / "search.png"), str(DOCS / "report.png")]
+    if shutil.which("pngquant"):
+        subprocess.run(["pngquant", "--force", "--quality", "60-85", "--ext", ".png", "64", *shots], check=True)
+    print(f"wrote {' and '.join(shots)}")
     return 0
 
 

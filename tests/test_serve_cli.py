@@ -1,4 +1,5 @@
-"""`govarchive serve` as a user starts it: errors before anything is announced, then a real server."""
+"""`govarchive serve` as a user starts it: errors before anything is announced (run in-process with
+click's runner, quick), then a real server in a subprocess."""
 
 from __future__ import annotations
 
@@ -11,9 +12,23 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
-from tests.clirun import govarchive
+from archive.cli import cli
 from tests.webarchive import build
+
+
+def serve(*args: str, cwd: Path):
+    """`govarchive serve ARGS` in-process from `cwd`; (exit code, stderr lines)."""
+    import os
+
+    here = os.getcwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(cli, ["serve", *args], env={"GOVARCHIVE_DB": ""})
+    finally:
+        os.chdir(here)
+    return result.exit_code, result.stderr.strip().splitlines()
 
 
 @pytest.fixture(scope="module")
@@ -23,13 +38,10 @@ def data(tmp_path_factory):
 
 def test_missing_database_is_an_error_naming_it_and_nothing_is_created(tmp_path):
     db = tmp_path / "nowhere" / "missing.db"
-    result = govarchive("serve", "--db", f"sqlite:///{db}", cwd=tmp_path, timeout=60)
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [
-        f"Error: no database at sqlite:///{db}: {db} does not exist (crawl into it first, or give --db)"
-    ]
+    code, stderr = serve("--db", f"sqlite:///{db}", cwd=tmp_path)
+    assert code == 1
+    assert stderr == [f"Error: no database at sqlite:///{db}: {db} does not exist (crawl into it first, or give --db)"]
     assert not db.exists() and not db.parent.exists()
-    assert "serving" not in result.stderr
 
 
 def test_a_database_that_is_not_govarchives_is_refused(tmp_path):
@@ -37,16 +49,16 @@ def test_a_database_that_is_not_govarchives_is_refused(tmp_path):
     import sqlite3
 
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
-    result = govarchive("serve", "--db", f"sqlite:///{other}", cwd=tmp_path, timeout=60)
-    assert result.returncode == 1 and "is not a govarchive database" in result.stderr
+    code, stderr = serve("--db", f"sqlite:///{other}", cwd=tmp_path)
+    assert code == 1 and len(stderr) == 1 and "is not a govarchive database" in stderr[0]
     assert [row[0] for row in sqlite3.connect(other).execute("SELECT name FROM sqlite_master")] == ["t"]
 
 
 @pytest.mark.parametrize(("port", "shown"), [("70000", "70000"), ("abc", "'abc'"), ("-1", "-1")])
 def test_invalid_port_is_a_one_line_usage_error(data, tmp_path, port, shown):
-    result = govarchive("serve", "--db", data.db_url, "--port", port, cwd=tmp_path, timeout=60)
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [f"Error: --port must be a number from 0 to 65535, not {shown}"]
+    code, stderr = serve("--db", data.db_url, "--port", port, cwd=tmp_path)
+    assert code == 2
+    assert stderr == [f"Error: --port must be a number from 0 to 65535, not {shown}"]
 
 
 def test_port_in_use_is_a_one_line_error_before_the_url_is_announced(data, tmp_path):
@@ -54,17 +66,14 @@ def test_port_in_use_is_a_one_line_error_before_the_url_is_announced(data, tmp_p
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
-        result = govarchive("serve", "--db", data.db_url, "--port", str(port), "--warc-dir", str(data.warc_dir),
-                            cwd=tmp_path, timeout=60)
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [f"Error: cannot listen on 127.0.0.1:{port}: Address already in use"]
+        code, stderr = serve("--db", data.db_url, "--port", str(port), "--warc-dir", str(data.warc_dir), cwd=tmp_path)
+    assert code == 1
+    assert stderr == [f"Error: cannot listen on 127.0.0.1:{port}: Address already in use"]
 
 
 def test_unknown_host_is_a_one_line_error(data, tmp_path):
-    result = govarchive("serve", "--db", data.db_url, "--host", "no-such-host.invalid", "--port", "0",
-                        cwd=tmp_path, timeout=60)
-    assert result.returncode == 1 and "cannot listen on no-such-host.invalid:0" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    code, stderr = serve("--db", data.db_url, "--host", "no-such-host.invalid", "--port", "0", cwd=tmp_path)
+    assert code == 1 and len(stderr) == 1 and stderr[0].startswith("Error: cannot listen on no-such-host.invalid:0")
 
 
 def test_serve_answers_on_127_0_0_1_until_interrupted(data, tmp_path):

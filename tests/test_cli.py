@@ -54,6 +54,7 @@ DB_COMMAND_ARGS: dict[tuple[str, ...], tuple[list[str], bool]] = {
     ("export",): ([], False),
     ("reprocess",): (["{warc}"], True),
     ("search",): (["财政"], False),
+    ("serve",): (["--port", "0"], False),
     ("show",): (["1"], False),
     ("warc", "pack"): (["--warc-dir", "{warc_dir}", "-o", "{tmp}/out.wacz"], False),
 }

@@ -121,8 +121,12 @@ def _newest(conn: Connection, node: Node, filters: Filters | None, *, title: boo
     return conn.execute(_select(conn, node, filters, title=title).limit(limit)).all()
 
 
-def _select(conn: Connection, node: Node, filters: Filters | None, *, title: bool, window: int | None = None):
-    """Reports matching the query (in the title only, if `title`), newest first."""
+def _select(
+    conn: Connection, node: Node, filters: Filters | None, *, title: bool, window: int | None = None,
+    rest: bool = False,
+):
+    """Reports matching the query (in the title only, if `title`), newest first; with `rest`, the
+    matches that are not in the title tier (the second tier alone, for paging past the first)."""
     R = ReportRow.__table__
     cols = [
         R.c.id,
@@ -140,10 +144,12 @@ def _select(conn: Connection, node: Node, filters: Filters | None, *, title: boo
         expr = to_fts5(node)
         # with an excluded term the title tier must still exclude it everywhere, hence the AND
         match = expr if not title else f"{{title}} : {expr}" + (f" AND {expr}" if has_not(node) else "")
+        if rest:  # everything else the query matches: the title tier's complement within the matches
+            match = f"{expr} NOT {{title}} : {expr}"
         stmt = (
             select(*cols)
             .select_from(fts.join(R, R.c.id == fts.c.rowid))
-            .where(text("report_fts MATCH :q").bindparams(q=match))
+            .where(text("report_fts MATCH :q").bindparams(bindparam("q", match, unique=True)))
         )
     else:
         s = table("report_search", column("report_id"), column("tsv"), column("title_tsv"))
@@ -152,11 +158,14 @@ def _select(conn: Connection, node: Node, filters: Filters | None, *, title: boo
         if title:
             title_cond = s.c.title_tsv.op("@@")(tsq)
             cond = (title_cond & cond) if has_not(node) else title_cond
+        if rest:
+            cond = cond & ~s.c.title_tsv.op("@@")(tsq)
+        tier = "title" if title else "rest" if rest else "all"
         # MATERIALIZED fences keep the planner from swapping the two routes (its tsquery estimates
         # are poor): either the window of newest reports, or every match from the GIN index.
         if window:
             recent = filters_mod.apply(select(R.c.id).order_by(*RECENCY), filters).limit(window)
-            recent = recent.cte("recent").prefix_with("MATERIALIZED")
+            recent = recent.cte(f"recent_{tier}").prefix_with("MATERIALIZED")
 
             # per-row lookups by primary key (scalar subqueries), never a scan of the whole index
             def vec(c):
@@ -166,9 +175,13 @@ def _select(conn: Connection, node: Node, filters: Filters | None, *, title: boo
             if title:
                 title_cond = vec(s.c.title_tsv).op("@@")(tsq)
                 cond = (title_cond & cond) if has_not(node) else title_cond
+            if rest:
+                cond = cond & ~vec(s.c.title_tsv).op("@@")(tsq)
             stmt = select(*cols).select_from(recent.join(R, R.c.id == recent.c.id)).where(cond)
         else:
-            found = select(s.c.report_id).where(cond).cte("found").prefix_with("MATERIALIZED")
+            # a name per tier, so one statement can hold two tiers
+            found = select(s.c.report_id).where(cond).cte(f"found_{tier}")
+            found = found.prefix_with("MATERIALIZED")
             stmt = select(*cols).select_from(found.join(R, R.c.id == found.c.report_id))
     return filters_mod.apply(stmt.order_by(*RECENCY), filters)
 

@@ -18,7 +18,7 @@ from archive.report import METADATA_KEYS
 from archive.store.filters import Filters, apply
 from archive.store.history import version_from_row
 from archive.store.models import ReportRow, ReportVersionRow
-from archive.store.store import StoredReport, merge_file_facts, stored_from_row
+from archive.store.stored import StoredReport, merge_file_facts, stored_from_row
 
 CSV_COLUMNS = (
     ["id", "url", "site", "column", "breadcrumb", "title", "publish_time", "source"]

@@ -11,15 +11,14 @@ import json
 import logging
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from archive.clock import iso_utc, now_iso
-from archive.report import Attachment, Report, WarcRef
-from archive.store import history, saving
+from archive.report import Report, WarcRef
+from archive.store import export, history, saving
 from archive.store.digests import StoreDigestIndex
 from archive.store.engine import StoreError, make_engine, open_engine
 from archive.store.filters import Filters
@@ -31,36 +30,12 @@ from archive.store.models import (
     ReportRow,
     ReportVersionRow,
 )
-from archive.store.saving import IN_CHUNK, warc_cols
+from archive.store.saving import warc_cols
+from archive.store.stored import StoredReport, merge_file_facts, stored_from_row
 
 log = logging.getLogger(__name__)
 
 RETRIES = 5  # a batch that collides with a concurrent writer (unique version, deadlock) is redone
-
-
-@dataclass
-class StoredReport:
-    """A report as stored: the Report users see plus its database state."""
-
-    id: int
-    report: Report
-    withdrawn: bool
-    withdrawn_at: str | None
-    withdrawn_reason: str | None
-    first_seen: str
-    last_seen: str
-
-    def to_dict(self) -> dict:
-        """Report.to_dict() plus the state keys (Report.from_dict ignores them)."""
-        return {
-            "id": self.id,
-            **self.report.to_dict(),
-            "withdrawn": self.withdrawn,
-            "withdrawn_at": self.withdrawn_at,
-            "withdrawn_reason": self.withdrawn_reason,
-            "first_seen": self.first_seen,
-            "last_seen": self.last_seen,
-        }
 
 
 class Store:
@@ -316,9 +291,7 @@ class Store:
 
     def iter_records(self, filters: Filters | None = None, *, batch: int = 500) -> Iterator[StoredReport]:
         """Every matching report in id order, streamed with a server-side cursor."""
-        from archive.store.export import iter_records
-
-        return iter_records(self.read_engine, filters, batch=batch)
+        return export.iter_records(self.read_engine, filters, batch=batch)
 
     def iter_reports(self, filters: Filters | None = None) -> Iterator[Report]:
         """Every matching report (current version), streamed in constant memory."""
@@ -360,42 +333,3 @@ def open_existing_store(db_url: str) -> Store:
     export, warc pack --db, serve): a StoreError naming the URL if it does not exist or has no
     govarchive schema; nothing is created."""
     return Store(db_url, create=False)
-
-
-def stored_from_row(row, report: Report) -> StoredReport:
-    return StoredReport(
-        row.id,
-        report,
-        bool(row.withdrawn),
-        row.withdrawn_at,
-        row.withdrawn_reason,
-        row.first_seen,
-        row.last_seen,
-    )
-
-
-def merge_file_facts(conn: Connection, reports: list[Report]) -> None:
-    """Fill attachments' content_type/size/sha256 from the files table (joined by URL)."""
-    urls = sorted({a.url for r in reports for a in r.attachments})
-    facts = {}
-    F = FileRow.__table__
-    for k in range(0, len(urls), IN_CHUNK):
-        q = select(F.c.url, F.c.content_type, F.c.size, F.c.sha256).where(F.c.url.in_(urls[k : k + IN_CHUNK]))
-        facts.update({row.url: row for row in conn.execute(q)})
-    for r in reports:
-        merged = []
-        for a in r.attachments:
-            f = facts.get(a.url)
-            if f is None:
-                merged.append(a)
-            else:
-                merged.append(
-                    Attachment(
-                        a.url,
-                        a.name,
-                        f.content_type or a.content_type,
-                        f.size if f.size is not None else a.size,
-                        f.sha256 or a.sha256,
-                    )
-                )
-        r.attachments = merged

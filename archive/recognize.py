@@ -33,7 +33,7 @@ from typing import Any
 from parsel import Selector
 
 from archive import jsonlist, platforms
-from archive.extract.links import page_base
+from archive.extract.page_links import page_base
 from archive.urls import absolute
 
 LIST, DETAIL, OTHER = "list", "detail", "other"

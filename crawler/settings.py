@@ -46,7 +46,7 @@ RETRY_BACKOFF_MAX = 120.0  # seconds; the longest wait before one retry, Retry-A
 DOWNLOAD_MAXSIZE = 512 * 1024 * 1024  # bytes
 DOWNLOAD_WARNSIZE = 64 * 1024 * 1024  # bytes
 
-# Trap safety nets (crawler/links.py does the real filtering): list -> detail -> attachment is depth 3;
+# Trap safety nets (crawler/link_policy.py does the real filtering): list -> detail -> attachment is depth 3;
 # pagination computed from page totals stays shallow, a 下一页-only chain costs one level per page.
 DEPTH_LIMIT = 200
 URLLENGTH_LIMIT = 1024

@@ -1,8 +1,8 @@
 """Extraction and cleaning: detail-page bytes → a clean Report.
 
-Steps, one module each: repair (stray </html>), decode (charset from the bytes), classify (empty,
+Steps, one module each: markup_repair (stray </html>), decode (charset from the bytes), classify (empty,
 binary), dom (parse once), metadata (信息公开 block), fields (title, time, source,
-breadcrumb), clean (furniture), body (main content), links (attachments, images), content (body
+breadcrumb), clean (furniture), body (main content), page_links (attachments, images), content (body
 text/HTML). `extractor.extract` runs them in order; multipage merges articles split over pages.
 """
 

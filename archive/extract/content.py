@@ -9,7 +9,7 @@ import lxml.html
 from lxml import etree
 
 from archive.extract.clean import is_furniture_line
-from archive.extract.links import is_attachment_link
+from archive.extract.page_links import is_attachment_link
 from archive.extract.text import element_text, join_cjk, render_lines, squash
 
 _ATTACH_LABEL = re.compile(

@@ -22,7 +22,7 @@ import chompjs
 import lxml.html
 from lxml import etree
 
-from archive.extract import clean, content, links
+from archive.extract import clean, content, page_links
 from archive.extract.text import CHINA_OFFSET, join_cjk, norm_space, parse_datetime, squash
 from archive.report import Attachment, Metadata, Report
 
@@ -199,7 +199,7 @@ def _attachments(doc: EmbeddedDocument, base: str) -> list[Attachment]:
         else:
             continue
         if href.strip():
-            url = links.request_url(base, href)
+            url = page_links.request_url(base, href)
             if all(a.url != url for a in found):
                 found.append(Attachment(url=url, name=name or url.rsplit("/", 1)[-1]))
     return found
@@ -230,11 +230,11 @@ def _render(doc: EmbeddedDocument, base: str) -> _Body:
     el = _body_element(doc.fields["__body__"])
     clean.strip_invisible(el)
     attachments = _attachments(doc, base)
-    for found in links.extract_attachments(el, base):
+    for found in page_links.extract_attachments(el, base):
         if all(a.url != found.url for a in attachments):
             attachments.append(found)
     content.clean_body(el, doc.title)
-    images = links.extract_images(el, base)
+    images = page_links.extract_images(el, base)
     return _Body(content.body_text(el), content.body_html(el, base), attachments, images)
 
 

@@ -9,10 +9,10 @@ from typing import TypeVar
 from lxml import etree
 
 from archive.extract import body as body_step
-from archive.extract import classify, clean, content, dom, embedded, fields, links, metadata
+from archive.extract import classify, clean, content, dom, embedded, fields, metadata, page_links
 from archive.extract.decode import decode_body
 from archive.extract.errors import ExtractionError
-from archive.extract.repair import repair_markup
+from archive.extract.markup_repair import repair_markup
 from archive.extract.text import norm_space, parse_datetime
 from archive.report import METADATA_KEYS, Metadata, Report
 from archive.urls import site_of
@@ -61,10 +61,10 @@ def extract(
     heading = fields.matched_heading(page, headings) or fields.heading_from_text(stream, page)
     breadcrumb, crumb_el = fields.extract_breadcrumb(page, stream, fields.extract_title(page, labelled, heading))
     order = {el: i for i, el in enumerate(page.root.iter())}
-    base = links.page_base(page.root, url)
+    base = page_links.page_base(page.root, url)
 
     protect = [el for el in (known, heading[1] if heading else None) if el is not None]
-    protect += [a for a in page.root.iter("a") if links.is_attachment_link(a)]
+    protect += [a for a in page.root.iter("a") if page_links.is_attachment_link(a)]
     clean.remove_furniture(page.root, protect, [crumb_el] if crumb_el is not None else [])
     anchor = heading[1] if heading else fields.first_plausible_heading(headings, page.root)
     main = body_step.find_body(page, known, anchor)
@@ -72,9 +72,9 @@ def extract(
         heading = fields.nearest_heading(headings, order, order.get(main, len(order)))
     title = fields.extract_title(page, labelled, heading)
     region = fields.header_tokens(stream, heading[1] if heading else None, set(main.iter()))
-    attachments = links.extract_attachments(page.root, base)
+    attachments = page_links.extract_attachments(page.root, base)
     content.clean_body(main, title)
-    images = links.extract_images(main, base)
+    images = page_links.extract_images(main, base)
     text_out = content.body_text(main)
 
     report = Report(

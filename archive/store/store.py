@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from archive.clock import iso_utc, now_iso
 from archive.report import Report, WarcRef
 from archive.store import export, history, saving
-from archive.store.digests import StoreDigestIndex
+from archive.store.digest_index import StoreDigestIndex
 from archive.store.engine import StoreError, make_engine, open_engine
 from archive.store.filters import Filters
 from archive.store.models import (

@@ -51,7 +51,7 @@ from archive.page import (
     status_reading,
 )
 from archive.report import Report
-from crawler import links
+from crawler import link_policy
 from crawler.items import FailureItem, FileItem, ReportItem, WithdrawnItem
 from crawler.middlewares.antibot import HostBlocked
 from crawler.middlewares.page_reader import CONTEXT, READING, fetched_at
@@ -95,7 +95,7 @@ class DisclosureSpider(scrapy.Spider):
         self.site_name = ",".join(p.name for p in self.profiles) or None
         extra_hosts = [h for p in self.profiles for h in p.hosts]
         ignore = [pat for p in self.profiles for pat in p.ignore_patterns]
-        self.policy = links.LinkPolicy.for_start_urls(self.start_urls, extra_hosts=extra_hosts, ignore=ignore)
+        self.policy = link_policy.LinkPolicy.for_start_urls(self.start_urls, extra_hosts=extra_hosts, ignore=ignore)
         self.detail_patterns = [pat for p in self.profiles for pat in p.detail_patterns]
         self.list_patterns = [pat for p in self.profiles for pat in p.list_patterns]
         self.selectors = {key: tuple(p.selectors[key] for p in self.profiles if key in p.selectors)
@@ -189,7 +189,7 @@ class DisclosureSpider(scrapy.Spider):
         start = response.meta.get("start")
         outcome = self.starts.get(start)
         for link in found.records:
-            if links.is_attachment_url(link.url):
+            if link_policy.is_attachment_url(link.url):
                 yield from self._attachment_request(link.url, None)
             elif self._allowed(link.url, record=True):
                 if outcome:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from archive.urls import absolute, host_of
-from crawler import links
+from crawler import link_policy
 
-POLICY = links.LinkPolicy.for_start_urls(["http://www.gov.test/col/tzgg/index.html"], extra_hosts=[".files.gov.test"],
+POLICY = link_policy.LinkPolicy.for_start_urls(["http://www.gov.test/col/tzgg/index.html"], extra_hosts=[".files.gov.test"],
                                          ignore=[r"^/private/"])
 
 
@@ -69,7 +69,7 @@ def test_absolute(base, href, expected):
     ("http://g.test/img/a.png", False),
 ])
 def test_attachment_urls_by_extension_and_download_endpoint(url, attachment):
-    assert links.is_attachment_url(url) is attachment
+    assert link_policy.is_attachment_url(url) is attachment
 
 
 @pytest.mark.parametrize(("content_type", "disposition", "attachment"), [
@@ -81,11 +81,11 @@ def test_attachment_urls_by_extension_and_download_endpoint(url, attachment):
     (None, None, False),
 ])
 def test_attachment_responses_by_headers(content_type, disposition, attachment):
-    assert links.is_attachment_response(content_type, disposition) is attachment
+    assert link_policy.is_attachment_response(content_type, disposition) is attachment
 
 
 def test_ports_are_part_of_the_site():
-    policy = links.LinkPolicy.for_start_urls(["http://127.0.0.1:8000/col/a/index.html"])
+    policy = link_policy.LinkPolicy.for_start_urls(["http://127.0.0.1:8000/col/a/index.html"])
     assert policy.allows("http://127.0.0.1:8000/col/a/index_1.html")
     assert policy.reject_reason("http://127.0.0.1:8001/col/a/index_1.html") == "offsite"
     assert host_of("https://WWW.Gov.test:443/a") == "www.gov.test"
@@ -98,18 +98,18 @@ def test_ports_are_part_of_the_site():
     ("www.example.com", "example.com"), ("example.com.cn", "example.com.cn"), ("127.0.0.1", "127.0.0.1"),
 ])
 def test_registrable_domain(host, domain):
-    assert links.registrable_domain(host) == domain
+    assert link_policy.registrable_domain(host) == domain
 
 
 def test_records_and_attachments_may_sit_on_a_sibling_host_pagination_may_not():
-    policy = links.LinkPolicy.for_start_urls(["http://www.qinglan.gov.cn/xxgk/tzgg/"])
+    policy = link_policy.LinkPolicy.for_start_urls(["http://www.qinglan.gov.cn/xxgk/tzgg/"])
     record = "http://xxgk.qinglan.gov.cn/art/2024/3/1/art_99_1.html"
     assert policy.reject_reason(record, record=True) is None
     assert policy.reject_reason(record) == "offsite"  # not as a list page or navigation
     assert policy.allows_attachment("https://file.qinglan.gov.cn/u/cms/a.pdf")
     assert policy.reject_reason("http://www.other.gov.cn/a.html", record=True) == "offsite"
     assert policy.reject_reason("http://xxgk.qinglan.gov.cn:8080/a.html", record=True) == "offsite"
-    local = links.LinkPolicy.for_start_urls(["http://127.0.0.1:8000/col/"])
+    local = link_policy.LinkPolicy.for_start_urls(["http://127.0.0.1:8000/col/"])
     assert local.reject_reason("http://127.0.0.2:8000/a.html", record=True) == "offsite"
 
 
@@ -133,4 +133,4 @@ def test_hrefs_are_read_as_a_browser_reads_them(href, expected):
     ("http://gov.test/download/index.html", False),
 ])
 def test_download_routes_without_extension(url, attachment):
-    assert links.is_attachment_url(url) is attachment
+    assert link_policy.is_attachment_url(url) is attachment

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
-from archive.extract.links import is_download_endpoint
+from archive.extract.page_links import is_download_endpoint
 from archive.urls import host_of
 
 # Extensions of documents government sites publish as 附件 (et = WPS spreadsheet, ceb = Apabi e-book).
@@ -21,7 +21,7 @@ ATTACHMENT_EXTENSIONS = frozenset({
 })
 IMAGE_EXTENSIONS = frozenset({"png", "jpg", "jpeg", "gif", "bmp", "webp"})
 # Download endpoints that serve files without an extension in the path (Hanweb downfile.jsp, /download/3412):
-# one definition, archive.extract.links.is_download_endpoint, shared with the extractor.
+# one definition, archive.extract.page_links.is_download_endpoint, shared with the extractor.
 
 # Navigation, search, login, interaction and calendar pages: never part of a column's records.
 NAVIGATION_PATTERNS = (

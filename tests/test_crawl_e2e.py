@@ -220,6 +220,30 @@ def test_kill_mid_crawl_then_next_crawl_repairs_the_warc(site, tmp_path):
         assert check.returncode == 0, check.stdout + check.stderr
 
 
+def test_ctrl_c_stores_what_was_read_records_an_interrupted_run_and_exits_130(site, tmp_path):
+    slow = ["-s", "DOWNLOAD_DELAY=0.1", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]
+    proc = subprocess.Popen([*command(), "crawl", *site.start_urls, "--db", db_url(tmp_path), "--warc-dir",
+                             str(tmp_path / "warc"), *FAST, *slow], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(site.requests) < 40:
+            assert proc.poll() is None, "crawl ended before it could be interrupted"
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGINT)  # one Ctrl-C: Scrapy stops gracefully
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr[-2000:]
+    assert "interrupted: crawl run" in stderr and "Traceback" not in stderr
+    (run,) = runs(tmp_path)
+    assert run["status"] == "interrupted" and run["finish_reason"] == "shutdown"
+    stored = query(tmp_path, "SELECT count(*) FROM reports")[0][0]
+    assert 0 < stored < len(site.expected.detail_urls)  # what was read before the stop is kept
+    assert not list((tmp_path / "warc").glob("*.open"))  # the WARC was closed properly
+
+
 def test_scrapy_crawl_from_the_project_root_uses_the_same_pipeline(site, tmp_path):
     root = Path(__file__).resolve().parents[1]
     scrapy = Path(sys.executable).with_name("scrapy")

@@ -22,6 +22,7 @@ from parsel import Selector
 
 from archive import challenge, recognize, withdrawal
 from archive.discover import Discovery, Link, discover, looks_like_shell
+from archive.endpoints import Endpoint, read_endpoint
 from archive.extract import ExtractionError, extract
 from archive.extract.decode import decode_body
 from archive.extract.extractor import EXTRACTOR_VERSION
@@ -78,6 +79,8 @@ class PageContext:
     fragment: str | None = None  # the start URL's #… (a gkmlpt category), which never reaches the server
     force_detail: bool = False  # extract whatever it looks like (`govarchive extract --any`)
     encoding: str | None = None  # the charset, when a person knows better than the bytes
+    endpoint: Endpoint | None = None  # a site profile's declared list endpoint this page is an answer of
+    endpoint_page: int = 0
 
 
 @dataclass
@@ -146,6 +149,9 @@ def _read(fetched: Fetched, context: PageContext) -> PageReading:
     if reason := challenge.challenge_reason(status, cookies, text, lambda: _visible_chars(sel())):
         return PageReading(CHALLENGE, failure_kind="antibot", message=reason)
 
+    if context.endpoint is not None:
+        return PageReading(LIST, ("profile endpoint",),
+                           links=read_endpoint(context.endpoint, context.endpoint_page, url, text))
     kind, reasons = _kind(url, text, sel, context, content_type)
     if kind == LIST:
         links = discover(url, text, content_type, None if reasons == ("json",) else sel(),

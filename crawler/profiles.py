@@ -18,6 +18,7 @@ import yaml
 from parsel import Selector
 from parsel.csstranslator import HTMLTranslator
 
+from archive.endpoints import Endpoint
 from archive.urls import host_of
 
 SITES_DIR = Path(__file__).resolve().parent / "sites"
@@ -26,7 +27,8 @@ _CRON_FIELD = re.compile(r"^(?:\*|\d+(?:-\d+)?)(?:/\d+)?(?:,(?:\*|\d+(?:-\d+)?)(
 _CRON_MACROS = {"@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@annually", "@midnight"}
 
 TOP_KEYS = {"name", "description", "base_url", "start_urls", "allowed_hosts", "patterns", "selectors",
-            "politeness", "schedule"}
+            "politeness", "schedule", "endpoints"}
+ENDPOINT_KEYS = {"url", "method", "body", "first_page", "pages", "records", "url_field", "title", "date", "column"}
 PATTERN_KEYS = {"detail", "list", "ignore"}
 SELECTOR_KEYS = {"list_links", "next_page", "column_name"}
 # Profile politeness key -> (Scrapy setting, type).
@@ -63,6 +65,7 @@ class Profile:
     selectors: dict[str, str] = field(default_factory=dict)  # name -> XPath (CSS already translated)
     politeness: dict[str, Any] = field(default_factory=dict)  # Scrapy setting name -> value
     schedule: str | None = None
+    endpoints: list[Endpoint] = field(default_factory=list)  # declared list APIs (archive/endpoints.py)
 
     @property
     def hosts(self) -> list[str]:
@@ -163,8 +166,46 @@ def parse_profile(data: Any, *, source: str = "<profile>", default_name: str = "
         name=name, start_urls=start_urls, base_url=base, description=str(data.get("description") or ""),
         allowed_hosts=hosts, detail_patterns=compiled["detail"], list_patterns=compiled["list"],
         ignore_patterns=[p.pattern for p in compiled["ignore"]], selectors=selectors, politeness=politeness,
-        schedule=schedule,
+        schedule=schedule, endpoints=_endpoints(data.get("endpoints"), base, fail),
     )
+
+
+def _endpoints(value: Any, base: str | None, fail) -> list[Endpoint]:
+    """`endpoints:` entries validated into archive.endpoints.Endpoint (see its docstring for the fields)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise fail("endpoints: expected a list of endpoints (url, records, url field …)")
+    found = []
+    for n, entry in enumerate(value):
+        key = f"endpoints[{n}]"
+        entry = _mapping(entry, key, ENDPOINT_KEYS, fail)
+        url = _string(entry.get("url"), f"{key}.url", fail)
+        if urlsplit(url).scheme not in ("http", "https"):
+            if base is None:
+                raise fail(f"{key}.url: {url!r} is relative but the profile has no base_url")
+            url = urljoin(base, url.lstrip("/"))
+        method = _string(entry.get("method", "GET"), f"{key}.method", fail).upper()
+        if method not in ("GET", "POST"):
+            raise fail(f"{key}.method: GET or POST, not {method!r}")
+        body = entry.get("body")
+        if body is not None and method != "POST":
+            raise fail(f"{key}.body: only a POST endpoint has a body")
+        if "{page}" not in url and "{page}" not in str(body or ""):
+            raise fail(f"{key}: put {{page}} where the page number goes (in url or body)")
+        numbers = {}
+        for name, least in (("first_page", 0), ("pages", 1)):
+            number = entry.get(name)
+            if number is not None and (isinstance(number, bool) or not isinstance(number, int) or number < least):
+                raise fail(f"{key}.{name}: expected a whole number >= {least}, got {number!r}")
+            numbers[name] = number
+        records = _string(entry.get("records"), f"{key}.records", fail)
+        found.append(Endpoint(
+            url=url, records=records, record_url=_string(entry.get("url_field", "url"), f"{key}.url_field", fail),
+            method=method, body=_string(body, f"{key}.body", fail) if body is not None else None,
+            first_page=numbers["first_page"] if numbers["first_page"] is not None else 1, pages=numbers["pages"],
+            title=entry.get("title"), date=entry.get("date"), column=entry.get("column")))
+    return found
 
 
 def _string(value: Any, key: str, fail) -> str:

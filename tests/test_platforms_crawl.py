@@ -116,3 +116,56 @@ def test_explain_shows_what_the_crawler_sees_on_one_page():
         assert any("/module/xxgk/search.jsp" in line and "POST infotypeId=" in line for line in lines)
         reading, lines = explain(fetch(site.url("/spa/index.html"), "govarchive-test"))
         assert reading.kind == "other" and "why: an app shell: only a browser can render it" in lines
+
+
+def test_a_profile_declares_a_json_endpoint_zero_config_cannot_know(tmp_path):
+    """A profile names the list API, the path to its records and their URL field; the crawl pages it
+    by the total the first answer states."""
+    profile = tmp_path / "lanxi.yaml"
+    profile.write_text(
+        "name: lanxi\n"
+        "start_urls: [/zwgk/yjgl/index.html]\n"  # an empty column: the documents come from the endpoint alone
+        "endpoints:\n"
+        "  - url: /gkmlpt/api/all/1011?page={page}&sid=7701\n"
+        "    records: articles\n"
+        "    url_field: url\n"
+        "    title: title\n"
+        "    column: 市政府文件\n", encoding="utf-8")
+    with start_site(port=0) as site:
+        result = govarchive("crawl", "--site", str(profile), "--base-url", site.base, "--db", sqlite_url(tmp_path),
+                            "--warc-dir", str(tmp_path / "warc"), *FAST, cwd=tmp_path)
+        api_pages = [t for _, t, _ in site.requests if t.startswith("/gkmlpt/api/all/1011")]
+    assert result.returncode == 0, result.stderr
+    reports = export(sqlite_url(tmp_path), tmp_path)
+    assert len(api_pages) >= 2 and len(set(api_pages)) == len(api_pages)  # every page once, by the stated total
+    assert reports and all("/gkmlpt/content/" in url for url in reports)
+    expected = {p: t for p, t in EXPECTED_DOCUMENTS.items() if p.startswith("/gkmlpt/content/")}
+    assert {path_of(u): r["title"] for u, r in reports.items()}.items() <= expected.items()
+
+
+@pytest.mark.parametrize(("entry", "words"), [
+    ("  - url: /api/list\n    records: data\n", "put {page} where the page number goes"),
+    ("  - url: /api/list?p={page}\n    method: PUT\n    records: data\n", "GET or POST"),
+    ("  - url: /api/list?p={page}\n    body: a=1\n    records: data\n", "only a POST endpoint has a body"),
+    ("  - url: /api/list?p={page}\n", "records: expected a non-empty string"),
+])
+def test_a_bad_endpoint_declaration_is_a_clear_error(tmp_path, entry, words):
+    profile = tmp_path / "bad.yaml"
+    profile.write_text(f"name: bad\nbase_url: http://127.0.0.1:1/\nstart_urls: [/a/]\nendpoints:\n{entry}",
+                       encoding="utf-8")
+    result = govarchive("crawl", "--site", str(profile), cwd=tmp_path)
+    assert result.returncode == 1 and words in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_declared_post_endpoints_send_their_form_body():
+    from archive.endpoints import Endpoint, endpoint_link, read_endpoint
+
+    endpoint = Endpoint(url="http://gov.test/api/list", records="data.rows", record_url="/art/{id}.html",
+                        method="POST", body="col=5&pageNo={page}", pages=3, title="name")
+    link = endpoint_link(endpoint, 2)
+    assert (link.method, link.body) == ("POST", b"col=5&pageNo=2") and dict(link.headers)["Content-Type"].startswith(
+        "application/x-www-form-urlencoded")
+    found = read_endpoint(endpoint, 1, link.url, '{"data": {"rows": [{"id": 7, "name": "关于某事的通知"}, {"x": 1}]}}')
+    assert [(r.url, r.title) for r in found.records] == [("http://gov.test/art/7.html", "关于某事的通知")]
+    assert [p.body for p in found.pages] == [b"col=5&pageNo=2", b"col=5&pageNo=3"]

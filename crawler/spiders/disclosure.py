@@ -33,6 +33,7 @@ from twisted.python.failure import Failure
 from archive.discover import LIST as LIST_LINK
 from archive.discover import RECORD as RECORD_LINK
 from archive.discover import Link
+from archive.endpoints import Endpoint, endpoint_link
 from archive.extract import PageAssembler
 from archive.page import (
     ATTACHMENT,
@@ -65,7 +66,7 @@ logger = logging.getLogger(__name__)
 # (信息公开 home → 法定主动公开内容 → its sub-columns).
 MAX_MORE_DEPTH = 2
 # Discovery handlers whose pages are a list's own API calls (archive/discover.py), not links a person follows.
-ENDPOINT_HANDLERS = frozenset({"script-endpoint", "request-pages", "gkmlpt", "json-list"})
+ENDPOINT_HANDLERS = frozenset({"script-endpoint", "request-pages", "gkmlpt", "json-list", "profile-endpoint"})
 # Pages 2..N of a multi-page article go before other pending requests (Scrapy's default priority is 0).
 SUBPAGE_PRIORITY = 10
 _NETWORK_ERRORS: tuple[tuple[str, tuple[type[BaseException], ...]], ...] = (
@@ -97,6 +98,7 @@ class DisclosureSpider(scrapy.Spider):
         ignore = [pat for p in self.profiles for pat in p.ignore_patterns]
         self.policy = link_policy.LinkPolicy.for_start_urls(self.start_urls, extra_hosts=extra_hosts, ignore=ignore)
         self.detail_patterns = [pat for p in self.profiles for pat in p.detail_patterns]
+        self.endpoints = [e for p in self.profiles for e in p.endpoints]
         self.list_patterns = [pat for p in self.profiles for pat in p.list_patterns]
         self.selectors = {key: tuple(p.selectors[key] for p in self.profiles if key in p.selectors)
                           for key in ("list_links", "next_page", "column_name")}
@@ -131,16 +133,23 @@ class DisclosureSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[Any]:
         for url in self.start_urls:
             yield self._request(Link(url, LIST_LINK), START, start=url)
+        for endpoint in self.endpoints:  # declared list APIs: their first page, which names the others
+            link = endpoint_link(endpoint, endpoint.first_page)
+            self.starts.setdefault(link.url, StartOutcome(link.url, kind=LIST))
+            yield self._request(link, PAGE, endpoint.column, start=link.url, endpoint=endpoint,
+                                endpoint_page=endpoint.first_page)
 
     def closed(self, reason: str) -> None:
         self.crawler.stats.set_value(STARTS_STAT, [o.as_dict() for o in self.starts.values()])
 
-    def _request(self, link: Link, role: str, column: str | None = None, **meta: Any) -> Request:
+    def _request(self, link: Link, role: str, column: str | None = None, *, endpoint: Endpoint | None = None,
+                 endpoint_page: int = 0, **meta: Any) -> Request:
         """A request for `link` carrying the context its page will be read in."""
         context = PageContext(role=role, column=column, kind_hint=self._profile_kind(link.url),
                               item_xpath=self.selectors["list_links"], next_xpath=self.selectors["next_page"],
                               column_xpath=self.selectors["column_name"], link=link,
-                              fragment=urlsplit(link.url).fragment or None if role == START else None)
+                              fragment=urlsplit(link.url).fragment or None if role == START else None,
+                              endpoint=endpoint, endpoint_page=endpoint_page)
         priority = SUBPAGE_PRIORITY if role == SUBPAGE else 0
         return Request(link.url, method=link.method, body=link.body, headers=dict(link.headers) or None,
                        callback=self.parse, errback=self.errback, priority=priority, dont_filter=role == SUBPAGE,
@@ -203,11 +212,14 @@ class DisclosureSpider(scrapy.Spider):
             for link in found.more:
                 if self._allowed(link.url):
                     yield self._request(link, PAGE, None, more_depth=more_depth + 1, start=start)
-        for link in found.pages:
+        context: PageContext = response.meta[CONTEXT]
+        for number, link in enumerate(found.pages, start=context.endpoint_page + 1):
             key = link.key
             if key not in self.list_pages and self._allowed(link.url, endpoint=link.via in ENDPOINT_HANDLERS):
                 self.list_pages.add(key)
-                yield self._request(link, PAGE, column, start=start)
+                # a declared endpoint's pages come in order after the one read (archive/endpoints.py)
+                yield self._request(link, PAGE, column, start=start, endpoint=context.endpoint,
+                                    endpoint_page=number if context.endpoint else 0)
 
     def _detail(self, report: Report, continuations: list[str], start: str | None) -> Iterator[Any]:
         if outcome := self.starts.get(start):

@@ -220,13 +220,20 @@ def test_kill_mid_crawl_then_next_crawl_repairs_the_warc(site, tmp_path):
         assert check.returncode == 0, check.stdout + check.stderr
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    """A command started from a terminal gets SIGINT with its default action; one started in the
+    background of a non-interactive shell (as CI may run the suite) inherits it ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stores_what_was_read_records_an_interrupted_run_and_exits_130(site, tmp_path):
     # polite as towards a real site (loopback hosts are otherwise unthrottled): still crawling when stopped
     slow = ["-s", "GOVARCHIVE_LOOPBACK_UNTHROTTLED=False", "-s", "DOWNLOAD_DELAY=0.1",
             "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]
+    site.reset_log()  # the module's site has served other crawls: count this one's requests only
     proc = subprocess.Popen([*command(), "crawl", *site.start_urls, "--db", db_url(tmp_path), "--warc-dir",
                              str(tmp_path / "warc"), *FAST, *slow], cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_ctrl_c_as_in_a_terminal)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and len(site.requests) < 20:

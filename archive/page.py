@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from parsel import Selector
 
 from archive import challenge, recognize, withdrawal
-from archive.discover import Discovery, Link, discover
+from archive.discover import Discovery, Link, discover, looks_like_shell
 from archive.extract import ExtractionError, extract
 from archive.extract.decode import decode_body
 from archive.extract.extractor import EXTRACTOR_VERSION
@@ -38,6 +38,8 @@ CHALLENGE, WITHDRAWN, FILE, FAILED = "challenge", "withdrawn", "file", "failed"
 # Why it was fetched (request.meta["role"] in a crawl; rebuilt from archived lists in a reprocess).
 START, PAGE, RECORD, SUBPAGE, ATTACHMENT = "start", "page", "record", "subpage", "attachment"
 
+# OTHER's reason for a single-page app's shell: only a browser can tell what it lists (crawler/browser).
+SHELL = "shell"
 # A column of one or two records (or none) looks like a short article with a prev/next link: without a
 # list's context it is a list, as a list's record it is that record.
 WEAK_LIST_REASONS = frozenset({"few-dated-items", "empty-list"})
@@ -123,6 +125,15 @@ def status_reading(status: int) -> PageReading | None:
     return None
 
 
+def challenge_reading(fetched: Fetched) -> PageReading | None:
+    """The CHALLENGE reading of an exchange that is one (by its status, cookies or stub), else None: for a
+    page whose DOM was rendered by a browser, its document as the server first sent it decides."""
+    text, _ = decode_body(fetched.body, fetched.header("Content-Type"))
+    reason = challenge.challenge_reason(fetched.status, fetched.header_values("Set-Cookie"), text,
+                                        lambda: _visible_chars(Selector(text=text)))
+    return PageReading(CHALLENGE, failure_kind="antibot", message=reason) if reason else None
+
+
 def _read(fetched: Fetched, context: PageContext) -> PageReading:
     url, status = fetched.url, fetched.status
     if decided := status_reading(status):
@@ -154,6 +165,8 @@ def _read(fetched: Fetched, context: PageContext) -> PageReading:
         links.column = _profile_column(sel(), context.column_xpath) or links.column
         return PageReading(LIST, reasons, links=links)
     if kind != DETAIL:
+        if looks_like_shell(text, sel()):
+            reasons = (*reasons, SHELL)
         return PageReading(OTHER, reasons, message="neither a list nor a detail page",
                            redirect=recognize.script_redirect(url, text))
     return _detail(fetched, context, text, codec, content_type, reasons)
@@ -173,6 +186,8 @@ def _kind(url: str, text: str, sel, context: PageContext, content_type: str | No
     mime = (content_type or "").split(";", 1)[0].strip().lower()
     if "json" in mime or text.lstrip()[:1] in ("{", "["):
         return LIST, ("json",)
+    if mime.endswith("javascript"):  # a page's script (archived beside it by a browser), not a document
+        return OTHER, ("script",)
     if context.role == RECORD and recognize.looks_like_article(url, text):
         return DETAIL, ("article markers",)
     found = recognize.recognize(url, text, sel())

@@ -10,7 +10,9 @@ page's record links, other pages and hub 更多 links (`archive.discover`) becom
 policy allows; a detail page's report becomes a `ReportItem` and its attachments requests (an article
 split over pages is reported once, with every page's body, after its pages 2..N were read:
 `PageAssembler`); a file becomes a `FileItem`; a challenge, a withdrawal or a page that could not be
-read becomes a `FailureItem` / `WithdrawnItem`. HTTP errors (after RetryMiddleware), DNS failures,
+read becomes a `FailureItem` / `WithdrawnItem`. An app shell only a browser can render is requested
+again through the browser (crawler/browser; GOVARCHIVE_BROWSER), and its rendering arrives read like any
+page; with GOVARCHIVE_BROWSER=always every page and record goes there first. HTTP errors (after RetryMiddleware), DNS failures,
 timeouts and refused connections reach `errback` and become `FailureItem`s; a 404/410 is also a
 `WithdrawnItem` (the store ignores URLs it has no report for).
 """
@@ -52,6 +54,7 @@ from archive.page import (
 )
 from archive.report import Report
 from crawler import links
+from crawler.browser.choice import FAILURE_KIND, META_KEY, BrowserChoice, browser_failure, is_shell
 from crawler.items import FailureItem, FileItem, ReportItem, WithdrawnItem
 from crawler.middlewares.antibot import HostBlocked
 from crawler.middlewares.page_reader import CONTEXT, READING, fetched_at
@@ -81,6 +84,7 @@ def _split(value: str | None) -> list[str]:
 
 class DisclosureSpider(scrapy.Spider):
     name = "disclosure"
+    browser: BrowserChoice  # set by from_crawler (GOVARCHIVE_BROWSER)
 
     def __init__(self, url: str | None = None, site: str | None = None, base_url: str | None = None,
                  *args: Any, **kwargs: Any) -> None:
@@ -108,6 +112,7 @@ class DisclosureSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> DisclosureSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider._apply_politeness(crawler.settings)
+        spider.browser = BrowserChoice.from_settings(crawler.settings)
         return spider
 
     def _apply_politeness(self, settings: Any) -> None:
@@ -130,16 +135,20 @@ class DisclosureSpider(scrapy.Spider):
         for url in self.start_urls:
             yield self._request(Link(url, LIST_LINK), START)
 
-    def _request(self, link: Link, role: str, column: str | None = None, **meta: Any) -> Request:
-        """A request for `link` carrying the context its page will be read in."""
+    def _request(self, link: Link, role: str, column: str | None = None, browser: bool = False,
+                 **meta: Any) -> Request:
+        """A request for `link` carrying the context its page will be read in; through the browser when
+        `browser` (a shell seen before) or GOVARCHIVE_BROWSER=always says so."""
         context = PageContext(role=role, column=column, kind_hint=self._profile_kind(link.url),
                               item_xpath=self.selectors["list_links"], next_xpath=self.selectors["next_page"],
                               column_xpath=self.selectors["column_name"], link=link,
                               fragment=urlsplit(link.url).fragment or None if role == START else None)
         priority = SUBPAGE_PRIORITY if role == SUBPAGE else 0
+        if browser or self.browser.renders_first(link, endpoint=link.via in ENDPOINT_HANDLERS):
+            meta[META_KEY] = True
         return Request(link.url, method=link.method, body=link.body, headers=dict(link.headers) or None,
-                       callback=self.parse, errback=self.errback, priority=priority, dont_filter=role == SUBPAGE,
-                       meta={"role": role, CONTEXT: context, "column": column, **meta})
+                       callback=self.parse, errback=self.errback, priority=priority,
+                       dont_filter=role == SUBPAGE or browser, meta={"role": role, CONTEXT: context, "column": column, **meta})
 
     def _profile_kind(self, url: str) -> str | None:
         """DETAIL or LIST when a site profile's URL patterns say so."""
@@ -164,6 +173,8 @@ class DisclosureSpider(scrapy.Spider):
             return
         if reading.kind == FILE or role == ATTACHMENT:
             yield from self.parse_attachment(response)
+        elif self.browser.renders_shells() and is_shell(reading):
+            yield from self._shell(response)
         elif reading.kind == LIST:
             yield from self._list_page(response, reading)
         elif reading.kind == DETAIL and reading.report is not None:
@@ -192,6 +203,20 @@ class DisclosureSpider(scrapy.Spider):
             if key not in self.list_pages and self._allowed(link.url, endpoint=link.via in ENDPOINT_HANDLERS):
                 self.list_pages.add(key)
                 yield self._request(link, PAGE, column)
+
+    def _shell(self, response: Response) -> Iterator[Any]:
+        """An app shell: rendered in the browser next, or a failure that says why it cannot be."""
+        url = response.url
+        if response.meta.get(META_KEY):
+            yield FailureItem(url, FAILURE_KIND, f"{url} is still an empty app shell after rendering in the browser "
+                                                 "(its scripts failed, or took longer than GOVARCHIVE_BROWSER_TIMEOUT)")
+        elif self.browser.executable is None:
+            yield FailureItem(url, FAILURE_KIND, self.browser.missing(url))
+        else:
+            self._stat("browser/shells")
+            context: PageContext = response.meta[CONTEXT]
+            yield self._request(context.link or Link(url, LIST_LINK), response.meta["role"], response.meta.get("column"),
+                                browser=True, more_depth=response.meta.get("more_depth", 0))
 
     def _detail(self, report: Report, continuations: list[str]) -> Iterator[Any]:
         complete = self.articles.add(report, continuations)
@@ -277,6 +302,9 @@ class DisclosureSpider(scrapy.Spider):
             return
         if failure.check(IgnoreRequest):  # robots.txt, offsite, size limits: by design, not failures
             self._stat("ignored")
+            return
+        if request.meta.get(META_KEY):  # the browser would not start, or the page would not render in time
+            yield FailureItem(url, FAILURE_KIND, browser_failure(url, failure.value))
             return
         kind = next((k for k, types in _NETWORK_ERRORS if failure.check(*types)), "download")
         yield FailureItem(url, kind, f"{failure.type.__name__}: {failure.getErrorMessage()}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from parsel import Selector
@@ -169,7 +170,7 @@ def _read(fetched: Fetched, context: PageContext) -> PageReading:
             reasons = (*reasons, SHELL)
         return PageReading(OTHER, reasons, message="neither a list nor a detail page",
                            redirect=recognize.script_redirect(url, text))
-    return _detail(fetched, context, text, codec, content_type, reasons)
+    return _detail(fetched, context, text, codec, content_type, reasons, sel)
 
 
 def _kind(url: str, text: str, sel, context: PageContext, content_type: str | None) -> tuple[str, tuple[str, ...]]:
@@ -197,7 +198,7 @@ def _kind(url: str, text: str, sel, context: PageContext, content_type: str | No
 
 
 def _detail(fetched: Fetched, context: PageContext, text: str, codec: str, content_type: str | None,
-            reasons: tuple[str, ...]) -> PageReading:
+            reasons: tuple[str, ...], sel: Callable[[], Selector]) -> PageReading:
     url = fetched.url
     try:
         report = extract(fetched.body, url, content_type=content_type, encoding=codec)
@@ -205,6 +206,9 @@ def _detail(fetched: Fetched, context: PageContext, text: str, codec: str, conte
         redirect = recognize.script_redirect(url, text) if exc.kind == "no-content" else None
         if redirect:
             return PageReading(OTHER, ("script redirect",), message=str(exc), redirect=redirect)
+        if exc.kind == "no-content" and not context.force_detail and looks_like_shell(text, sel()):
+            # a record drawn by its app's scripts: a browser can read it
+            return PageReading(OTHER, (*reasons, SHELL), message=str(exc))
         return PageReading(FAILED, reasons, failure_kind="extraction", message=str(exc))
     if not context.force_detail and (reason := withdrawal.notice_reason(report)):
         return PageReading(WITHDRAWN, reasons, message=reason)

@@ -180,6 +180,10 @@ def test_an_app_shell_is_other_with_its_reason_and_a_script_is_no_document():
     shell = read_page(fetched(pages.spa_shell().encode(), url="http://gov.test/spa/index.html"), PageContext(page.START))
     assert shell.kind == page.OTHER and shell.reasons == (page.SHELL,)
     assert page.SHELL not in read_page(fetched(ARTICLE), PageContext()).reasons
+    # a list's record drawn by its app's scripts: no failed extraction but a shell, for the browser to render
+    record = read_page(fetched(pages.spa_shell().encode(), url="http://gov.test/spa/detail/1.html"),
+                       PageContext(page.RECORD))
+    assert record.kind == page.OTHER and page.SHELL in record.reasons
     # the bundle a browser archived beside the page: markup inside strings, but a script, not a failed article
     bundle = fetched(pages.spa_bundle().encode(), url="http://gov.test/spa/app.js",
                      headers=[("Content-Type", "application/javascript")])

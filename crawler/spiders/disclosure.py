@@ -173,8 +173,8 @@ class DisclosureSpider(scrapy.Spider):
             return
         if reading.kind == FILE or role == ATTACHMENT:
             yield from self.parse_attachment(response)
-        elif self.browser.renders_shells() and is_shell(reading):
-            yield from self._shell(response)
+        elif is_shell(reading):
+            yield from self._shell(response, reading)
         elif reading.kind == LIST:
             yield from self._list_page(response, reading)
         elif reading.kind == DETAIL and reading.report is not None:
@@ -204,10 +204,17 @@ class DisclosureSpider(scrapy.Spider):
                 self.list_pages.add(key)
                 yield self._request(link, PAGE, column)
 
-    def _shell(self, response: Response) -> Iterator[Any]:
-        """An app shell: rendered in the browser next, or a failure that says why it cannot be."""
+    def _shell(self, response: Response, reading: PageReading) -> Iterator[Any]:
+        """An app shell: rendered in the browser next, or a failure that says why it cannot be (with
+        GOVARCHIVE_BROWSER=never: a record that is one fails extraction, a list shell is only logged)."""
         url = response.url
-        if response.meta.get(META_KEY):
+        if not self.browser.renders_shells():
+            if response.meta.get("role") == RECORD:
+                yield FailureItem(url, "extraction", f"{reading.message} (an app shell; GOVARCHIVE_BROWSER=never)")
+            else:
+                logger.info("neither a list nor a detail page, not followed: %s (an app shell; GOVARCHIVE_BROWSER=never)",
+                            url)
+        elif response.meta.get(META_KEY):
             yield FailureItem(url, FAILURE_KIND, f"{url} is still an empty app shell after rendering in the browser "
                                                  "(its scripts failed, or took longer than GOVARCHIVE_BROWSER_TIMEOUT)")
         elif self.browser.executable is None:

@@ -12,8 +12,8 @@ split over pages is reported once, with every page's body, after its pages 2..N 
 `PageAssembler`); a file becomes a `FileItem`; a challenge, a withdrawal or a page that could not be
 read becomes a `FailureItem` / `WithdrawnItem`. An app shell only a browser can render is requested
 again through the browser (crawler/browser; GOVARCHIVE_BROWSER), and its rendering arrives read like any
-page; with GOVARCHIVE_BROWSER=always every page and record goes there first. HTTP errors (after RetryMiddleware), DNS failures,
-timeouts and refused connections reach `errback` and become `FailureItem`s; a 404/410 is also a
+page; with GOVARCHIVE_BROWSER=always every page and record goes there first. HTTP errors (after
+RetryMiddleware), DNS failures, timeouts and refused connections reach `errback` and become `FailureItem`s; a 404/410 is also a
 `WithdrawnItem` (the store ignores URLs it has no report for).
 """
 
@@ -148,7 +148,8 @@ class DisclosureSpider(scrapy.Spider):
             meta[META_KEY] = True
         return Request(link.url, method=link.method, body=link.body, headers=dict(link.headers) or None,
                        callback=self.parse, errback=self.errback, priority=priority,
-                       dont_filter=role == SUBPAGE or browser, meta={"role": role, CONTEXT: context, "column": column, **meta})
+                       dont_filter=role == SUBPAGE or browser,  # a shell again: its first fetch is in the dupefilter
+                       meta={"role": role, CONTEXT: context, "column": column, **meta})
 
     def _profile_kind(self, url: str) -> str | None:
         """DETAIL or LIST when a site profile's URL patterns say so."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from parsel import Selector
@@ -39,6 +40,8 @@ CHALLENGE, WITHDRAWN, FILE, FAILED = "challenge", "withdrawn", "file", "failed"
 # Why it was fetched (request.meta["role"] in a crawl; rebuilt from archived lists in a reprocess).
 START, PAGE, RECORD, SUBPAGE, ATTACHMENT = "start", "page", "record", "subpage", "attachment"
 
+# OTHER's reason for a single-page app's shell: only a browser can tell what it lists (crawler/browser).
+SHELL = "shell"
 # A column of one or two records (or none) looks like a short article with a prev/next link: without a
 # list's context it is a list, as a list's record it is that record.
 WEAK_LIST_REASONS = frozenset({"few-dated-items", "empty-list"})
@@ -126,6 +129,15 @@ def status_reading(status: int) -> PageReading | None:
     return None
 
 
+def challenge_reading(fetched: Fetched) -> PageReading | None:
+    """The CHALLENGE reading of an exchange that is one (by its status, cookies or stub), else None: for a
+    page whose DOM was rendered by a browser, its document as the server first sent it decides."""
+    text, _ = decode_body(fetched.body, fetched.header("Content-Type"))
+    reason = challenge.challenge_reason(fetched.status, fetched.header_values("Set-Cookie"), text,
+                                        lambda: _visible_chars(Selector(text=text)))
+    return PageReading(CHALLENGE, failure_kind="antibot", message=reason) if reason else None
+
+
 def _read(fetched: Fetched, context: PageContext) -> PageReading:
     url, status = fetched.url, fetched.status
     if decided := status_reading(status):
@@ -161,10 +173,10 @@ def _read(fetched: Fetched, context: PageContext) -> PageReading:
         return PageReading(LIST, reasons, links=links)
     if kind != DETAIL:
         if looks_like_shell(text, sel()):
-            return PageReading(OTHER, (*reasons, "shell"), message="an app shell: only a browser can render it")
+            return PageReading(OTHER, (*reasons, SHELL), message="an app shell: only a browser can render it")
         return PageReading(OTHER, reasons, message="neither a list nor a detail page",
                            redirect=recognize.script_redirect(url, text))
-    return _detail(fetched, context, text, codec, content_type, reasons)
+    return _detail(fetched, context, text, codec, content_type, reasons, sel)
 
 
 def _kind(url: str, text: str, sel, context: PageContext, content_type: str | None) -> tuple[str, tuple[str, ...]]:
@@ -181,6 +193,8 @@ def _kind(url: str, text: str, sel, context: PageContext, content_type: str | No
     mime = (content_type or "").split(";", 1)[0].strip().lower()
     if "json" in mime or text.lstrip()[:1] in ("{", "["):
         return LIST, ("json",)
+    if mime.endswith("javascript"):  # a page's script (archived beside it by a browser), not a document
+        return OTHER, ("script",)
     if context.role == RECORD and recognize.looks_like_article(url, text):
         return DETAIL, ("article markers",)
     found = recognize.recognize(url, text, sel())
@@ -190,7 +204,7 @@ def _kind(url: str, text: str, sel, context: PageContext, content_type: str | No
 
 
 def _detail(fetched: Fetched, context: PageContext, text: str, codec: str, content_type: str | None,
-            reasons: tuple[str, ...]) -> PageReading:
+            reasons: tuple[str, ...], sel: Callable[[], Selector]) -> PageReading:
     url = fetched.url
     try:
         report = extract(fetched.body, url, content_type=content_type, encoding=codec)
@@ -198,6 +212,9 @@ def _detail(fetched: Fetched, context: PageContext, text: str, codec: str, conte
         redirect = recognize.script_redirect(url, text) if exc.kind == "no-content" else None
         if redirect:
             return PageReading(OTHER, ("script redirect",), message=str(exc), redirect=redirect)
+        if exc.kind == "no-content" and not context.force_detail and looks_like_shell(text, sel()):
+            # a record drawn by its app's scripts: a browser can read it
+            return PageReading(OTHER, (*reasons, SHELL), message=str(exc))
         return PageReading(FAILED, reasons, failure_kind="extraction", message=str(exc))
     if not context.force_detail and (reason := withdrawal.notice_reason(report)):
         return PageReading(WITHDRAWN, reasons, message=reason)

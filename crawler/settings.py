@@ -65,6 +65,33 @@ GOVARCHIVE_EXTRACT_WORKERS = "auto"
 # Seconds one page may take in an extraction worker before it is a recorded "timeout" failure (0: no limit).
 GOVARCHIVE_EXTRACT_TIMEOUT = 60.0
 
+# Pages only a browser can render (crawler/browser): single-page apps whose mount element stays empty
+# until their script bundle has fetched and drawn the list. Rendered by Debian's chromium package
+# (apt-get install chromium) through scrapy-playwright; every exchange the browser makes is archived.
+# "auto": only pages the reader recognises as app shells; "always": every page and record (not endpoint
+# calls or attachments); "never": none (a shell is logged as neither a list nor a detail page).
+GOVARCHIVE_BROWSER = "auto"
+# The browser to launch: a command on PATH or a path. Without it, `auto` records a "browser" failure
+# for each shell and `always` refuses to start.
+GOVARCHIVE_BROWSER_EXECUTABLE = "chromium"
+# Pages rendered at once, all sites together (each is a renderer process of ~50-100 MB).
+GOVARCHIVE_BROWSER_POOL = 2
+# Seconds for each browser step: the navigation, the scripts settling, one pager click.
+GOVARCHIVE_BROWSER_TIMEOUT = 30.0
+# Seconds without network activity after which a page (or a pager click) counts as rendered.
+GOVARCHIVE_BROWSER_QUIET = 0.3
+# Client-side pager steps (下一页, numbered buttons, hash links) the browser follows on one page.
+GOVARCHIVE_BROWSER_MAX_CLICKS = 50
+# Memory bound: a browser context (its cache, storage and scripts' leftovers) is closed after this many
+# pages and a fresh one opened.
+GOVARCHIVE_BROWSER_PAGES_PER_CONTEXT = 20
+# The http(s) handler: Scrapy's own for every request, the browser for those the spider marks; the
+# browser is started on the first such request, never for a crawl that has none.
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.browser.handler.BrowserDownloadHandler",
+    "https": "crawler.browser.handler.BrowserDownloadHandler",
+}
+
 # Loopback hosts (127.0.0.0/8, localhost, ::1) are the operator's own machine (mirrors, test sites):
 # one shared slot without delay or AutoThrottle. Real sites keep every politeness default above.
 GOVARCHIVE_LOOPBACK_UNTHROTTLED = True

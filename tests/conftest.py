@@ -105,3 +105,17 @@ def project_crawler(spidercls=None, **overrides):
 
     settings = {name: getattr(project, name) for name in dir(project) if name.isupper()}
     return get_crawler(spidercls, settings_dict={**settings, **overrides})
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's chromium, which the browser path drives: its tests skip without it, except under CI=true
+    (.ci/run installs it), where a missing browser is a failure rather than a silent skip."""
+    import shutil
+
+    path = shutil.which("chromium")
+    if path:
+        return path
+    if os.environ.get("CI") == "true":
+        pytest.fail("CI=true and Debian's chromium package is not installed: the browser tests must run here")
+    pytest.skip("Debian's chromium package is not installed (apt-get install chromium): browser tests skipped")

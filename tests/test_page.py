@@ -174,6 +174,28 @@ def test_a_list_page_gives_its_records_and_pages():
                                                           "http://gov.test/c/index_2.html"]
 
 
+def test_an_app_shell_is_other_with_its_reason_and_a_script_is_no_document():
+    from fixtures.platforms import pages
+
+    shell = read_page(fetched(pages.spa_shell().encode(), url="http://gov.test/spa/index.html"), PageContext(page.START))
+    assert shell.kind == page.OTHER and shell.reasons == (page.SHELL,)
+    assert page.SHELL not in read_page(fetched(ARTICLE), PageContext()).reasons
+    # a list's record drawn by its app's scripts: no failed extraction but a shell, for the browser to render
+    record = read_page(fetched(pages.spa_shell().encode(), url="http://gov.test/spa/detail/1.html"),
+                       PageContext(page.RECORD))
+    assert record.kind == page.OTHER and page.SHELL in record.reasons
+    # the bundle a browser archived beside the page: markup inside strings, but a script, not a failed article
+    bundle = fetched(pages.spa_bundle().encode(), url="http://gov.test/spa/app.js",
+                     headers=[("Content-Type", "application/javascript")])
+    assert read_page(bundle, PageContext()).kind == page.OTHER
+
+
+def test_challenge_reading_of_a_document_as_first_sent():
+    assert page.challenge_reading(fetched(RS_STUB)).kind == page.CHALLENGE
+    assert page.challenge_reading(fetched(ARTICLE, status=521)).kind == page.CHALLENGE
+    assert page.challenge_reading(fetched(ARTICLE)) is None
+
+
 # --- `govarchive extract` reads a file through the same reader ----------------------------------------
 
 def run_extract(tmp_path, body: bytes, *args: str):

@@ -1,6 +1,7 @@
 """The third fixture portal (fixtures/platforms: gkmlpt JSON API, ASP window.open rows, a list in an
 iframe, Hanweb's $.post 信息公开 module, <base href>, a last page of two, a single-document column, an empty
-column), crawled with nothing but its column URLs, as a user would."""
+column), crawled with nothing but its column URLs, as a user would, on the static path
+(GOVARCHIVE_BROWSER=never; the browser path is tests/test_browser_crawl.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from archive.store import Store
 from fixtures.platforms import EXPECTED_DOCUMENTS, NEEDS_BROWSER
 from fixtures.platforms.server import start_site
 from tests.clirun import FAST, govarchive, sqlite_url
@@ -35,7 +37,7 @@ def crawled(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("platforms")
     with start_site(port=0) as site:
         result = govarchive("crawl", *site.start_urls, "--db", sqlite_url(workdir), "--warc-dir",
-                            str(workdir / "warc"), *FAST, cwd=workdir)
+                            str(workdir / "warc"), *FAST, "-s", "GOVARCHIVE_BROWSER=never", cwd=workdir)
         yield workdir, site, result, site.posts
 
 
@@ -50,6 +52,17 @@ def test_every_static_document_of_every_platform_is_one_report(crawled):
     got = {path_of(u): r for u, r in reports.items()}
     assert set(got) == set(expected)  # every document once: no list, print version or shell as a report
     assert {p: r["title"] for p, r in got.items()} == expected
+
+
+def test_never_leaves_the_app_shell_to_the_static_reader_and_starts_no_browser(crawled):
+    workdir, site, _, _ = crawled
+    assert not [target for _, target, _ in site.requests if target.startswith("/spa/static/")]  # no bundle ran
+    store = Store(sqlite_url(workdir))
+    try:
+        assert [f for f in store.failures() if f["kind"] == "browser"] == []
+        assert store.get_run(1)["summary"]["browser_pages"] == 0
+    finally:
+        store.close()
 
 
 def test_gkmlpt_articles_come_from_their_embedded_document(crawled):

@@ -77,13 +77,11 @@ def test_reason_phrase_is_the_standard_one():
 
 
 def test_capture_kinds():
-    robots = Request("http://a.gov.cn/robots.txt", meta={"dont_obey_robotstxt": True})
-    page = Request("http://a.gov.cn/x.html")
-    assert capture_kind(robots, Response(robots.url), False) == "robots"
-    assert capture_kind(page, Response(page.url, status=302), False) == "redirect"
-    assert capture_kind(page, Response(page.url, status=404), False) == "error"
-    assert capture_kind(page, Response(page.url), True) == "revisit"
-    assert capture_kind(page, Response(page.url), False) == "response"
+    assert capture_kind(True, 200, False) == "robots"
+    assert capture_kind(False, 302, False) == "redirect"
+    assert capture_kind(False, 404, False) == "error"
+    assert capture_kind(False, 200, True) == "revisit"
+    assert capture_kind(False, 200, False) == "response"
 
 
 def test_disabled_by_setting():

@@ -3,13 +3,16 @@
 The reading (list with its links, detail with its report, challenge, withdrawal, file, failure) goes
 into `response.meta[READING]`; the spider only routes it. Pages are read in extraction worker
 processes (`GOVARCHIVE_EXTRACT_WORKERS`, 0: inline) so the event loop keeps downloading meanwhile;
-files and status-decided answers are read here without a worker. Placed below RedirectMiddleware,
+files and status-decided answers are read here without a worker. A page the browser rendered
+(crawler/browser) is read the same way, once per DOM state its pager showed, and its readings combined;
+a challenge in its document as the server sent it decides before any state. Placed below RedirectMiddleware,
 HttpCompressionMiddleware and RetryMiddleware, so it reads the final, decoded response once, and above
 the anti-bot middleware, which acts on the reading.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -17,19 +20,23 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 
 from archive.clock import iso_utc, now_iso
+from archive.discover import Discovery, Link
 from archive.extract import ExtractionError
 from archive.extract.pool import ExtractionPool, auto_workers
 from archive.page import (
     ATTACHMENT,
     FAILED,
     FILE,
+    LIST,
     Fetched,
     PageContext,
     PageReading,
+    challenge_reading,
     is_file_response,
     read_page,
     status_reading,
 )
+from crawler.browser.handler import RENDERING, Rendering
 from crawler.extensions.crawl_run import is_robots_request
 from crawler.middlewares.warc_capture import STARTED_KEY, WARC_REF_KEY
 
@@ -77,12 +84,49 @@ class PageReaderMiddleware:
         context = request.meta.get(CONTEXT) or PageContext(ATTACHMENT)
         if context.role == ATTACHMENT:
             return PageReading(FILE)
-        try:
-            reading = await self.pool.run(response.url, fetched, context)
-        except ExtractionError as exc:  # the worker timed out or crashed on this page
-            reading = PageReading(FAILED, failure_kind="extraction", message=str(exc))
+        rendering: Rendering | None = request.meta.get(RENDERING)
+        if rendering is not None and rendering.states:
+            reading = await self._read_rendering(fetched, rendering, context)
+        else:
+            reading = await self._run(fetched, context)
         self.stats.inc_value(f"govarchive/pages/{reading.kind}")
         return reading
+
+    async def _run(self, fetched: Fetched, context: PageContext) -> PageReading:
+        try:
+            return await self.pool.run(fetched.url, fetched, context)
+        except ExtractionError as exc:  # the worker timed out or crashed on this page
+            return PageReading(FAILED, failure_kind="extraction", message=str(exc))
+
+    async def _read_rendering(self, fetched: Fetched, rendering: Rendering, context: PageContext) -> PageReading:
+        if rendering.document is not None and (challenge := challenge_reading(rendering.document)):
+            return challenge
+        states = [Fetched(fetched.url, fetched.status, [("Content-Type", "text/html; charset=utf-8")],
+                          state.encode("utf-8"), fetched.fetched_at, fetched.warc) for state in rendering.states]
+        return combined(await asyncio.gather(*(self._run(state, context) for state in states)))
+
+
+def combined(readings: list[PageReading]) -> PageReading:
+    """One reading of a page seen in several DOM states: its first list state's, with the records, pages
+    and 更多 links of every later list state (a client-side pager's pages); else the first state's."""
+    lists = [(r, r.links) for r in readings if r.kind == LIST and r.links is not None]
+    if not lists:
+        return readings[0]
+    records: dict[str, Link] = {}
+    pages: dict[tuple, Link] = {}
+    more: dict[str, Link] = {}
+    handlers: list[str] = []
+    for _, found in lists:
+        for link in found.records:
+            records.setdefault(link.url, link)
+        for link in found.pages:
+            pages.setdefault(link.key, link)
+        for link in found.more:
+            more.setdefault(link.url, link)
+        handlers += [name for name in found.handlers if name not in handlers]
+    first, links = lists[0]
+    return PageReading(LIST, first.reasons, links=Discovery(list(records.values()), list(pages.values()),
+                                                             list(more.values()), handlers, links.column))
 
 
 def extract_workers(value: Any) -> int:

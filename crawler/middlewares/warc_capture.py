@@ -7,7 +7,10 @@ headers (cookies, Accept-Encoding, User-Agent), so the request record shows what
 robots.txt fetches pass through downloader middlewares too and are captured the same way.
 
 The record building lives in `archive.warc`; this module only translates Scrapy objects into an
-`Exchange` and keeps one `WarcWriter` per crawl. A failure to write a record is logged and counted
+`Exchange` and keeps one `WarcWriter` per crawl. Pages rendered in the browser (crawler/browser) are
+the exception: the browser's own exchanges (the page, its scripts, its XHR calls) arrive through the
+`browser_exchange` signal and are written by the same writer, while the response Scrapy sees (the
+rendered DOM) is not an exchange and is not written. A failure to write a record is logged and counted
 (`govarchive/warc/errors`), never raised: losing one record must not lose the crawl.
 """
 
@@ -24,6 +27,7 @@ import scrapy
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
+from archive.report import WarcRef
 from archive.store import Store
 from archive.warc import Exchange, WarcWriter
 from crawler.extensions.crawl_run import (
@@ -49,6 +53,11 @@ WARC_REF_KEY = "warc_ref"
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # Connection-level headers the HTTP client consumed: the body beside them is already de-chunked.
 HOP_BY_HOP = {b"transfer-encoding"}
+# Sent for each exchange a browser page made; handlers take (exchange: Exchange) and return the WarcRef
+# of its response record (None when it could not be written).
+browser_exchange = object()
+# Response.flags of a page scrapy-playwright rendered.
+RENDERED_FLAG = "playwright"
 
 
 class WarcCaptureMiddleware:
@@ -74,6 +83,7 @@ class WarcCaptureMiddleware:
         middleware = cls(crawler)
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(middleware.close, signal=signals.spider_closed)
+        crawler.signals.connect(middleware.write_browser_exchange, signal=browser_exchange)
         return middleware
 
     def spider_opened(self, spider: Spider) -> None:
@@ -120,32 +130,37 @@ class WarcCaptureMiddleware:
 
     def process_response(self, request: Request, response: Response) -> Response:
         queued_at = request.meta.get(STARTED_KEY)
-        if queued_at is None:
-            return response  # not fetched over the network (e.g. served from a cache)
-        if self.writer is None:  # spider_opened failed to set up the writer (logged there)
-            self.stats.inc_value("govarchive/warc/errors")
-            return response
+        if queued_at is None or RENDERED_FLAG in response.flags:
+            return response  # not fetched over the network (a cache), or the browser archived its own exchanges
         started_at = fetch_start(queued_at, request.meta.get("download_latency"))
         request.meta[STARTED_KEY] = started_at  # the WARC-Date; the spider uses it as fetched_at
-        try:
-            written = self.writer.write_exchange(build_exchange(request, response, started_at))
-        except Exception:
-            request.meta[WARC_REF_KEY] = None
+        request.meta[WARC_REF_KEY] = self._write(build_exchange(request, response, started_at),
+                                                 robots=is_robots_request(request))
+        return response
+
+    def write_browser_exchange(self, exchange: Exchange) -> WarcRef | None:
+        return self._write(exchange, robots=False)
+
+    def _write(self, exchange: Exchange, robots: bool) -> WarcRef | None:
+        if self.writer is None:  # spider_opened failed to set up the writer (logged there)
             self.stats.inc_value("govarchive/warc/errors")
-            logger.exception("could not write the WARC records for %s", response.url)
-            return response
-        request.meta[WARC_REF_KEY] = written.ref
+            return None
+        try:
+            written = self.writer.write_exchange(exchange)
+        except Exception:
+            self.stats.inc_value("govarchive/warc/errors")
+            logger.exception("could not write the WARC records for %s", exchange.url)
+            return None
         self.stats.inc_value("govarchive/warc/records")
         if written.revisit:
             self.stats.inc_value("govarchive/warc/revisits")
         self.files[written.ref.filename] = written.ref.offset + written.ref.length
         if self.record_captures:
-            self._record_capture(request, response, written.ref, written.revisit)
-        return response
+            self._record_capture(exchange, written.ref, capture_kind(robots, exchange.status, written.revisit))
+        return written.ref
 
-    def _record_capture(self, request: Request, response: Response, ref: Any, revisit: bool) -> None:
-        kind = capture_kind(request, response, revisit)
-        self._captures.append({"url": response.url, "status": response.status, "ref": ref,
+    def _record_capture(self, exchange: Exchange, ref: WarcRef, kind: str) -> None:
+        self._captures.append({"url": exchange.url, "status": exchange.status, "ref": ref,
                                "run_id": self.run_id, "kind": kind})
         if len(self._captures) >= self.batch_size:
             self._flush_captures()
@@ -188,12 +203,12 @@ def fetch_start(queued_at: datetime, latency: float | None) -> datetime:
     return max(queued_at, datetime.now(UTC) - timedelta(seconds=latency))
 
 
-def capture_kind(request: Request, response: Response, revisit: bool) -> str:
-    if is_robots_request(request):
+def capture_kind(robots: bool, status: int, revisit: bool) -> str:
+    if robots:
         return "robots"
-    if 300 <= response.status < 400:
+    if 300 <= status < 400:
         return "redirect"
-    if response.status >= 400:
+    if status >= 400:
         return "error"
     return "revisit" if revisit else "response"
 

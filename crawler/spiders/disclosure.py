@@ -10,8 +10,10 @@ page's record links, other pages and hub 更多 links (`archive.discover`) becom
 policy allows; a detail page's report becomes a `ReportItem` and its attachments requests (an article
 split over pages is reported once, with every page's body, after its pages 2..N were read:
 `PageAssembler`); a file becomes a `FileItem`; a challenge, a withdrawal or a page that could not be
-read becomes a `FailureItem` / `WithdrawnItem`. HTTP errors (after RetryMiddleware), DNS failures,
-timeouts and refused connections reach `errback` and become `FailureItem`s; a 404/410 is also a
+read becomes a `FailureItem` / `WithdrawnItem`. An app shell only a browser can render is requested
+again through the browser (crawler/browser; GOVARCHIVE_BROWSER), and its rendering arrives read like any
+page; with GOVARCHIVE_BROWSER=always every page and record goes there first. HTTP errors (after
+RetryMiddleware), DNS failures, timeouts and refused connections reach `errback` and become `FailureItem`s; a 404/410 is also a
 `WithdrawnItem` (the store ignores URLs it has no report for).
 """
 
@@ -53,6 +55,7 @@ from archive.page import (
 )
 from archive.report import Report
 from crawler import link_policy
+from crawler.browser.choice import FAILURE_KIND, META_KEY, BrowserChoice, browser_failure, is_shell
 from crawler.items import FailureItem, FileItem, ReportItem, WithdrawnItem
 from crawler.middlewares.antibot import HostBlocked
 from crawler.middlewares.page_reader import CONTEXT, READING, fetched_at
@@ -83,6 +86,7 @@ def _split(value: str | None) -> list[str]:
 
 class DisclosureSpider(scrapy.Spider):
     name = "disclosure"
+    browser: BrowserChoice  # set by from_crawler (GOVARCHIVE_BROWSER)
 
     def __init__(self, url: str | None = None, site: str | None = None, base_url: str | None = None,
                  *args: Any, **kwargs: Any) -> None:
@@ -112,6 +116,7 @@ class DisclosureSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> DisclosureSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider._apply_politeness(crawler.settings)
+        spider.browser = BrowserChoice.from_settings(crawler.settings)
         return spider
 
     def _apply_politeness(self, settings: Any) -> None:
@@ -143,16 +148,20 @@ class DisclosureSpider(scrapy.Spider):
         self.crawler.stats.set_value(STARTS_STAT, [o.as_dict() for o in self.starts.values()])
 
     def _request(self, link: Link, role: str, column: str | None = None, *, endpoint: Endpoint | None = None,
-                 endpoint_page: int = 0, **meta: Any) -> Request:
-        """A request for `link` carrying the context its page will be read in."""
+                 endpoint_page: int = 0, browser: bool = False, **meta: Any) -> Request:
+        """A request for `link` carrying the context its page will be read in; through the browser when
+        `browser` (a shell seen before) or GOVARCHIVE_BROWSER=always says so."""
         context = PageContext(role=role, column=column, kind_hint=self._profile_kind(link.url),
                               item_xpath=self.selectors["list_links"], next_xpath=self.selectors["next_page"],
                               column_xpath=self.selectors["column_name"], link=link,
                               fragment=urlsplit(link.url).fragment or None if role == START else None,
                               endpoint=endpoint, endpoint_page=endpoint_page)
         priority = SUBPAGE_PRIORITY if role == SUBPAGE else 0
+        if browser or self.browser.renders_first(link, endpoint=link.via in ENDPOINT_HANDLERS):
+            meta[META_KEY] = True
         return Request(link.url, method=link.method, body=link.body, headers=dict(link.headers) or None,
-                       callback=self.parse, errback=self.errback, priority=priority, dont_filter=role == SUBPAGE,
+                       callback=self.parse, errback=self.errback, priority=priority,
+                       dont_filter=role == SUBPAGE or browser,  # a shell again: its first fetch is in the dupefilter
                        meta={"role": role, CONTEXT: context, "column": column, **meta})
 
     def _profile_kind(self, url: str) -> str | None:
@@ -183,6 +192,8 @@ class DisclosureSpider(scrapy.Spider):
             return
         if reading.kind == FILE or role == ATTACHMENT:
             yield from self.parse_attachment(response)
+        elif is_shell(reading):
+            yield from self._shell(response, reading)
         elif reading.kind == LIST:
             yield from self._list_page(response, reading)
         elif reading.kind == DETAIL and reading.report is not None:
@@ -220,6 +231,28 @@ class DisclosureSpider(scrapy.Spider):
                 # a declared endpoint's pages come in order after the one read (archive/endpoints.py)
                 yield self._request(link, PAGE, column, start=start, endpoint=context.endpoint,
                                     endpoint_page=number if context.endpoint else 0)
+
+    def _shell(self, response: Response, reading: PageReading) -> Iterator[Any]:
+        """An app shell: rendered in the browser next, or a failure that says why it cannot be (with
+        GOVARCHIVE_BROWSER=never: a record that is one fails extraction, a list shell is only logged)."""
+        url = response.url
+        if not self.browser.renders_shells():
+            if response.meta.get("role") == RECORD:
+                yield FailureItem(url, "extraction", f"{reading.message} (an app shell; GOVARCHIVE_BROWSER=never)")
+            else:
+                logger.info("neither a list nor a detail page, not followed: %s (an app shell; GOVARCHIVE_BROWSER=never)",
+                            url)
+        elif response.meta.get(META_KEY):
+            yield FailureItem(url, FAILURE_KIND, f"{url} is still an empty app shell after rendering in the browser "
+                                                 "(its scripts failed, or took longer than GOVARCHIVE_BROWSER_TIMEOUT)")
+        elif self.browser.executable is None:
+            yield FailureItem(url, FAILURE_KIND, self.browser.missing(url))
+        else:
+            self._stat("browser/shells")
+            context: PageContext = response.meta[CONTEXT]
+            yield self._request(context.link or Link(url, LIST_LINK), response.meta["role"], response.meta.get("column"),
+                                browser=True, more_depth=response.meta.get("more_depth", 0),
+                                start=response.meta.get("start"))
 
     def _detail(self, report: Report, continuations: list[str], start: str | None) -> Iterator[Any]:
         if outcome := self.starts.get(start):
@@ -310,6 +343,9 @@ class DisclosureSpider(scrapy.Spider):
             return
         if failure.check(IgnoreRequest):  # robots.txt, offsite, size limits: by design, not failures
             self._stat("ignored")
+            return
+        if request.meta.get(META_KEY):  # the browser would not start, or the page would not render in time
+            yield FailureItem(url, FAILURE_KIND, browser_failure(url, failure.value))
             return
         kind = next((k for k, types in _NETWORK_ERRORS if failure.check(*types)), "download")
         yield FailureItem(url, kind, f"{failure.type.__name__}: {failure.getErrorMessage()}")

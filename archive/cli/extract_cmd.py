@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from archive.page import DETAIL, LIST, RECORD, Fetched, PageContext, read_page
+from archive.page import DETAIL, FILE, LIST, RECORD, Fetched, PageContext, read_page
 
 
 @click.command("extract")
@@ -39,6 +39,8 @@ def extract_command(file: Path, url: str | None, encoding: str | None, any_page:
         records = len(reading.links.records) if reading.links else 0
         raise click.ClickException(f"not a detail page: list page with {records} records "
                                    f"(--any extracts it anyway): {file}")
+    if reading.kind == FILE:  # its message already says what it is
+        raise click.ClickException(f"{reading.message}: {file}")
     what = reading.message or reading.kind
     if reading.redirect:
         what = f"a script redirect to {reading.redirect}"

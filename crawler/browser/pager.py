@@ -10,8 +10,10 @@ archived with the rest of the page's traffic.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import time
 from urllib.parse import urldefrag
 
 from playwright.async_api import Error as PlaywrightError
@@ -58,7 +60,9 @@ async def render(page: Page, traffic: PageTraffic, *, quiet: float, timeout: flo
         control = (await page.evaluate_handle(_PAGER_CONTROL, number)).as_element()
         if control is None:
             break
+        before = await _fingerprint(page)
         try:
+            traffic.touch()  # the click's own requests may start only after a hashchange or a timer
             await control.click()
         except PlaywrightError as exc:
             logger.info("pager control on %s could not be clicked: %s", start, exc)
@@ -67,6 +71,10 @@ async def render(page: Page, traffic: PageTraffic, *, quiet: float, timeout: flo
         if urldefrag(page.url).url != start:  # a link to another page, not a pager: the crawler follows those
             break
         fingerprint = await _fingerprint(page)
+        if fingerprint == before:  # a slow machine may not have begun the redraw yet: give it a grace period
+            await _await_change(page, before, grace=max(quiet * 10, 2.0))
+            await traffic.idle(quiet, timeout)
+            fingerprint = await _fingerprint(page)
         if fingerprint in seen:
             break
         seen.add(fingerprint)
@@ -74,6 +82,13 @@ async def render(page: Page, traffic: PageTraffic, *, quiet: float, timeout: flo
         number += 1
     await traffic.drain()
     return states
+
+
+async def _await_change(page: Page, before: str, *, grace: float) -> None:
+    """Until the DOM's fingerprint differs from `before`, for at most `grace` seconds."""
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and await _fingerprint(page) == before:
+        await asyncio.sleep(0.05)
 
 
 async def _fingerprint(page: Page) -> str:

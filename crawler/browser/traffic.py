@@ -106,6 +106,10 @@ class PageTraffic:
             self.document = Fetched(request.url, status, headers, body, iso_utc(started), ref)
             self.document_started = started
 
+    def touch(self) -> None:
+        """Count now as activity: what the page does next (a click, say) has its quiet period from here."""
+        self.last_activity = time.monotonic()
+
     async def idle(self, quiet: float, timeout: float) -> None:
         """Until nothing has been in flight for `quiet` seconds (or `timeout` seconds have passed)."""
         deadline = time.monotonic() + timeout

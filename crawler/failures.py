@@ -25,9 +25,12 @@ from twisted.internet import error as net_error
 from twisted.python.failure import Failure
 from twisted.web.client import ResponseFailed
 
+from archive.page import BINARY, TOO_LARGE  # the kinds a page's cheap checks decide
+
+__all__ = ["ANTIBOT", "BINARY", "DOWNLOAD", "OFFSITE", "REDIRECT", "TOO_LARGE", "TRUNCATED", "Rejected",
+           "failure_kind"]
+
 TRUNCATED = "truncated"
-TOO_LARGE = "too-large"
-BINARY = "binary"
 REDIRECT = "redirect"
 OFFSITE = "offsite"
 ANTIBOT = "antibot"

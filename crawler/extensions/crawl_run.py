@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 RUN_ID_STAT = "govarchive/run_id"
 PAGES_STAT = "govarchive/pages"
 PAGES_OK_STAT = "govarchive/pages_ok"
+# Set by the spider when it closes: the pager chains it stopped ({column, stopped, pages}).
+PAGINATION_STAT = "govarchive/pagination"
 # Set by the WARC capture middleware: {file name: bytes}, and the repairs of an earlier crawl's files.
 WARC_FILES_STAT = "govarchive/warc/files"
 WARC_REPAIRED_STAT = "govarchive/warc/repaired"
@@ -140,6 +142,7 @@ def build_summary(stats: dict[str, Any], reason: str, seconds: float) -> dict[st
         if key.startswith(exc_prefix) and not key.endswith(".IgnoreRequest")  # robots.txt, offsite: by design
     }
     warc_files = stats.get(WARC_FILES_STAT) or {}
+    skipped_prefix = "govarchive/spider/skipped/"
     starts = stats.get(STARTS_STAT) or []
     return {
         "run_id": stats.get(RUN_ID_STAT),
@@ -161,6 +164,10 @@ def build_summary(stats: dict[str, Any], reason: str, seconds: float) -> dict[st
         "warc_errors": stats.get("govarchive/warc/errors", 0),
         "warc_repaired": stats.get(WARC_REPAIRED_STAT) or [],
         "download_errors": download_errors,
+        "offsite_dropped": stats.get("govarchive/scope/offsite", 0),
+        "skipped": {key[len(skipped_prefix):]: value for key, value in stats.items() if key.startswith(skipped_prefix)},
+        "antibot_not_requested": stats.get("govarchive/antibot/not_requested", 0),
+        "pagination_stopped": stats.get(PAGINATION_STAT) or [],
         "browser_pages": stats.get("govarchive/browser/pages", 0),
         "browser_exchanges": stats.get("govarchive/browser/exchanges", 0),
         "browser_contexts_recycled": stats.get("govarchive/browser/contexts_recycled", 0),

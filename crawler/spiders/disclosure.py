@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
@@ -54,7 +55,8 @@ from archive.page import (
 from archive.report import Report
 from crawler import link_policy
 from crawler.browser.choice import FAILURE_KIND, META_KEY, BrowserChoice, browser_failure, is_shell
-from crawler.failures import OFFSITE, REDIRECT, Rejected, failure_kind
+from crawler.extensions.crawl_run import PAGINATION_STAT
+from crawler.failures import OFFSITE, REDIRECT, failure_kind
 from crawler.items import FailureItem, FileItem, ReportItem, WithdrawnItem
 from crawler.middlewares.page_reader import CONTEXT, READING, fetched_at
 from crawler.middlewares.warc_capture import WARC_REF_KEY
@@ -72,7 +74,6 @@ ENDPOINT_HANDLERS = frozenset({"script-endpoint", "request-pages", "gkmlpt", "js
 SUBPAGE_PRIORITY = 10
 # request.meta: the first list page of the pager chain a list page belongs to (its column's page count).
 PAGER_KEY = "govarchive_pager"
-PAGINATION_STAT = "govarchive/pagination"
 
 
 def _split(value: str | None) -> list[str]:
@@ -374,7 +375,7 @@ class DisclosureSpider(scrapy.Spider):
             if reading is not None and reading.kind == WITHDRAWN:
                 yield WithdrawnItem(url, fetched_at(request), reading.message)
             return
-        if request.meta.get(META_KEY) and not failure.check(Rejected):
+        if request.meta.get(META_KEY) and not failure.check(IgnoreRequest):
             # the browser would not start, or the page would not render in time
             yield FailureItem(url, FAILURE_KIND, browser_failure(url, failure.value))
             return

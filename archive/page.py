@@ -235,8 +235,7 @@ def _detail(fetched: Fetched, context: PageContext, text: str, codec: str, conte
         if exc.kind == "no-content" and not context.force_detail and looks_like_shell(text, sel()):
             # a record drawn by its app's scripts: a browser can read it
             return PageReading(OTHER, (*reasons, SHELL), message=str(exc))
-        return PageReading(FAILED, reasons, failure_kind=BINARY if exc.kind == BINARY else "extraction",
-                           message=str(exc))
+        return PageReading(FAILED, reasons, failure_kind="extraction", message=str(exc))
     if not context.force_detail and (reason := withdrawal.notice_reason(report)):
         return PageReading(WITHDRAWN, reasons, message=reason)
     report.fetched_at = fetched.fetched_at

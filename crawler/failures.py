@@ -20,6 +20,7 @@ from scrapy.exceptions import (
     DownloadTimeoutError,
     IgnoreRequest,
     ResponseDataLossError,
+    StopDownload,
 )
 from twisted.internet import error as net_error
 from twisted.python.failure import Failure
@@ -28,7 +29,7 @@ from twisted.web.client import ResponseFailed
 from archive.page import BINARY, TOO_LARGE  # the kinds a page's cheap checks decide
 
 __all__ = ["ANTIBOT", "BINARY", "DOWNLOAD", "OFFSITE", "REDIRECT", "TOO_LARGE", "TRUNCATED", "Rejected",
-           "failure_kind"]
+           "SizeLimitReached", "failure_kind"]
 
 TRUNCATED = "truncated"
 REDIRECT = "redirect"
@@ -62,11 +63,25 @@ class Rejected(IgnoreRequest):
         return (type(self), (self.kind, self.message))
 
 
+class SizeLimitReached(StopDownload):
+    """A download stopped as its body reached the size limit (Scrapy's own check is `>`, and its
+    cancellation carries no message)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(fail=True)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
 def failure_kind(failure: Failure) -> tuple[str, str] | None:
     """(kind, message) for a download failure, or None for an `IgnoreRequest` that is by design."""
     exc = failure.value
     if isinstance(exc, Rejected):
         return exc.kind, exc.message
+    if isinstance(exc, SizeLimitReached):
+        return TOO_LARGE, str(exc)
     if isinstance(exc, DownloadCancelledError) and _MAXSIZE_MESSAGE in str(exc):
         return TOO_LARGE, str(exc)
     if isinstance(exc, IgnoreRequest):

@@ -8,7 +8,9 @@ decodes the same encodings but:
 - rejects a body whose size, inflated or as sent, reaches the limit (`>=`): the request's
   `download_maxsize` (the spider sets GOVARCHIVE_PAGE_MAXSIZE on pages) or DOWNLOAD_MAXSIZE;
   inflation stops there, so a gzip bomb never costs more than the limit;
-- rejects a gzip body whose last member does not end (truncated) or does not inflate (corrupt).
+- rejects a gzip body whose last member does not end (truncated) or does not inflate (corrupt);
+- stops a download as soon as the bytes received reach the limit (`SizeLimitReached`, through the
+  `bytes_received` signal), so a 300 MB page is never buffered whole.
 
 Both raise `Rejected` (`too-large`, `truncated`): the spider records the failure, nothing reads the
 body. The WARC capture (950) has already written the exchange as received.
@@ -19,15 +21,18 @@ from __future__ import annotations
 import logging
 import zlib
 from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
+from scrapy import signals
 from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils._compression import _DecompressionMaxSizeExceeded
 
-from crawler.failures import TOO_LARGE, TRUNCATED, Rejected
+from crawler.failures import TOO_LARGE, TRUNCATED, Rejected, SizeLimitReached
 
 if TYPE_CHECKING:
     from scrapy import Spider
+    from scrapy.crawler import Crawler
     from scrapy.http import Request, Response
 
 logger = logging.getLogger(__name__)
@@ -72,6 +77,22 @@ def gunzip(data: bytes, limit: int = 0) -> bytes:
 
 
 class BodyLimitsMiddleware(HttpCompressionMiddleware):
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> BodyLimitsMiddleware:
+        middleware = super().from_crawler(crawler)
+        middleware.received = WeakKeyDictionary()  # request -> body bytes received so far
+        crawler.signals.connect(middleware.bytes_received, signal=signals.bytes_received)
+        return middleware
+
+    def bytes_received(self, data: bytes, request: Request, spider: Spider) -> None:
+        """Stop a download as its body reaches the limit, as it arrives: a huge page costs the limit only."""
+        limit = int(request.meta.get("download_maxsize", self._max_size) or 0)
+        received = self.received[request] = self.received.get(request, 0) + len(data)
+        if limit and received >= limit:
+            if self.stats is not None:
+                self.stats.inc_value(f"govarchive/body/{TOO_LARGE}")
+            raise SizeLimitReached(f"{request.url}: stopped at {received} bytes, the size limit is {limit} bytes")
+
     def process_response(self, request: Request, response: Response, spider: Spider | None = None) -> Response:
         limit = int(request.meta.get("download_maxsize", self._max_size) or 0)
         if limit and len(response.body) >= limit:

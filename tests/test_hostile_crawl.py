@@ -63,6 +63,7 @@ def kinds_of(crawled: dict, url: str) -> set[str]:
 def test_the_crawl_finishes_and_names_the_host_that_only_challenges(crawled):
     result = crawled["result"]
     assert crawled["summary"]["status"] == "finished", result.stderr[-3000:]
+    assert crawled["summary"]["requests_unaccounted"] == 0  # every request fetched, recorded or a duplicate
     assert result.stderr.strip().splitlines()[-1].startswith(f"Error: nothing from {crawled['site'].wall_base}/")
 
 

@@ -12,7 +12,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from scrapy.exceptions import DownloadTimeoutError
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    ResponseDataLossError,
+)
 from scrapy.http import HtmlResponse, Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import error as net_error
@@ -232,12 +239,29 @@ def test_412_and_521_are_antibot_and_repeated_challenges_stop_requests_to_the_ho
     antibot.process_request(Request("http://other.test/y.html"))  # other hosts are still asked
 
 
+def test_content_between_challenges_starts_the_count_again_so_a_mixed_host_is_never_given_up():
+    spider = make_spider(GOVARCHIVE_ANTIBOT_MAX_HITS=2)
+    antibot = AntibotMiddleware.from_crawler(spider.crawler)
+    page = "<html><body><div class='list'>" + "<p>正文内容正文内容</p>" * 80 + "</div></body></html>"
+    for n, (status, body) in enumerate([(412, ""), (200, page), (412, ""), (200, page), (521, "")]):
+        response = respond(spider, f"http://gov.test/a{n}.html", body, RECORD, status=status)
+        asyncio.run(spider.reader.process_response(response.request, response))
+        antibot.process_response(response.request, response)
+    antibot.process_request(Request("http://gov.test/x.html"))  # one challenge in a row: still asked
+    assert spider.crawler.stats.get_value("govarchive/antibot/challenges") == 3
+
+
 @pytest.mark.parametrize(("exc", "kind"), [
     (net_error.DNSLookupError("no such host"), "dns"),
     (net_error.TimeoutError("took too long"), "timeout"),
     (net_error.TCPTimedOutError(), "timeout"),
     (DownloadTimeoutError("took too long"), "timeout"),
     (net_error.ConnectionRefusedError(), "connection"),
+    (CannotResolveHostError("no such host"), "dns"),
+    (DownloadConnectionRefusedError("refused"), "connection"),
+    (DownloadFailedError("reset by peer"), "connection"),
+    (ResponseDataLossError("short"), "truncated"),
+    (DownloadCancelledError("Received 9 bytes which is larger than download max size (8) in request"), "too-large"),
     (ValueError("odd"), "download"),
 ])
 def test_network_errors_become_failures_of_their_kind(exc, kind):

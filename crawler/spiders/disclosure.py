@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -123,6 +124,7 @@ class DisclosureSpider(scrapy.Spider):
         spider.browser = BrowserChoice.from_settings(crawler.settings)
         spider.page_maxsize = crawler.settings.getint("GOVARCHIVE_PAGE_MAXSIZE")
         spider.max_list_pages = crawler.settings.getint("GOVARCHIVE_MAX_LIST_PAGES")
+        crawler.signals.connect(spider.request_dropped, signal=signals.request_dropped)
         return spider
 
     def _apply_politeness(self, settings: Any) -> None:
@@ -169,6 +171,7 @@ class DisclosureSpider(scrapy.Spider):
             meta[META_KEY] = True
         if self.page_maxsize:  # a page is read whole: its own, lower size limit (attachments keep DOWNLOAD_MAXSIZE)
             meta.setdefault("download_maxsize", self.page_maxsize)
+        self._stat("requests/issued")
         return Request(link.url, method=link.method, body=link.body, headers=dict(link.headers) or None,
                        callback=self.parse, errback=self.errback, priority=priority,
                        dont_filter=role == SUBPAGE or browser,  # a shell again: its first fetch is in the dupefilter
@@ -185,7 +188,12 @@ class DisclosureSpider(scrapy.Spider):
 
     # --- responses ---------------------------------------------------------------------------------
 
+    def request_dropped(self, request: Request, spider: scrapy.Spider) -> None:
+        """The scheduler's duplicate filter refused a request: its URL was (or will be) fetched another way."""
+        self._stat("requests/duplicates")
+
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+        self._stat("requests/answered")
         reading: PageReading = response.meta[READING]
         url = response.url
         role = response.meta.get("role")
@@ -336,6 +344,7 @@ class DisclosureSpider(scrapy.Spider):
 
     def _attachment_request(self, url: str, report_url: str | None) -> Iterator[Request]:
         if self.policy.allows_attachment(url):
+            self._stat("requests/issued")
             yield Request(url, callback=self.parse, errback=self.errback,
                           meta={"role": ATTACHMENT, CONTEXT: PageContext(ATTACHMENT), "report_url": report_url})
         else:
@@ -354,6 +363,7 @@ class DisclosureSpider(scrapy.Spider):
     # --- failures ----------------------------------------------------------------------------------
 
     def errback(self, failure: Failure) -> Iterator[Any]:
+        self._stat("requests/answered")
         request: Request = failure.request  # type: ignore[attr-defined]
         if request.meta.get("role") == START and (outcome := self.starts.get(request.meta.get("start"))):
             outcome.failure = failure.getErrorMessage() or failure.type.__name__

@@ -251,6 +251,30 @@ def test_content_between_challenges_starts_the_count_again_so_a_mixed_host_is_ne
     assert spider.crawler.stats.get_value("govarchive/antibot/challenges") == 3
 
 
+def test_a_challenge_slows_its_slot_and_its_retry_after_pauses_it():
+    import time
+    from types import SimpleNamespace
+
+    from scrapy.core.downloader import Slot
+
+    spider = make_spider(GOVARCHIVE_ANTIBOT_DELAY=1.0, GOVARCHIVE_ANTIBOT_MAX_DELAY=4.0)
+    slot = Slot(concurrency=2, delay=0.0, jitter=0.0)
+    spider.crawler.engine = SimpleNamespace(downloader=SimpleNamespace(slots={"gov.test": slot},
+                                                                       get_slot_key=lambda request: "gov.test"))
+    antibot = AntibotMiddleware.from_crawler(spider.crawler)
+    delays = []
+    for n in range(4):
+        response = respond(spider, f"http://gov.test/a{n}.html", "", RECORD, status=412)
+        asyncio.run(spider.reader.process_response(response.request, response))
+        antibot.process_response(response.request, response)
+        delays.append(slot.delay)
+    assert delays == [1.0, 2.0, 4.0, 4.0]  # doubling, up to GOVARCHIVE_ANTIBOT_MAX_DELAY
+    response = respond(spider, "http://gov.test/b.html", "", RECORD, status=412, headers={"Retry-After": "600"})
+    asyncio.run(spider.reader.process_response(response.request, response))
+    antibot.process_response(response.request, response)
+    assert slot.lastseen + slot.delay >= time.monotonic() + 590  # no request to the host for ten minutes
+
+
 @pytest.mark.parametrize(("exc", "kind"), [
     (net_error.DNSLookupError("no such host"), "dns"),
     (net_error.TimeoutError("took too long"), "timeout"),

@@ -65,6 +65,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bomb", type=int, default=512 * 1024 * 1024, help="bytes the first gzip bomb inflates to")
     parser.add_argument("--huge", type=int, default=300_000_000, help="bytes of the huge pages")
+    parser.add_argument("--big", type=int, default=4 * 1024 * 1024 - 8192,
+                        help="bytes of the valid document just under the page limit (GOVARCHIVE_PAGE_MAXSIZE)")
     parser.add_argument("--timeout", type=int, default=20, help="DOWNLOAD_TIMEOUT, seconds")
     parser.add_argument("--list-pages", type=int, default=20, help="GOVARCHIVE_MAX_LIST_PAGES (the endless column)")
     parser.add_argument("-s", dest="settings", action="append", default=[], help="more crawl settings NAME=VALUE")
@@ -72,7 +74,7 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="govarchive-hostile-"))
     server = subprocess.Popen([sys.executable, "-m", "fixtures.hostile.server", "--port", "0", "--limit", str(args.bomb),
-                               "--huge", str(args.huge), "--hold", str(4 * args.timeout)],
+                               "--huge", str(args.huge), "--big", str(args.big), "--hold", str(4 * args.timeout)],
                               cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None
@@ -105,7 +107,7 @@ def main() -> None:
     crawl_peaks = [kib for depth, kib in peaks.values() if depth == 1]
     worker_peaks = sorted((kib for depth, kib in peaks.values() if depth > 1), reverse=True)
     result = {
-        "bomb_bytes": args.bomb, "huge_bytes": args.huge, "settings": settings, "seconds": round(seconds, 1),
+        "bomb_bytes": args.bomb, "huge_bytes": args.huge, "big_bytes": args.big, "settings": settings, "seconds": round(seconds, 1),
         "time_wall": wall.group(1).strip() if wall else None,
         "time_max_rss_mib": round(int(max_rss.group(1)) / 1024, 1) if max_rss else None,
         "crawl_peak_rss_mib": round(max(crawl_peaks) / 1024, 1) if crawl_peaks else None,

@@ -48,8 +48,9 @@ RETRY_BACKOFF_MAX = 120.0  # seconds; the longest wait before one retry, Retry-A
 DOWNLOAD_MAXSIZE = 512 * 1024 * 1024  # bytes
 DOWNLOAD_WARNSIZE = 64 * 1024 * 1024  # bytes
 # The limit for pages (every request but attachments and images): a page is read whole in an extraction
-# worker, which needs ~15x its size in memory; real disclosure pages are well under 1 MB.
-GOVARCHIVE_PAGE_MAXSIZE = 8 * 1024 * 1024  # bytes
+# worker, which needs ~40 MiB per MiB of page (a 4 MiB page: ~220 MiB); real disclosure pages are well
+# under 1 MB, but a page with images pasted in as data: URIs can pass it (raise the limit for such a site).
+GOVARCHIVE_PAGE_MAXSIZE = 4 * 1024 * 1024  # bytes
 
 # Trap safety nets (crawler/link_policy.py does the real filtering): list -> detail -> attachment is depth 3;
 # pagination computed from page totals stays shallow, a 下一页-only chain costs one level per page.

@@ -114,7 +114,6 @@ class DisclosureSpider(scrapy.Spider):
         # pages requested; a chain stops at a page with nothing new, or at GOVARCHIVE_MAX_LIST_PAGES.
         self.pager_seen: dict[str, set[str]] = {}
         self.pager_pages: dict[str, int] = {}
-        self.pager_records: dict[str, int] = {}
         self.pagers_stopped: dict[str, str] = {}
 
     @classmethod
@@ -245,7 +244,7 @@ class DisclosureSpider(scrapy.Spider):
             for link in found.more:
                 if self._allowed(link.url):
                     yield self._request(link, PAGE, None, more_depth=more_depth + 1, start=start)
-        if not self._pager_goes_on(pager, response.url, len(fresh)):
+        if not self._pager_goes_on(pager, response.url, len(fresh), len(seen) - len(fresh)):
             return
         context: PageContext = response.meta[CONTEXT]
         for number, link in enumerate(found.pages, start=context.endpoint_page + 1):
@@ -260,12 +259,10 @@ class DisclosureSpider(scrapy.Spider):
                 yield self._request(link, PAGE, column, start=start, endpoint=context.endpoint,
                                     endpoint_page=number if context.endpoint else 0, **{PAGER_KEY: pager})
 
-    def _pager_goes_on(self, pager: str, url: str, fresh: int) -> bool:
+    def _pager_goes_on(self, pager: str, url: str, fresh: int, brought: int) -> bool:
         """Whether the pages a list page names are followed: not when a page after the first brings no
         record link not seen before, once its chain has brought any (an endless or repeating pager)."""
         self.pager_pages.setdefault(pager, 1)
-        brought = self.pager_records.get(pager, 0)
-        self.pager_records[pager] = brought + fresh
         if fresh or url == pager or not brought:
             return True
         self._pager_stopped(pager, "no-new-records")

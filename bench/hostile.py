@@ -85,6 +85,7 @@ def main() -> None:
             if len(urls) == 4:
                 break
         settings = [f"DOWNLOAD_TIMEOUT={args.timeout}", "GOVARCHIVE_ANTIBOT_DELAY=0.05", "GOVARCHIVE_ANTIBOT_MAX_DELAY=0.1",
+                    "GOVARCHIVE_ANTIBOT_PAUSE=1",
                     f"GOVARCHIVE_MAX_LIST_PAGES={args.list_pages}", "GOVARCHIVE_BROWSER=never", *args.settings]
         govarchive = Path(sys.executable).with_name("govarchive")
         command = ["/usr/bin/time", "-v", str(govarchive), "crawl", *urls, "--db", f"sqlite:///{work / 'g.db'}",

@@ -64,11 +64,13 @@ DUPEFILTER_CLASS = "scrapy.dupefilters.RFPDupeFilter"
 COOKIES_ENABLED = True  # some portals need their session cookie for dataproxy/list calls
 
 # Anti-bot challenges (412/521, $_ts stubs): each doubles the site's download delay (a challenge's
-# Retry-After pauses it as long); after this many in a row (nothing but challenges), stop requesting it:
-# its remaining requests are recorded as `antibot` failures, not sent.
+# Retry-After pauses it as long); after this many in a row (nothing but challenges) the site is paused,
+# its requests waiting; after as many in a row again, it is given up: its remaining requests are
+# recorded as `antibot` failures, not sent.
 GOVARCHIVE_ANTIBOT_MAX_HITS = 3
 GOVARCHIVE_ANTIBOT_DELAY = 30.0  # seconds: the site's download delay after a challenge
 GOVARCHIVE_ANTIBOT_MAX_DELAY = 300.0  # seconds: the longest that delay grows
+GOVARCHIVE_ANTIBOT_PAUSE = 300.0  # seconds: the pause after MAX_HITS challenges in a row (0: give up at once)
 # Fetch the images of reports too (attachments always are).
 GOVARCHIVE_FETCH_IMAGES = False
 # Processes that extract detail pages beside the event loop: "auto" (one per core but the crawl's

@@ -219,7 +219,7 @@ def test_challenge_stub_is_an_antibot_failure_never_a_report():
 
 
 def test_412_and_521_are_antibot_and_repeated_challenges_stop_requests_to_the_host():
-    spider = make_spider(GOVARCHIVE_ANTIBOT_MAX_HITS=3)
+    spider = make_spider(GOVARCHIVE_ANTIBOT_MAX_HITS=3, GOVARCHIVE_ANTIBOT_PAUSE=0)
     antibot = AntibotMiddleware.from_crawler(spider.crawler)
     for n, status in enumerate((412, 521, 412)):
         response = respond(spider, f"http://gov.test/a{n}.html", "", RECORD, status=status)
@@ -249,6 +249,19 @@ def test_content_between_challenges_starts_the_count_again_so_a_mixed_host_is_ne
         antibot.process_response(response.request, response)
     antibot.process_request(Request("http://gov.test/x.html"))  # one challenge in a row: still asked
     assert spider.crawler.stats.get_value("govarchive/antibot/challenges") == 3
+
+
+def test_a_host_answering_only_challenges_is_paused_once_then_given_up():
+    spider = make_spider(GOVARCHIVE_ANTIBOT_MAX_HITS=2, GOVARCHIVE_ANTIBOT_PAUSE=60)
+    antibot = AntibotMiddleware.from_crawler(spider.crawler)
+    for n in range(4):
+        antibot.process_request(Request(f"http://gov.test/a{n}.html"))  # paused after two, not given up
+        response = respond(spider, f"http://gov.test/a{n}.html", "", RECORD, status=412)
+        asyncio.run(spider.reader.process_response(response.request, response))
+        antibot.process_response(response.request, response)
+    assert spider.crawler.stats.get_value("govarchive/antibot/pauses") == 1
+    with pytest.raises(HostBlocked, match="again after a pause of 60 s"):
+        antibot.process_request(Request("http://gov.test/x.html"))
 
 
 def test_a_challenge_slows_its_slot_and_its_retry_after_pauses_it():

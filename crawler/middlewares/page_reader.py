@@ -3,7 +3,8 @@
 The reading (list with its links, detail with its report, challenge, withdrawal, file, failure) goes
 into `response.meta[READING]`; the spider only routes it. Pages are read in extraction worker
 processes (`GOVARCHIVE_EXTRACT_WORKERS`, 0: inline) so the event loop keeps downloading meanwhile;
-files and status-decided answers are read here without a worker. A page the browser rendered
+what the cheap checks decide (`archive.page.quick_reading`: the status, a file, an empty or binary body,
+one of GOVARCHIVE_PAGE_MAXSIZE or more) is read here, so such a body never crosses to a worker. A page the browser rendered
 (crawler/browser) is read the same way, once per DOM state its pager showed, and its readings combined;
 a challenge in its document as the server sent it decides before any state. Placed below RedirectMiddleware,
 HttpCompressionMiddleware and RetryMiddleware, so it reads the final, decoded response once, and above

@@ -25,6 +25,7 @@ from archive import challenge, recognize, withdrawal
 from archive.discover import Discovery, Link, discover, looks_like_shell
 from archive.endpoints import Endpoint, read_endpoint
 from archive.extract import ExtractionError, extract
+from archive.extract.classify import binary_reason
 from archive.extract.decode import decode_body
 from archive.extract.extractor import EXTRACTOR_VERSION
 from archive.extract.multipage import continuation_urls
@@ -37,6 +38,8 @@ logger = logging.getLogger(__name__)
 # What a page is.
 LIST, DETAIL, OTHER = recognize.LIST, recognize.DETAIL, recognize.OTHER
 CHALLENGE, WITHDRAWN, FILE, FAILED = "challenge", "withdrawn", "file", "failed"
+# FAILED readings' failure kinds the cheap checks decide (the crawl's other kinds: crawler/failures.py).
+BINARY, TOO_LARGE = "binary", "too-large"
 # Why it was fetched (request.meta["role"] in a crawl; rebuilt from archived lists in a reprocess).
 START, PAGE, RECORD, SUBPAGE, ATTACHMENT = "start", "page", "record", "subpage", "attachment"
 
@@ -138,17 +141,34 @@ def challenge_reading(fetched: Fetched) -> PageReading | None:
     return PageReading(CHALLENGE, failure_kind="antibot", message=reason) if reason else None
 
 
-def _read(fetched: Fetched, context: PageContext) -> PageReading:
-    url, status = fetched.url, fetched.status
+def quick_reading(fetched: Fetched, context: PageContext = PageContext(), max_bytes: int = 0) -> PageReading | None:
+    """The reading the cheap checks decide, before anything decodes or parses the body (a crawl runs them
+    before a page crosses to an extraction worker): the status (challenge, withdrawal, other answers),
+    a file, an empty body, a body of `max_bytes` or more (0: no limit), binary bytes. None: read the page."""
+    status = fetched.status
     if decided := status_reading(status):
         return decided
     if status >= 300:
         return PageReading(OTHER, (f"HTTP {status}",), message=f"HTTP {status}")
-    content_type = fetched.header("Content-Type")
-    if context.role == ATTACHMENT or is_file_response(content_type, fetched.header("Content-Disposition"), fetched.body):
+    body = fetched.body
+    if context.role == ATTACHMENT or is_file_response(fetched.header("Content-Type"),
+                                                      fetched.header("Content-Disposition"), body):
         return PageReading(FILE, message="not an HTML page: a file (attachment, image or document)")
-    if not fetched.body.strip():
+    if not body.strip():
         return PageReading(FAILED, failure_kind="extraction", message="empty response body: nothing to read")
+    if max_bytes and len(body) >= max_bytes:
+        return PageReading(FAILED, failure_kind=TOO_LARGE,
+                           message=f"a page of {len(body)} bytes: pages are read up to {max_bytes} bytes")
+    if reason := binary_reason(body):
+        return PageReading(FAILED, failure_kind=BINARY, message=reason)
+    return None
+
+
+def _read(fetched: Fetched, context: PageContext) -> PageReading:
+    url, status = fetched.url, fetched.status
+    if decided := quick_reading(fetched, context):
+        return decided
+    content_type = fetched.header("Content-Type")
     text, codec = decode_body(fetched.body, content_type, context.encoding)
     tree: list[Selector] = []
 

@@ -43,20 +43,34 @@ RETRY_BACKOFF_BASE = 1.0  # seconds; doubled per retry when there is no Retry-Af
 RETRY_BACKOFF_MAX = 120.0  # seconds; the longest wait before one retry, Retry-After included
 
 # Sizes: attachments can be big scans; past the maximum the file is skipped (logged), not truncated.
+# A body whose size, as sent or inflated, reaches the limit is a recorded `too-large` failure
+# (crawler/middlewares/body_limits.py: the check is strict, `>=`, and inflation stops there).
 DOWNLOAD_MAXSIZE = 512 * 1024 * 1024  # bytes
 DOWNLOAD_WARNSIZE = 64 * 1024 * 1024  # bytes
+# The limit for pages (every request but attachments and images): a page is read whole in an extraction
+# worker, which needs ~40 MiB per MiB of page (a 4 MiB page: ~220 MiB); real disclosure pages are well
+# under 1 MB, but a page with images pasted in as data: URIs can pass it (raise the limit for such a site).
+GOVARCHIVE_PAGE_MAXSIZE = 4 * 1024 * 1024  # bytes
 
 # Trap safety nets (crawler/link_policy.py does the real filtering): list -> detail -> attachment is depth 3;
 # pagination computed from page totals stays shallow, a 下一页-only chain costs one level per page.
 DEPTH_LIMIT = 200
+# List pages followed per column (start URL and column): an endless pager stops here, and earlier at the
+# first page that brings no record link not seen before. Both are counted in the summary (`pagination`).
+GOVARCHIVE_MAX_LIST_PAGES = 500
 URLLENGTH_LIMIT = 1024
 REDIRECT_MAX_TIMES = 10
 DUPEFILTER_CLASS = "scrapy.dupefilters.RFPDupeFilter"
 COOKIES_ENABLED = True  # some portals need their session cookie for dataproxy/list calls
 
-# Anti-bot challenges (412/521, $_ts stubs): after this many from one site, stop requesting it.
+# Anti-bot challenges (412/521, $_ts stubs): each doubles the site's download delay (a challenge's
+# Retry-After pauses it as long); after this many in a row (nothing but challenges) the site is paused,
+# its requests waiting; after as many in a row again, it is given up: its remaining requests are
+# recorded as `antibot` failures, not sent.
 GOVARCHIVE_ANTIBOT_MAX_HITS = 3
 GOVARCHIVE_ANTIBOT_DELAY = 30.0  # seconds: the site's download delay after a challenge
+GOVARCHIVE_ANTIBOT_MAX_DELAY = 300.0  # seconds: the longest that delay grows
+GOVARCHIVE_ANTIBOT_PAUSE = 300.0  # seconds: the pause after MAX_HITS challenges in a row (0: give up at once)
 # Fetch the images of reports too (attachments always are).
 GOVARCHIVE_FETCH_IMAGES = False
 # Processes that extract detail pages beside the event loop: "auto" (one per core but the crawl's
@@ -105,14 +119,27 @@ DOWNLOAD_SLOTS = {GOVARCHIVE_LOOPBACK_SLOT: {"delay": 0.0, "concurrency": 8, "ji
 #   header the others set. Nothing that answers from a cache sits above it (HttpCacheMiddleware, 900,
 #   is off): cached answers are not network fetches and are not archived.
 # - RetryAfterMiddleware (560): its process_response runs just before RetryMiddleware's.
+# - Scrapy's RedirectMiddleware (600), HttpCompressionMiddleware (590) and MetaRefreshMiddleware (580)
+#   are replaced at their own orders: a redirect loop is a recorded failure, not a silent duplicate;
+#   decompression has a strict size limit and rejects truncated gzip before anything reads the body;
+#   the meta refresh is looked for in the first 4 KB without decoding the whole body.
 # - PageReaderMiddleware (100): reads the final, decoded response once (archive.page.read_page).
 # - AntibotMiddleware (90): acts on the reading (backs off, then stops requesting a challenging host).
+# - ScopeMiddleware (60): drops off-site requests (redirect targets) before RobotsTxtMiddleware (100)
+#   would fetch the other site's robots.txt for them.
 # - LoopbackSlotMiddleware (50): the slot must be chosen before the request reaches the downloader.
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.loopback.LoopbackSlotMiddleware": 50,
+    "crawler.middlewares.scope.ScopeMiddleware": 60,
     "crawler.middlewares.antibot.AntibotMiddleware": 90,
     "crawler.middlewares.page_reader.PageReaderMiddleware": 100,
     "crawler.middlewares.retry_after.RetryAfterMiddleware": 560,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.redirect.MetaRefreshMiddleware": 580,
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawler.middlewares.body_limits.BodyLimitsMiddleware": 590,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.middlewares.redirect.RedirectMiddleware": 600,
     "crawler.middlewares.warc_capture.WarcCaptureMiddleware": 950,
 }
 

@@ -101,7 +101,7 @@ def test_unreadable_bodies_are_named_failures_or_files(body):
     reading = read_page(fetched(body), PageContext(page.RECORD))
     assert reading.kind in (page.FAILED, page.FILE), reading
     if reading.kind == page.FAILED:
-        assert reading.failure_kind == "extraction" and reading.message
+        assert reading.failure_kind in ("extraction", "binary") and reading.message
 
 
 def test_a_failing_field_leaves_the_field_empty_not_the_page_lost(monkeypatch):
@@ -225,3 +225,31 @@ def test_extract_says_why_a_page_is_no_report(tmp_path, body, words):
     result = run_extract(tmp_path, body)
     assert result.exit_code == 1 and words in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+# --- hostile bodies: the cheap checks first ------------------------------------------------------------
+
+def test_one_nul_in_the_first_2kb_does_not_make_a_page_binary():
+    body = ARTICLE.replace(b"<body>", b"<body><!-- \x00 -->", 1)
+    assert read_page(fetched(body), PageContext(page.RECORD)).kind == page.DETAIL
+
+
+@pytest.mark.parametrize("body", [bytes(range(256)) * 40, b"\x1f\x8b\x08\x00" + b"\x00" * 500, b"%PDF-1.7\n" + b"x" * 100])
+def test_binary_bodies_served_as_html_are_binary_failures_before_any_parsing(body):
+    assert page.quick_reading(fetched(body), PageContext(page.RECORD)) is not None
+    reading = read_page(fetched(body), PageContext(page.RECORD))
+    assert (reading.kind, reading.failure_kind) == (page.FAILED, "binary"), reading
+
+
+def test_a_page_over_the_size_a_worker_reads_is_too_large():
+    reading = page.quick_reading(fetched(ARTICLE), PageContext(page.RECORD), max_bytes=len(ARTICLE))
+    assert (reading.kind, reading.failure_kind) == (page.FAILED, "too-large")
+    assert page.quick_reading(fetched(ARTICLE), PageContext(page.RECORD), max_bytes=len(ARTICLE) + 1) is None
+
+
+@pytest.mark.parametrize("body", ["<", "&nbsp;&nbsp;", "，。、", "<p>正文</p>"])
+def test_a_report_needs_a_real_body(body):
+    page_bytes = html("<h1>关于优化营商环境的通知</h1><div class='TRS_Editor'>" + body + "</div>",
+                      "<meta name='ArticleTitle' content='关于优化营商环境的通知'>")
+    reading = read_page(fetched(page_bytes), PageContext(page.RECORD))
+    assert (reading.kind, reading.failure_kind) == (page.FAILED, "extraction"), reading

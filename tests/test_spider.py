@@ -12,7 +12,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from scrapy.exceptions import DownloadTimeoutError
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    ResponseDataLossError,
+)
 from scrapy.http import HtmlResponse, Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import error as net_error
@@ -212,7 +219,7 @@ def test_challenge_stub_is_an_antibot_failure_never_a_report():
 
 
 def test_412_and_521_are_antibot_and_repeated_challenges_stop_requests_to_the_host():
-    spider = make_spider(GOVARCHIVE_ANTIBOT_MAX_HITS=3)
+    spider = make_spider(GOVARCHIVE_ANTIBOT_MAX_HITS=3, GOVARCHIVE_ANTIBOT_PAUSE=0)
     antibot = AntibotMiddleware.from_crawler(spider.crawler)
     for n, status in enumerate((412, 521, 412)):
         response = respond(spider, f"http://gov.test/a{n}.html", "", RECORD, status=status)
@@ -232,12 +239,66 @@ def test_412_and_521_are_antibot_and_repeated_challenges_stop_requests_to_the_ho
     antibot.process_request(Request("http://other.test/y.html"))  # other hosts are still asked
 
 
+def test_content_between_challenges_starts_the_count_again_so_a_mixed_host_is_never_given_up():
+    spider = make_spider(GOVARCHIVE_ANTIBOT_MAX_HITS=2)
+    antibot = AntibotMiddleware.from_crawler(spider.crawler)
+    page = "<html><body><div class='list'>" + "<p>正文内容正文内容</p>" * 80 + "</div></body></html>"
+    for n, (status, body) in enumerate([(412, ""), (200, page), (412, ""), (200, page), (521, "")]):
+        response = respond(spider, f"http://gov.test/a{n}.html", body, RECORD, status=status)
+        asyncio.run(spider.reader.process_response(response.request, response))
+        antibot.process_response(response.request, response)
+    antibot.process_request(Request("http://gov.test/x.html"))  # one challenge in a row: still asked
+    assert spider.crawler.stats.get_value("govarchive/antibot/challenges") == 3
+
+
+def test_a_host_answering_only_challenges_is_paused_once_then_given_up():
+    spider = make_spider(GOVARCHIVE_ANTIBOT_MAX_HITS=2, GOVARCHIVE_ANTIBOT_PAUSE=60)
+    antibot = AntibotMiddleware.from_crawler(spider.crawler)
+    for n in range(4):
+        antibot.process_request(Request(f"http://gov.test/a{n}.html"))  # paused after two, not given up
+        response = respond(spider, f"http://gov.test/a{n}.html", "", RECORD, status=412)
+        asyncio.run(spider.reader.process_response(response.request, response))
+        antibot.process_response(response.request, response)
+    assert spider.crawler.stats.get_value("govarchive/antibot/pauses") == 1
+    with pytest.raises(HostBlocked, match="again after a pause of 60 s"):
+        antibot.process_request(Request("http://gov.test/x.html"))
+
+
+def test_a_challenge_slows_its_slot_and_its_retry_after_pauses_it():
+    import time
+    from types import SimpleNamespace
+
+    from scrapy.core.downloader import Slot
+
+    spider = make_spider(GOVARCHIVE_ANTIBOT_DELAY=1.0, GOVARCHIVE_ANTIBOT_MAX_DELAY=4.0)
+    slot = Slot(concurrency=2, delay=0.0, jitter=0.0)
+    spider.crawler.engine = SimpleNamespace(downloader=SimpleNamespace(slots={"gov.test": slot},
+                                                                       get_slot_key=lambda request: "gov.test"))
+    antibot = AntibotMiddleware.from_crawler(spider.crawler)
+    delays = []
+    for n in range(4):
+        response = respond(spider, f"http://gov.test/a{n}.html", "", RECORD, status=412)
+        asyncio.run(spider.reader.process_response(response.request, response))
+        antibot.process_response(response.request, response)
+        delays.append(slot.delay)
+    assert delays == [1.0, 2.0, 4.0, 4.0]  # doubling, up to GOVARCHIVE_ANTIBOT_MAX_DELAY
+    response = respond(spider, "http://gov.test/b.html", "", RECORD, status=412, headers={"Retry-After": "600"})
+    asyncio.run(spider.reader.process_response(response.request, response))
+    antibot.process_response(response.request, response)
+    assert slot.lastseen + slot.delay >= time.monotonic() + 590  # no request to the host for ten minutes
+
+
 @pytest.mark.parametrize(("exc", "kind"), [
     (net_error.DNSLookupError("no such host"), "dns"),
     (net_error.TimeoutError("took too long"), "timeout"),
     (net_error.TCPTimedOutError(), "timeout"),
     (DownloadTimeoutError("took too long"), "timeout"),
     (net_error.ConnectionRefusedError(), "connection"),
+    (CannotResolveHostError("no such host"), "dns"),
+    (DownloadConnectionRefusedError("refused"), "connection"),
+    (DownloadFailedError("reset by peer"), "connection"),
+    (ResponseDataLossError("short"), "truncated"),
+    (DownloadCancelledError("Received 9 bytes which is larger than download max size (8) in request"), "too-large"),
     (ValueError("odd"), "download"),
 ])
 def test_network_errors_become_failures_of_their_kind(exc, kind):

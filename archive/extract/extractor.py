@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
+from itertools import islice
 from typing import TypeVar
 
 from lxml import etree
@@ -23,6 +25,12 @@ logger = logging.getLogger(__name__)
 # stores the new content as a version with reason "re-extracted" (and only where the content changed).
 EXTRACTOR_VERSION = "2"
 T = TypeVar("T")
+# A report needs a body of at least this many letters, digits or CJK characters, unless it has
+# attachments or images (an attachment-only or image-only notice): the shortest real notices (a one-line
+# 通知, "该信息已撤销") have six or more, while what a cut-off or garbled body leaves ("<", "&nbsp;",
+# a few stray bytes) has next to none.
+MIN_BODY_CHARS = 4
+_WORD_CHAR = re.compile(r"\w")
 
 
 def _metadata(labelled: dict[str, str]) -> Metadata:
@@ -93,10 +101,15 @@ def extract(
     )
     if scripted is not None:
         report = embedded.merge(report, scripted, base)
-    if not (report.body_text or report.attachments or report.images):
+    if not (has_real_body(report.body_text) or report.attachments or report.images):
         raise ExtractionError(f"no recognisable content in page: {url}", kind="no-content")
     report.content_hash = report.compute_content_hash()
     return report
+
+
+def has_real_body(text: str | None) -> bool:
+    """Whether a body text is real content rather than the leftovers of a broken body."""
+    return bool(text) and sum(1 for _ in islice(_WORD_CHAR.finditer(text), MIN_BODY_CHARS)) >= MIN_BODY_CHARS
 
 
 def _field(name: str, function: Callable[..., T], *args: object) -> T | None:

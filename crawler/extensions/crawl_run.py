@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 RUN_ID_STAT = "govarchive/run_id"
 PAGES_STAT = "govarchive/pages"
 PAGES_OK_STAT = "govarchive/pages_ok"
+# Set by the spider when it closes: the pager chains it stopped ({column, stopped, pages}).
+PAGINATION_STAT = "govarchive/pagination"
 # Set by the WARC capture middleware: {file name: bytes}, and the repairs of an earlier crawl's files.
 WARC_FILES_STAT = "govarchive/warc/files"
 WARC_REPAIRED_STAT = "govarchive/warc/repaired"
@@ -59,6 +61,8 @@ POLITENESS_SETTINGS = (
     "DOWNLOAD_TIMEOUT",
 )
 INTERRUPTED_REASONS = frozenset({"shutdown"})
+# Requests Scrapy's spider middlewares refuse without a callback or errback: counted in the summary.
+SCRAPY_SKIPS = {"depth_limit": "depth/request_ignored_count", "url_length": "urllength/request_ignored_count"}
 
 
 def is_robots_request(request: Request) -> bool:
@@ -140,6 +144,12 @@ def build_summary(stats: dict[str, Any], reason: str, seconds: float) -> dict[st
         if key.startswith(exc_prefix) and not key.endswith(".IgnoreRequest")  # robots.txt, offsite: by design
     }
     warc_files = stats.get(WARC_FILES_STAT) or {}
+    skipped_prefix = "govarchive/spider/skipped/"
+    skipped = {key[len(skipped_prefix):]: value for key, value in stats.items() if key.startswith(skipped_prefix)}
+    for name, key in SCRAPY_SKIPS.items():
+        if stats.get(key):
+            skipped[name] = stats[key]
+    unaccounted = unaccounted_requests(stats)
     starts = stats.get(STARTS_STAT) or []
     return {
         "run_id": stats.get(RUN_ID_STAT),
@@ -161,6 +171,11 @@ def build_summary(stats: dict[str, Any], reason: str, seconds: float) -> dict[st
         "warc_errors": stats.get("govarchive/warc/errors", 0),
         "warc_repaired": stats.get(WARC_REPAIRED_STAT) or [],
         "download_errors": download_errors,
+        "offsite_dropped": stats.get("govarchive/scope/offsite", 0),
+        "skipped": skipped,
+        "requests_unaccounted": unaccounted,
+        "antibot_not_requested": stats.get("govarchive/antibot/not_requested", 0),
+        "pagination_stopped": stats.get(PAGINATION_STAT) or [],
         "browser_pages": stats.get("govarchive/browser/pages", 0),
         "browser_exchanges": stats.get("govarchive/browser/exchanges", 0),
         "browser_contexts_recycled": stats.get("govarchive/browser/contexts_recycled", 0),
@@ -170,6 +185,16 @@ def build_summary(stats: dict[str, Any], reason: str, seconds: float) -> dict[st
         "starts": starts,
         "silent_starts": [{"url": s["url"], "problem": s["problem"]} for s in starts if s.get("problem")],
     }
+
+
+def unaccounted_requests(stats: dict[str, Any]) -> int:
+    """Requests the spider made that neither reached a callback or errback (fetched, or a failure row),
+    nor were refused as a duplicate or by a depth or URL-length limit (counted under `skipped`): 0 unless
+    a request was lost, or the crawl was stopped with requests still waiting."""
+    issued = stats.get("govarchive/spider/requests/issued", 0)
+    settled = (stats.get("govarchive/spider/requests/answered", 0) + stats.get("govarchive/spider/requests/duplicates", 0)
+               + sum(stats.get(key, 0) for key in SCRAPY_SKIPS.values()))
+    return max(0, issued - settled)
 
 
 def safe_url(db_url: str) -> str:

@@ -159,6 +159,16 @@ def render_summary(summary: dict[str, Any], run_id: int | None) -> Text:
     failures = summary.get("failures") or {}
     detail = ", ".join(f"{kind} {n}" for kind, n in sorted(failures.items())) or "none"
     text.append(f"  failures   {summary.get('failures_total', 0)} ({detail})\n")
+    skipped = []
+    if summary.get("offsite_dropped"):
+        skipped.append(f"{summary['offsite_dropped']} off-site requests dropped before fetch")
+    for stop in summary.get("pagination_stopped") or []:
+        skipped.append(f"pagination of {stop['column']} stopped after {stop['pages']} pages ({stop['stopped']})")
+    for line in skipped:
+        text.append(f"  skipped    {line}\n")
+    if summary.get("requests_unaccounted"):
+        text.append(f"  lost       {summary['requests_unaccounted']} requests neither fetched nor recorded "
+                    "(the crawl stopped early?)\n", style="bold yellow")
     files = summary.get("warc_files") or []
     text.append(f"  WARC       {len(files)} file(s), {human_bytes(summary.get('warc_bytes', 0))}, "
                 f"{summary.get('warc_records', 0)} records ({summary.get('warc_revisits', 0)} revisits)")

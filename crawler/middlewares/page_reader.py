@@ -3,7 +3,8 @@
 The reading (list with its links, detail with its report, challenge, withdrawal, file, failure) goes
 into `response.meta[READING]`; the spider only routes it. Pages are read in extraction worker
 processes (`GOVARCHIVE_EXTRACT_WORKERS`, 0: inline) so the event loop keeps downloading meanwhile;
-files and status-decided answers are read here without a worker. A page the browser rendered
+what the cheap checks decide (`archive.page.quick_reading`: the status, a file, an empty or binary body,
+one of GOVARCHIVE_PAGE_MAXSIZE or more) is read here, so such a body never crosses to a worker. A page the browser rendered
 (crawler/browser) is read the same way, once per DOM state its pager showed, and its readings combined;
 a challenge in its document as the server sent it decides before any state. Placed below RedirectMiddleware,
 HttpCompressionMiddleware and RetryMiddleware, so it reads the final, decoded response once, and above
@@ -26,15 +27,13 @@ from archive.extract.pool import ExtractionPool, auto_workers
 from archive.page import (
     ATTACHMENT,
     FAILED,
-    FILE,
     LIST,
     Fetched,
     PageContext,
     PageReading,
     challenge_reading,
-    is_file_response,
+    quick_reading,
     read_page,
-    status_reading,
 )
 from crawler.browser.handler import RENDERING, Rendering
 from crawler.extensions.crawl_run import is_robots_request
@@ -58,6 +57,8 @@ class PageReaderMiddleware:
         self.pool = ExtractionPool(extract_workers(settings.get("GOVARCHIVE_EXTRACT_WORKERS")), read_page,
                                    timeout=timeout if timeout > 0 else None)
         self.stats = crawler.stats
+        # what may cross to a worker: the page size limit (a body that reached it was already refused)
+        self.max_bytes = settings.getint("GOVARCHIVE_PAGE_MAXSIZE")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PageReaderMiddleware:
@@ -77,14 +78,13 @@ class PageReaderMiddleware:
                    for k, values in response.headers.items() for v in values]
         fetched = Fetched(response.url, response.status, headers, response.body, fetched_at(request),
                           request.meta.get(WARC_REF_KEY))
-        if decided := status_reading(response.status):
-            return decided
-        if is_file_response(fetched.header("Content-Type"), fetched.header("Content-Disposition"), response.body):
-            return PageReading(FILE)
         context = request.meta.get(CONTEXT) or PageContext(ATTACHMENT)
-        if context.role == ATTACHMENT:
-            return PageReading(FILE)
         rendering: Rendering | None = request.meta.get(RENDERING)
+        # the cheap checks here, so a file, a binary body or one too big to read never crosses to a worker
+        if decided := quick_reading(fetched, context, 0 if rendering else self.max_bytes):
+            if decided.kind == FAILED:
+                self.stats.inc_value(f"govarchive/pages/{decided.kind}")
+            return decided
         if rendering is not None and rendering.states:
             reading = await self._read_rendering(fetched, rendering, context)
         else:

@@ -26,10 +26,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
-from scrapy.exceptions import DownloadTimeoutError, IgnoreRequest
+from scrapy import signals
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.internet import error as net_error
 from twisted.python.failure import Failure
 
 from archive.discover import LIST as LIST_LINK
@@ -56,8 +56,9 @@ from archive.page import (
 from archive.report import Report
 from crawler import link_policy
 from crawler.browser.choice import FAILURE_KIND, META_KEY, BrowserChoice, browser_failure, is_shell
+from crawler.extensions.crawl_run import PAGINATION_STAT
+from crawler.failures import OFFSITE, REDIRECT, failure_kind
 from crawler.items import FailureItem, FileItem, ReportItem, WithdrawnItem
-from crawler.middlewares.antibot import HostBlocked
 from crawler.middlewares.page_reader import CONTEXT, READING, fetched_at
 from crawler.middlewares.warc_capture import WARC_REF_KEY
 from crawler.profiles import Profile, load_profile
@@ -72,12 +73,8 @@ MAX_MORE_DEPTH = 2
 ENDPOINT_HANDLERS = frozenset({"script-endpoint", "request-pages", "gkmlpt", "json-list", "profile-endpoint"})
 # Pages 2..N of a multi-page article go before other pending requests (Scrapy's default priority is 0).
 SUBPAGE_PRIORITY = 10
-_NETWORK_ERRORS: tuple[tuple[str, tuple[type[BaseException], ...]], ...] = (
-    ("dns", (net_error.DNSLookupError,)),
-    ("timeout", (DownloadTimeoutError, net_error.TimeoutError, net_error.TCPTimedOutError)),
-    ("connection", (net_error.ConnectionRefusedError, net_error.ConnectError, net_error.ConnectionLost,
-                    net_error.ConnectionDone)),
-)
+# request.meta: the first list page of the pager chain a list page belongs to (its column's page count).
+PAGER_KEY = "govarchive_pager"
 
 
 def _split(value: str | None) -> list[str]:
@@ -87,6 +84,8 @@ def _split(value: str | None) -> list[str]:
 class DisclosureSpider(scrapy.Spider):
     name = "disclosure"
     browser: BrowserChoice  # set by from_crawler (GOVARCHIVE_BROWSER)
+    page_maxsize = 0  # GOVARCHIVE_PAGE_MAXSIZE (from_crawler); 0: DOWNLOAD_MAXSIZE alone
+    max_list_pages = 0  # GOVARCHIVE_MAX_LIST_PAGES (from_crawler); 0: no cap
 
     def __init__(self, url: str | None = None, site: str | None = None, base_url: str | None = None,
                  *args: Any, **kwargs: Any) -> None:
@@ -111,12 +110,20 @@ class DisclosureSpider(scrapy.Spider):
         self.list_pages: set[tuple] = set()
         self.articles = PageAssembler()
         self.starts = {url: StartOutcome(url) for url in self.start_urls}
+        # Endless columns: per pager chain (a column's list pages), the record links it brought and the
+        # pages requested; a chain stops at a page with nothing new, or at GOVARCHIVE_MAX_LIST_PAGES.
+        self.pager_seen: dict[str, set[str]] = {}
+        self.pager_pages: dict[str, int] = {}
+        self.pagers_stopped: dict[str, str] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> DisclosureSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider._apply_politeness(crawler.settings)
         spider.browser = BrowserChoice.from_settings(crawler.settings)
+        spider.page_maxsize = crawler.settings.getint("GOVARCHIVE_PAGE_MAXSIZE")
+        spider.max_list_pages = crawler.settings.getint("GOVARCHIVE_MAX_LIST_PAGES")
+        crawler.signals.connect(spider.request_dropped, signal=signals.request_dropped)
         return spider
 
     def _apply_politeness(self, settings: Any) -> None:
@@ -146,6 +153,8 @@ class DisclosureSpider(scrapy.Spider):
 
     def closed(self, reason: str) -> None:
         self.crawler.stats.set_value(STARTS_STAT, [o.as_dict() for o in self.starts.values()])
+        self.crawler.stats.set_value(PAGINATION_STAT, [{"column": root, "stopped": why, "pages": self.pager_pages[root]}
+                                                       for root, why in self.pagers_stopped.items()])
 
     def _request(self, link: Link, role: str, column: str | None = None, *, endpoint: Endpoint | None = None,
                  endpoint_page: int = 0, browser: bool = False, **meta: Any) -> Request:
@@ -159,6 +168,9 @@ class DisclosureSpider(scrapy.Spider):
         priority = SUBPAGE_PRIORITY if role == SUBPAGE else 0
         if browser or self.browser.renders_first(link, endpoint=link.via in ENDPOINT_HANDLERS):
             meta[META_KEY] = True
+        if self.page_maxsize:  # a page is read whole: its own, lower size limit (attachments keep DOWNLOAD_MAXSIZE)
+            meta.setdefault("download_maxsize", self.page_maxsize)
+        self._stat("requests/issued")
         return Request(link.url, method=link.method, body=link.body, headers=dict(link.headers) or None,
                        callback=self.parse, errback=self.errback, priority=priority,
                        dont_filter=role == SUBPAGE or browser,  # a shell again: its first fetch is in the dupefilter
@@ -175,7 +187,12 @@ class DisclosureSpider(scrapy.Spider):
 
     # --- responses ---------------------------------------------------------------------------------
 
+    def request_dropped(self, request: Request, spider: scrapy.Spider) -> None:
+        """The scheduler's duplicate filter refused a request: its URL was (or will be) fetched another way."""
+        self._stat("requests/duplicates")
+
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+        self._stat("requests/answered")
         reading: PageReading = response.meta[READING]
         url = response.url
         role = response.meta.get("role")
@@ -187,7 +204,7 @@ class DisclosureSpider(scrapy.Spider):
         if role == SUBPAGE:
             yield from self._subpage(response, reading)
             return
-        if not self.policy.same_site(url):  # redirected off the site
+        if not self.policy.same_site(url):  # a browser's navigation left the site (redirects: ScopeMiddleware)
             self._stat("skipped/offsite_redirect")
             return
         if reading.kind == FILE or role == ATTACHMENT:
@@ -208,6 +225,10 @@ class DisclosureSpider(scrapy.Spider):
         column = found.column or response.meta.get("column")
         start = response.meta.get("start")
         outcome = self.starts.get(start)
+        pager = response.meta.get(PAGER_KEY) or response.url
+        seen = self.pager_seen.setdefault(pager, set())
+        fresh = [link for link in found.records if link.url not in seen]
+        seen.update(link.url for link in fresh)
         for link in found.records:
             if link_policy.is_attachment_url(link.url):
                 yield from self._attachment_request(link.url, None)
@@ -223,14 +244,35 @@ class DisclosureSpider(scrapy.Spider):
             for link in found.more:
                 if self._allowed(link.url):
                     yield self._request(link, PAGE, None, more_depth=more_depth + 1, start=start)
+        if not self._pager_goes_on(pager, response.url, len(fresh), len(seen) - len(fresh)):
+            return
         context: PageContext = response.meta[CONTEXT]
         for number, link in enumerate(found.pages, start=context.endpoint_page + 1):
             key = link.key
             if key not in self.list_pages and self._allowed(link.url, endpoint=link.via in ENDPOINT_HANDLERS):
+                if self.max_list_pages and self.pager_pages.get(pager, 1) >= self.max_list_pages:
+                    self._pager_stopped(pager, "page-cap")
+                    break
                 self.list_pages.add(key)
+                self.pager_pages[pager] = self.pager_pages.get(pager, 1) + 1
                 # a declared endpoint's pages come in order after the one read (archive/endpoints.py)
                 yield self._request(link, PAGE, column, start=start, endpoint=context.endpoint,
-                                    endpoint_page=number if context.endpoint else 0)
+                                    endpoint_page=number if context.endpoint else 0, **{PAGER_KEY: pager})
+
+    def _pager_goes_on(self, pager: str, url: str, fresh: int, brought: int) -> bool:
+        """Whether the pages a list page names are followed: not when a page after the first brings no
+        record link not seen before, once its chain has brought any (an endless or repeating pager)."""
+        self.pager_pages.setdefault(pager, 1)
+        if fresh or url == pager or not brought:
+            return True
+        self._pager_stopped(pager, "no-new-records")
+        return False
+
+    def _pager_stopped(self, pager: str, why: str) -> None:
+        if pager not in self.pagers_stopped:
+            self.pagers_stopped[pager] = why
+            self._stat(f"pagination/{why}")
+            logger.info("pagination of %s stopped after %d pages: %s", pager, self.pager_pages.get(pager, 1), why)
 
     def _shell(self, response: Response, reading: PageReading) -> Iterator[Any]:
         """An app shell: rendered in the browser next, or a failure that says why it cannot be (with
@@ -299,6 +341,7 @@ class DisclosureSpider(scrapy.Spider):
 
     def _attachment_request(self, url: str, report_url: str | None) -> Iterator[Request]:
         if self.policy.allows_attachment(url):
+            self._stat("requests/issued")
             yield Request(url, callback=self.parse, errback=self.errback,
                           meta={"role": ATTACHMENT, CONTEXT: PageContext(ATTACHMENT), "report_url": report_url})
         else:
@@ -317,6 +360,7 @@ class DisclosureSpider(scrapy.Spider):
     # --- failures ----------------------------------------------------------------------------------
 
     def errback(self, failure: Failure) -> Iterator[Any]:
+        self._stat("requests/answered")
         request: Request = failure.request  # type: ignore[attr-defined]
         if request.meta.get("role") == START and (outcome := self.starts.get(request.meta.get("start"))):
             outcome.failure = failure.getErrorMessage() or failure.type.__name__
@@ -338,17 +382,18 @@ class DisclosureSpider(scrapy.Spider):
             if reading is not None and reading.kind == WITHDRAWN:
                 yield WithdrawnItem(url, fetched_at(request), reading.message)
             return
-        if failure.check(HostBlocked):
-            yield FailureItem(url, "antibot", str(failure.value))
-            return
-        if failure.check(IgnoreRequest):  # robots.txt, offsite, size limits: by design, not failures
-            self._stat("ignored")
-            return
-        if request.meta.get(META_KEY):  # the browser would not start, or the page would not render in time
+        if request.meta.get(META_KEY) and not failure.check(IgnoreRequest):
+            # the browser would not start, or the page would not render in time
             yield FailureItem(url, FAILURE_KIND, browser_failure(url, failure.value))
             return
-        kind = next((k for k, types in _NETWORK_ERRORS if failure.check(*types)), "download")
-        yield FailureItem(url, kind, f"{failure.type.__name__}: {failure.getErrorMessage()}")
+        found = failure_kind(failure)
+        if found is None:  # robots.txt, a duplicate: by design, not failures
+            self._stat("ignored")
+            return
+        kind, message = found
+        if kind in (OFFSITE, REDIRECT):  # the URL that was scheduled, not where its redirects led
+            url = (request.meta.get("redirect_urls") or [url])[0]
+        yield FailureItem(url, kind, message)
 
     # --- helpers -----------------------------------------------------------------------------------
 

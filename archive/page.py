@@ -25,6 +25,7 @@ from archive import challenge, recognize, withdrawal
 from archive.discover import Discovery, Link, discover, looks_like_shell
 from archive.endpoints import Endpoint, read_endpoint
 from archive.extract import ExtractionError, extract
+from archive.extract.classify import check_bytes
 from archive.extract.decode import decode_body
 from archive.extract.extractor import EXTRACTOR_VERSION
 from archive.extract.multipage import continuation_urls
@@ -147,8 +148,10 @@ def _read(fetched: Fetched, context: PageContext) -> PageReading:
     content_type = fetched.header("Content-Type")
     if context.role == ATTACHMENT or is_file_response(content_type, fetched.header("Content-Disposition"), fetched.body):
         return PageReading(FILE, message="not an HTML page: a file (attachment, image or document)")
-    if not fetched.body.strip():
-        return PageReading(FAILED, failure_kind="extraction", message="empty response body: nothing to read")
+    try:  # empty, size and binary first: nothing decodes or parses a body they reject
+        check_bytes(fetched.body)
+    except ExtractionError as exc:
+        return PageReading(FAILED, failure_kind=exc.kind, message=str(exc))
     text, codec = decode_body(fetched.body, content_type, context.encoding)
     tree: list[Selector] = []
 

@@ -86,15 +86,16 @@ def iter_records(path: Path, on_error: Callable[[WarcReadError], None]) -> Itera
             try:
                 record, end = read_record(fh, position, gz)
             except DamagedRecord as damage:
-                resume, record = _resync(fh, position, damage, gz)
-                if record is None:
+                resume = _resync(fh, position, damage, gz)
+                if resume is None:
                     skipped = f"skipped the {size - position} bytes to the end of the file"
                 else:
-                    skipped = f"skipped {resume - position} bytes to the next readable record at offset {resume}"
+                    skipped = f"skipped {resume - position} bytes to the next record, at offset {resume}"
                 on_error(WarcReadError(path, position, f"{damage}; {skipped}"))
-                if record is None:
+                if resume is None:
                     return
-                position, (record, end) = resume, record
+                position = resume
+                continue
             yield record
             position = end
 
@@ -215,18 +216,19 @@ def _inflated_size(data: bytearray) -> int | None:
     return header_end + 4 + int(match.group(1)) if match and match.group(1).isdigit() else None
 
 
-def _resync(fh: BinaryIO, damaged_at: int, damage: DamagedRecord, gz: bool):
-    """Where reading goes on after a damaged record, with the record read there (None: nothing readable)."""
-    candidate: int | None = damage.end if damage.end is not None and damage.end > damaged_at else damaged_at + 1
-    while candidate is not None:
-        start = _find_next(fh, candidate, (GZIP_MAGIC,) if gz else WARC_MAGICS)
-        if start is None:
-            return None, None
+def _resync(fh: BinaryIO, damaged_at: int, damage: DamagedRecord, gz: bool) -> int | None:
+    """Where reading goes on after a damaged record: the next record that reads whole, or that is a record
+    of its own damaged in its own way (then reported on its own); None when nothing follows."""
+    candidate = damage.end if damage.end is not None and damage.end > damaged_at else damaged_at + 1
+    while (start := _find_next(fh, candidate, (GZIP_MAGIC,) if gz else WARC_MAGICS)) is not None:
         try:
-            return start, read_record(fh, start, gz)
-        except DamagedRecord:
+            read_record(fh, start, gz)
+            return start
+        except DamagedRecord as later:
+            if later.end is not None:
+                return start
             candidate = start + 1  # still inside the damaged region: it is one problem, reported once
-    return None, None
+    return None
 
 
 def _find_next(fh: BinaryIO, position: int, magics: tuple[bytes, ...]) -> int | None:

@@ -44,8 +44,8 @@ def read_one(name: str, size: int | None) -> dict:
 def run_child(name: str, tree: Path, timeout: float) -> dict:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree), str(ROOT)])}
     try:
-        proc = subprocess.run([sys.executable, __file__, "--page", name, "--json"], env=env, capture_output=True,
-                              text=True, timeout=timeout)
+        proc = subprocess.run([sys.executable, __file__, "--page", name, "--json", "--tree", str(tree)], env=env,
+                              capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return {"page": name, "seconds": None, "kind": f"> {timeout:g} s (stopped)"}
     if proc.returncode != 0:

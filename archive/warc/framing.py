@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from warcio.archiveiterator import WARCIterator
+from warcio.limitreader import LimitReader
 
 GZIP_MAGIC = b"\x1f\x8b\x08"
 WARC_MAGICS = (b"WARC/1.1\r\n", b"WARC/1.0\r\n")
@@ -60,7 +61,7 @@ class Record:
         self.rec_type = record.rec_type
         self.rec_headers = record.rec_headers
         self.http_headers = record.http_headers
-        self.raw_stream = io.BytesIO(record.raw_stream.read())
+        self.raw_stream: io.BytesIO = record.raw_stream  # already read whole (_plain_record)
         self.offset, self.length = offset, length
 
 
@@ -114,12 +115,12 @@ def read_record(fh: BinaryIO, offset: int, gz: bool) -> tuple[Record, int]:
     if gz:
         data, end = _gzip_member(fh, offset)
         stream: BinaryIO = io.BytesIO(data)
-        record, used = _plain_record(stream, 0, len(data), offset)
+        record, used = _plain_record(stream, 0, len(data))
         if data[used:].strip():
             raise DamagedRecord(_MANY_IN_MEMBER if offset == 0 else "a gzip member holding more than one record", end)
         return Record(record, offset, end - offset), end
     size = fh.seek(0, io.SEEK_END)
-    record, end = _plain_record(fh, offset, size, offset)
+    record, end = _plain_record(fh, offset, size)
     return Record(record, offset, end - offset), end
 
 
@@ -127,7 +128,7 @@ _MANY_IN_MEMBER = ("the file is gzipped as a whole, not one gzip member per reco
                    "addressed (warcio and pywb refuse it too): `gunzip -c FILE > FILE.warc` and read that")
 
 
-def _plain_record(fh: BinaryIO, offset: int, size: int, reported: int):
+def _plain_record(fh: BinaryIO, offset: int, size: int):
     """warcio's record for the uncompressed record at `offset`, and where it ends (its separator included)."""
     fh.seek(offset)
     head = fh.read(MAX_HEADER_BYTES)
@@ -150,18 +151,19 @@ def _plain_record(fh: BinaryIO, offset: int, size: int, reported: int):
     if block_start + length > size:
         raise DamagedRecord(f"the file ends inside this record ({size - block_start} of its {length} bytes; "
                             "truncated file?)")
-    fh.seek(block_start)
-    block = fh.read(length)
     end = block_start + length
+    fh.seek(end)
     trailer = fh.read(4)
     if trailer == b"\r\n\r\n":
         end += 4
     elif trailer.strip(b"\r\n") and not _starts_record(fh, end, trailer):
         raise DamagedRecord("the record does not end where its Content-Length says (a wrong length or damaged bytes)")
-    if (digest := _BLOCK_DIGEST.search(headers)) and not _digest_matches(digest, block):
+    if (digest := _BLOCK_DIGEST.search(headers)) and not _digest_matches(digest, fh, block_start, length):
         raise DamagedRecord("the block does not match its WARC-Block-Digest (damaged bytes)", end)
-    try:
-        record = next(iter(WARCIterator(io.BytesIO(headers + block + b"\r\n\r\n"), no_record_parse=False)))
+    fh.seek(offset)
+    try:  # warcio reads exactly this record, never past it
+        record = next(iter(WARCIterator(LimitReader(fh, len(headers) + length))))
+        record.raw_stream = io.BytesIO(record.raw_stream.read())
     except Exception as exc:  # warcio on headers it cannot parse (a corrupt HTTP status line…)
         raise DamagedRecord(f"unreadable record headers ({type(exc).__name__})", end) from None
     return record, end
@@ -173,10 +175,15 @@ def _starts_record(fh: BinaryIO, end: int, trailer: bytes) -> bool:
     return fh.read(len(WARC_MAGICS[0])) in WARC_MAGICS
 
 
-def _digest_matches(match: re.Match, block: bytes) -> bool:
+def _digest_matches(match: re.Match, fh: BinaryIO, start: int, length: int) -> bool:
     algorithm, value = match.group(1).lower().decode(), match.group(2).decode("ascii", "replace")
-    digest = hashlib.new(algorithm, block).digest()
-    return value.upper() in (base64.b32encode(digest).decode(), digest.hex().upper())
+    digest = hashlib.new(algorithm)
+    fh.seek(start)
+    while length > 0 and (chunk := fh.read(min(length, READ_CHUNK))):
+        digest.update(chunk)
+        length -= len(chunk)
+    raw = digest.digest()
+    return value.upper() in (base64.b32encode(raw).decode(), raw.hex().upper())
 
 
 def _gzip_member(fh: BinaryIO, offset: int) -> tuple[bytes, int]:

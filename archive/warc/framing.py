@@ -24,8 +24,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from warcio.archiveiterator import WARCIterator
 from warcio.limitreader import LimitReader
+from warcio.recordloader import ArcWarcRecordLoader
 
 GZIP_MAGIC = b"\x1f\x8b\x08"
 WARC_MAGICS = (b"WARC/1.1\r\n", b"WARC/1.0\r\n")
@@ -33,6 +33,7 @@ WARC_MAGICS = (b"WARC/1.1\r\n", b"WARC/1.0\r\n")
 # is damaged data, not a record.
 MAX_HEADER_BYTES = 64 * 1024
 READ_CHUNK = 1 << 20
+_LOADER = ArcWarcRecordLoader()
 FIRST_READ = 16 * 1024  # most records are small: read a member in growing steps
 _CONTENT_LENGTH = re.compile(rb"^content-length[ \t]*:[ \t]*(.*?)[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
 _BLOCK_DIGEST = re.compile(rb"^warc-block-digest[ \t]*:[ \t]*(sha1|sha256):(\S+)[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
@@ -115,7 +116,7 @@ def read_record(fh: BinaryIO, offset: int, gz: bool) -> tuple[Record, int]:
     if gz:
         data, end = _gzip_member(fh, offset)
         stream: BinaryIO = io.BytesIO(data)
-        record, used = _plain_record(stream, 0, len(data))
+        record, used = _plain_record(stream, 0, len(data), checked=False)
         if data[used:].strip():
             raise DamagedRecord(_MANY_IN_MEMBER if offset == 0 else "a gzip member holding more than one record", end)
         return Record(record, offset, end - offset), end
@@ -128,8 +129,9 @@ _MANY_IN_MEMBER = ("the file is gzipped as a whole, not one gzip member per reco
                    "addressed (warcio and pywb refuse it too): `gunzip -c FILE > FILE.warc` and read that")
 
 
-def _plain_record(fh: BinaryIO, offset: int, size: int):
-    """warcio's record for the uncompressed record at `offset`, and where it ends (its separator included)."""
+def _plain_record(fh: BinaryIO, offset: int, size: int, checked: bool = True):
+    """warcio's record for the uncompressed record at `offset`, and where it ends (its separator included).
+    `checked=False` skips the block digest, for a record whose gzip CRC already vouched for its bytes."""
     fh.seek(offset)
     head = fh.read(MAX_HEADER_BYTES)
     if not head.startswith(WARC_MAGICS):
@@ -158,11 +160,11 @@ def _plain_record(fh: BinaryIO, offset: int, size: int):
         end += 4
     elif trailer.strip(b"\r\n") and not _starts_record(fh, end, trailer):
         raise DamagedRecord("the record does not end where its Content-Length says (a wrong length or damaged bytes)")
-    if (digest := _BLOCK_DIGEST.search(headers)) and not _digest_matches(digest, fh, block_start, length):
+    if checked and (digest := _BLOCK_DIGEST.search(headers)) and not _digest_matches(digest, fh, block_start, length):
         raise DamagedRecord("the block does not match its WARC-Block-Digest (damaged bytes)", end)
     fh.seek(offset)
     try:  # warcio reads exactly this record, never past it
-        record = next(iter(WARCIterator(LimitReader(fh, len(headers) + length))))
+        record = _LOADER.parse_record_stream(LimitReader(fh, len(headers) + length), known_format="warc")
         record.raw_stream = io.BytesIO(record.raw_stream.read())
     except Exception as exc:  # warcio on headers it cannot parse (a corrupt HTTP status line…)
         raise DamagedRecord(f"unreadable record headers ({type(exc).__name__})", end) from None

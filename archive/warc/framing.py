@@ -75,8 +75,9 @@ def is_gzip_file(path: Path) -> bool:
     return ".gz" in path.name
 
 
-def iter_records(path: Path, on_error: Callable[[WarcReadError], None]) -> Iterator[Record]:
-    """Every readable record of the file in order; each damaged one reported (see the module docstring)."""
+def iter_records(path: Path, on_error: Callable[[WarcReadError], None] | None = None) -> Iterator[Record]:
+    """Every readable record of the file in order; each damaged one reported (see the module docstring).
+    Without `on_error`, the first damaged record raises its WarcReadError (for readers that need it all)."""
     gz = is_gzip_file(path)
     with open(path, "rb") as fh:
         size = fh.seek(0, io.SEEK_END)
@@ -88,6 +89,8 @@ def iter_records(path: Path, on_error: Callable[[WarcReadError], None]) -> Itera
             try:
                 record, end = read_record(fh, position, gz)
             except DamagedRecord as damage:
+                if on_error is None:
+                    raise WarcReadError(path, position, str(damage)) from None
                 resume = _resync(fh, position, damage, gz)
                 if resume is None:
                     skipped = f"skipped the {size - position} bytes to the end of the file"

@@ -4,7 +4,7 @@
 response, revisit, resource and metadata record (warc-fields metadata excluded), sorted, with the
 file name relative to the WARC directory's own level (its base name), as pywb and WACZ expect.
 An index is all or nothing: a record that cannot be read, or a file that ends inside a record, is a
-`archive.warc.reader.WarcReadError` naming the file and the offset (`govarchive reprocess` reads around such damage).
+`archive.warc.framing.WarcReadError` naming the file and the offset (`govarchive reprocess` reads around such damage).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import TextIO
 
 from warcio.timeutils import iso_date_to_timestamp
 
-from archive.warc.framing import Record, WarcReadError, iter_records
+from archive.warc.framing import Record, iter_records
 from archive.warc.reader import iter_warc_files
 from archive.warc.records import digest_label
 from archive.warc.surtkey import surt
@@ -46,11 +46,7 @@ def iter_cdxj_lines(warc_dir: Path | str) -> Iterator[str]:
 
 def _index_file(path: Path) -> Iterator[str]:
     """The file's index lines; WarcReadError (file, offset, what) at the first place it cannot be read."""
-
-    def stop(exc: WarcReadError) -> None:
-        raise exc
-
-    for record in iter_records(path, stop):
+    for record in iter_records(path):
         if (line := _index_line(record, path.name)) is not None:
             yield line
 

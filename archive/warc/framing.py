@@ -120,7 +120,9 @@ def read_record(fh: BinaryIO, offset: int, gz: bool) -> tuple[Record, int]:
         data, end = _gzip_member(fh, offset)
         stream: BinaryIO = io.BytesIO(data)
         record, used = _plain_record(stream, 0, len(data), checked=False)
-        if data[used:].strip():
+        if rest := data[used:].strip():
+            if not rest.startswith(b"WARC/"):
+                raise DamagedRecord("data after the record inside its gzip member", end)
             raise DamagedRecord(_MANY_IN_MEMBER if offset == 0 else "a gzip member holding more than one record", end)
         return Record(record, offset, end - offset), end
     size = fh.seek(0, io.SEEK_END)

@@ -48,7 +48,7 @@ SHELL = "shell"
 WEAK_LIST_REASONS = frozenset({"few-dated-items", "empty-list"})
 _PAGE_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xml", "application/json",
                "text/json", "application/javascript", "text/javascript")
-_LOOKS_LIKE_MARKUP = re.compile(rb"^\s*(?:\xef\xbb\xbf)?\s*(?:<[!?a-zA-Z]|[{\[])")
+_LOOKS_LIKE_MARKUP = re.compile(rb"^\s*(?:\xef\xbb\xbf\s*)?(?:<[!?a-zA-Z]|[{\[])")
 
 
 @dataclass

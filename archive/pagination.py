@@ -47,7 +47,7 @@ _JS_PAGE_COUNT = re.compile(
 _JS_NAME = re.compile(r"""["']([\w-]+)["']\s*\+\s*["']_["']""")
 _JS_EXT = re.compile(r"""["']\.["']\s*\+\s*["'](s?html?)|["']\.(s?html?)\\?["']""")
 # A page file written by script: "index_" + i + ".htm", with plain or escaped (\") quotes.
-_JS_FILE = re.compile(r"""([\w-]+)_\\?["']\s*\+\s*[\w.()\s+-]{1,40}?\+\s*\\?["']\.(s?html?)\b""")
+_JS_FILE = re.compile(r"""(?<![\w-])([\w-]+)_\\?["']\s*\+\s*[\w.()\s+-]{1,40}?\+\s*\\?["']\.(s?html?)\b""")
 _NEXT_LAST_XPATH = (
     "//a[@href][contains(., '下一页') or contains(., '下页') or contains(., '后页') or contains(., '尾页')"
     " or contains(., '末页') or contains(., '最后一页') or normalize-space(.)='>' or normalize-space(.)='>>'"

@@ -75,7 +75,7 @@ _JPAGE_NUM = {k: re.compile(rf"\b{k}\s*[:=]\s*['\"]?(\d+)", re.IGNORECASE)
 _XML_TOTAL = re.compile(r"<totalrecord>\s*(\d+)\s*</totalrecord>", re.IGNORECASE)
 _PROXY_URL = re.compile(r"""proxyUrl\s*:\s*["']([^"']+)["']""")
 _AJAX_PARAM = re.compile(r"ajaxParam\s*:\s*\{([^{}]*)\}")
-_JS_PAIR = re.compile(r"""(\w+)\s*:\s*(?:'([^']*)'|"([^"]*)"|([^,\s}]+))""")
+_JS_PAIR = re.compile(r"""(?<!\w)(\w+)\s*:\s*(?:'([^']*)'|"([^"]*)"|([^,\s}]+))""")
 _NEXTGROUP = re.compile(r"<nextgroup>\s*<!\[CDATA\[(.*?)\]\]>", re.IGNORECASE | re.DOTALL)
 HANWEB_PROXY = "/module/web/jpage/dataproxy.jsp"
 

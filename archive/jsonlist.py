@@ -30,7 +30,7 @@ PAGE_SIZE_KEYS = ("pageSize", "page_size", "perPage", "per_page", "pagesize", "l
 # Totals sit near the top: {total, data: {list}} or {data: {total, pageCount, list}}; deeper numbers are fields.
 MAX_TOTAL_DEPTH = 3
 _URL_LIKE = re.compile(r"^(?:https?:)?//|^\.{0,2}/|^[\w.~%-]+(?:/[\w.~%-]*)*\.\w{2,5}(?:[?#]|$)|^[\w-]+/[\w./-]+")
-_JSONP = re.compile(r"^\s*[\w$.]+\s*\(\s*(?P<body>[\[{].*[\]}])\s*\)\s*;?\s*$", re.DOTALL)
+_JSONP = re.compile(r"^\s*[\w$.]+\s*\(\s*(?P<body>[\[{].*[\]}])\s*\)\s*(?:;\s*)?$", re.DOTALL)
 
 
 @dataclass(frozen=True)

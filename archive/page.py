@@ -25,7 +25,7 @@ from archive import challenge, recognize, withdrawal
 from archive.discover import Discovery, Link, discover, looks_like_shell
 from archive.endpoints import Endpoint, read_endpoint
 from archive.extract import ExtractionError, extract
-from archive.extract.classify import binary_reason
+from archive.extract.classify import MAX_PAGE_BYTES, check_bytes
 from archive.extract.decode import decode_body
 from archive.extract.extractor import EXTRACTOR_VERSION
 from archive.extract.multipage import continuation_urls
@@ -50,7 +50,7 @@ SHELL = "shell"
 WEAK_LIST_REASONS = frozenset({"few-dated-items", "empty-list"})
 _PAGE_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xml", "application/json",
                "text/json", "application/javascript", "text/javascript")
-_LOOKS_LIKE_MARKUP = re.compile(rb"^\s*(?:\xef\xbb\xbf)?\s*(?:<[!?a-zA-Z]|[{\[])")
+_LOOKS_LIKE_MARKUP = re.compile(rb"^\s*(?:\xef\xbb\xbf\s*)?(?:<[!?a-zA-Z]|[{\[])")
 
 
 @dataclass
@@ -156,11 +156,10 @@ def quick_reading(fetched: Fetched, context: PageContext = PageContext(), max_by
         return PageReading(FILE, message="not an HTML page: a file (attachment, image or document)")
     if not body.strip():
         return PageReading(FAILED, failure_kind="extraction", message="empty response body: nothing to read")
-    if max_bytes and len(body) >= max_bytes:
-        return PageReading(FAILED, failure_kind=TOO_LARGE,
-                           message=f"a page of {len(body)} bytes: pages are read up to {max_bytes} bytes")
-    if reason := binary_reason(body):
-        return PageReading(FAILED, failure_kind=BINARY, message=reason)
+    try:  # size and binary: nothing decodes or parses a body they reject
+        check_bytes(body, max_bytes or MAX_PAGE_BYTES)
+    except ExtractionError as exc:
+        return PageReading(FAILED, failure_kind=exc.kind, message=str(exc))
     return None
 
 

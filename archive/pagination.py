@@ -38,16 +38,16 @@ _PAGE_CALL = re.compile(r"""\b(?P<fn>\w+)\s*\(\s*(?P<total>\w+)\s*,\s*\w+\s*,\s*
                         r"""\s*["'](?P<ext>s?html?)["']\s*\)""")
 _ARG_STRING = re.compile(r"""^\s*(["'])(.*)\1\s*$""")
 _PAGE_FILE = re.compile(r"^(?P<name>[\w-]+?)(?:_(?P<n>\d+))?\.(?P<ext>s?html?|jsp|asp|aspx|php)$", re.IGNORECASE)
-_TOTAL_PAGES_TEXT = re.compile(r"共\s*(\d{1,5})\s*页|(?:\d+|\d+\s*/\s*)\s*/\s*(\d{1,5})\s*页"
-                               r"|页次\s*[:：]?\s*\d{1,5}\s*/\s*(\d{1,5})")
+_TOTAL_PAGES_TEXT = re.compile(r"共\s*(\d{1,5})\s*页|(?<!\d)(?:\d+|\d+\s*/\s*)\s*/\s*(\d{1,5})\s*页"
+                               r"|页次\s*(?:[:：]\s*)?\d{1,5}\s*/\s*(\d{1,5})")
 _CURRENT_PAGE_TEXT = re.compile(r"当前第\s*(\d{1,5})\s*页|第\s*(\d{1,5})\s*/\s*\d{1,5}\s*页"
-                                r"|页次\s*[:：]?\s*(\d{1,5})\s*/|第\s*(\d{1,5})\s*页")
+                                r"|页次\s*(?:[:：]\s*)?(\d{1,5})\s*/|第\s*(\d{1,5})\s*页")
 _JS_PAGE_COUNT = re.compile(
     r"\b(?:countPage|totalPage|totalPages|pageCount|page_count|pageTotal|maxPage)\s*[=:]\s*[\"']?(\d{1,5})")
 _JS_NAME = re.compile(r"""["']([\w-]+)["']\s*\+\s*["']_["']""")
 _JS_EXT = re.compile(r"""["']\.["']\s*\+\s*["'](s?html?)|["']\.(s?html?)\\?["']""")
 # A page file written by script: "index_" + i + ".htm", with plain or escaped (\") quotes.
-_JS_FILE = re.compile(r"""([\w-]+)_\\?["']\s*\+\s*[\w.()\s+-]{1,40}?\+\s*\\?["']\.(s?html?)\b""")
+_JS_FILE = re.compile(r"""(?<![\w-])([\w-]+)_\\?["']\s*\+\s*[\w.()\s+-]{1,40}?\+\s*\\?["']\.(s?html?)\b""")
 _NEXT_LAST_XPATH = (
     "//a[@href][contains(., '下一页') or contains(., '下页') or contains(., '后页') or contains(., '尾页')"
     " or contains(., '末页') or contains(., '最后一页') or normalize-space(.)='>' or normalize-space(.)='>>'"
@@ -75,7 +75,7 @@ _JPAGE_NUM = {k: re.compile(rf"\b{k}\s*[:=]\s*['\"]?(\d+)", re.IGNORECASE)
 _XML_TOTAL = re.compile(r"<totalrecord>\s*(\d+)\s*</totalrecord>", re.IGNORECASE)
 _PROXY_URL = re.compile(r"""proxyUrl\s*:\s*["']([^"']+)["']""")
 _AJAX_PARAM = re.compile(r"ajaxParam\s*:\s*\{([^{}]*)\}")
-_JS_PAIR = re.compile(r"""(\w+)\s*:\s*(?:'([^']*)'|"([^"]*)"|([^,\s}]+))""")
+_JS_PAIR = re.compile(r"""(?<!\w)(\w+)\s*:\s*(?:'([^']*)'|"([^"]*)"|([^,\s}]+))""")
 _NEXTGROUP = re.compile(r"<nextgroup>\s*<!\[CDATA\[(.*?)\]\]>", re.IGNORECASE | re.DOTALL)
 HANWEB_PROXY = "/module/web/jpage/dataproxy.jsp"
 
@@ -391,8 +391,8 @@ def _windows(proxy: str, params: dict[str, str], first: int, total: int, size: i
 _PAGER_LABEL = re.compile(r"^[\[【]?\d{1,5}[\]】]?$|^(?:下一?页|上一?页|前页|后页|首页|尾页|末页|最后一页|第一页|跳转|确定"
                           r"|[<>«»‹›]{1,2}|next|prev(?:ious)?|first|last|go)$", re.IGNORECASE)
 # A handler that is one call with a page number: goPage(3), search('2'); return false;
-_PAGER_CALL = re.compile(r"""^\s*(?:javascript\s*:)?\s*([A-Za-z_$][\w$]*)\s*\(\s*(["']?)(\d{1,5})\2\s*\)\s*;?"""
-                         r"""\s*(?:return\s+false\s*;?\s*)?$""", re.IGNORECASE)
+_PAGER_CALL = re.compile(r"""^\s*(?:javascript\s*:\s*)?([A-Za-z_$][\w$]*)\s*\(\s*(["']?)(\d{1,5})\2\s*\)\s*(?:;\s*)?"""
+                         r"""(?:return\s+false\s*(?:;\s*)?)?$""", re.IGNORECASE)
 _SCRIPTED_XPATH = "//*[@onclick or starts-with(translate(normalize-space(@href), 'JAVSCRIPT', 'javscript'), 'javascript:')]"
 
 

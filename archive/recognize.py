@@ -80,7 +80,7 @@ _DETAIL_URL = re.compile(r"/t\d{8}_\d+\.s?html?$|/art_\d+_\d+\.html$|/content_\d
                          re.IGNORECASE)
 # Headings whose text is the document title the <title> starts with (a list's headings name its column).
 _HEADING_XPATH = "//h1|//h2|//h3|//*[contains(@class, 'title') or contains(@class, 'tit')][not(self::html or self::body)]"
-_TITLE_SPLIT = re.compile(r"\s*(?:[_|｜]|[-—–]+)\s*")
+_TITLE_SPLIT = re.compile(r"(?<!\s)\s*(?:[_|｜]|[-—–]+)\s*")
 # A document title is this long at least (column names such as 政府信息公开年报 stay under it).
 MIN_DOCUMENT_TITLE_CHARS = 10
 _PAGINATION_MARKERS = re.compile(

@@ -54,15 +54,21 @@ class ReprocessSummary:
     lists: int = 0
     skipped: Counter = field(default_factory=Counter)  # reason -> count
     errors: list[str] = field(default_factory=list)
+    damaged: int = 0  # places in the WARC files that could not be read (each one of the errors)
+    status: str = "finished"  # "failed" when the reprocess stopped before the end (an error, Ctrl-C)
+    finish_reason: str = "finished"
 
     def as_dict(self) -> dict:
         return {
+            "status": self.status,
+            "finish_reason": self.finish_reason,
             "responses": self.responses,
             "reports": dict(self.outcomes),
             "files": self.files,
             "lists": self.lists,
             "withdrawn": self.withdrawn,
             "skipped": dict(self.skipped),
+            "damaged": self.damaged,
             "errors": self.errors,
         }
 
@@ -155,6 +161,7 @@ class _Rebuild:
             try:
                 stub.payload, stub.headers = read_response_at(path, stub.ref.offset)
             except Exception as exc:
+                self.summary.damaged += 1
                 self.error(f"{path} at offset {stub.ref.offset}: cannot read the record again: {exc}")
                 continue
             self.handle(stub, path, last_chance=True)
@@ -171,21 +178,32 @@ class _Rebuild:
 def reprocess_warcs(
     paths: Iterable[Path], store: Store, on_error: Callable[[str], None] | None = None
 ) -> ReprocessSummary:
-    """Read every response in the WARC files under `paths` as a crawl would and store the results."""
+    """Read every response in the WARC files under `paths` as a crawl would and store the results.
+
+    The run row is always closed: with status "failed" (and the reason) when anything, Ctrl-C included,
+    stops the reprocess before the end; the reports of whole batches stored until then stay."""
     summary = ReprocessSummary()
     paths = list(paths)
     located = {p.name: p for p in iter_warc_files(paths)}
 
     def record_error(path: Path, exc: Exception) -> None:
+        summary.damaged += 1
         rebuild.error(f"{path}: {exc}")
 
     run_id = store.start_run([str(p) for p in paths], None, {"mode": "reprocess"})
     rebuild = _Rebuild(store, summary, run_id, on_error)
-    for response in iter_responses(paths, on_error=record_error):
-        summary.responses += 1
-        rebuild.handle(response, located.get(response.ref.filename))
-    rebuild.retry_deferred()
-    rebuild.batch.extend(rebuild.articles.finish())
-    rebuild.flush()
+    try:
+        for response in iter_responses(paths, on_error=record_error):
+            summary.responses += 1
+            rebuild.handle(response, located.get(response.ref.filename))
+        rebuild.retry_deferred()
+        rebuild.batch.extend(rebuild.articles.finish())
+        rebuild.flush()
+    except BaseException as exc:
+        summary.status = "failed"
+        summary.finish_reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else \
+            f"{type(exc).__name__}: {exc}"
+        store.finish_run(run_id, summary.as_dict())
+        raise
     store.finish_run(run_id, summary.as_dict())
     return summary

@@ -108,7 +108,8 @@ def warcs(tmp_path) -> dict[str, Path]:
     # the third gzip member replaced by one that holds binary junk, not a WARC record
     junk = gzip.compress(bytes(range(256)) * 4, mtime=0)
     (corrupt_dir / good.name).write_bytes(data[: offsets[2]] + junk + data[offsets[3]:])
-    return {"good": good.parent, "truncated": truncated_dir, "corrupt": corrupt_dir, "offset": offsets[2]}
+    return {"good": good.parent, "truncated": truncated_dir, "corrupt": corrupt_dir, "offset": offsets[2],
+            "junk": len(junk)}
 
 
 LONG_TITLE = "某市人民政府办公室关于印发《某市安全生产专项整治三年行动实施方案（2024—2026年）》的通知"
@@ -411,8 +412,8 @@ def test_demo_falls_back_to_a_nearby_port_when_its_own_is_taken(capsys):
 
 
 @pytest.mark.parametrize("damage, problem", [
-    ("truncated", "incomplete record headers"),
-    ("corrupt", "no WARC record starts here"),
+    ("truncated", "the file ends inside this gzip member (truncated file?); no "),
+    ("corrupt", "no WARC record starts here (damaged data or data that is not WARC); no "),
 ])
 @pytest.mark.parametrize("verb", ["index", "pack"])
 def test_warc_index_and_pack_on_a_damaged_warc(verb, damage, problem, warcs, tmp_path):
@@ -427,14 +428,18 @@ def test_warc_index_and_pack_on_a_damaged_warc(verb, damage, problem, warcs, tmp
 def test_reprocess_warnings_name_file_offset_and_problem(warcs, tmp_path):
     result = govarchive("reprocess", str(warcs["truncated"]), str(warcs["corrupt"]), "--db",
                         f"sqlite:///{tmp_path / 'r.db'}")
-    assert result.returncode == 0, result.output
+    assert result.returncode == 1, result.output  # everything else read, and the damage is the exit status
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    truncated, corrupt = next(warcs["truncated"].iterdir()), next(warcs["corrupt"].iterdir())
+    cut = truncated.stat().st_size - warcs["offset"]
     assert warnings == [
-        f"warning: {next(warcs['truncated'].iterdir())}: offset {warcs['offset']}: incomplete record headers "
-        "(the file is truncated or damaged here)",
-        f"warning: {next(warcs['corrupt'].iterdir())}: offset {warcs['offset']}: no WARC record starts here "
-        "(damaged gzip member or data that is not WARC)",
+        f"warning: {truncated}: offset {warcs['offset']}: the file ends inside this gzip member (truncated file?); "
+        f"skipped the {cut} bytes to the end of the file",
+        f"warning: {corrupt}: offset {warcs['offset']}: no WARC record starts here (damaged data or data that is "
+        f"not WARC); skipped {warcs['junk']} bytes to the next record, at offset {warcs['offset'] + warcs['junk']}",
     ]
+    assert result.stderr.splitlines()[-1] == ("Error: 2 damaged place(s) in the WARC files could not be read "
+                                              "(see the warnings above); everything else was read")
     assert all(line.isprintable() for line in warnings) and "NoneType" not in result.output
 
 

@@ -163,9 +163,10 @@ def test_truncated_warc_keeps_what_is_readable(crawled, tmp_path):
     broken.write_bytes(source.read_bytes()[: offset + length // 2])
     db = f"sqlite:///{tmp_path / 'broken.db'}"
     result = govarchive("reprocess", str(broken), "--db", db, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert "warning:" in result.stderr
-    assert json.loads(result.stdout)["reports"].get("new", 0) > 0
+    assert result.returncode == 1, result.stderr  # the rest is read, and the damage is the exit status
+    assert f"warning: {broken}: offset {offset}: the file ends inside this gzip member" in result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["reports"].get("new", 0) > 0 and summary["damaged"] == 1
 
 
 def test_a_file_that_is_not_a_warc_is_a_clear_error(tmp_path):

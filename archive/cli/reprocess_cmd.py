@@ -16,7 +16,8 @@ from archive.cli.common import db_option, quiet_warcio, writing_store
 def reprocess(paths: tuple[Path, ...], db_url: str) -> None:
     """Turn the detail pages in WARC files (ours or another tool's) into reports.
 
-    A record that cannot be read is a warning naming the file and offset; the rest is still read.
+    A record that cannot be read is a warning naming the file and offset; the reader goes on with the
+    next readable record, and the command ends with the summary and exit status 1.
 
     Example: govarchive reprocess data/warc --db sqlite:///rebuilt.db
     """
@@ -28,6 +29,9 @@ def reprocess(paths: tuple[Path, ...], db_url: str) -> None:
     click.echo(json.dumps(summary.as_dict(), ensure_ascii=False))
     if summary.responses == 0:
         raise click.ClickException("no HTTP response records found in the given WARC files")
+    if summary.damaged:
+        raise click.ClickException(f"{summary.damaged} damaged place(s) in the WARC files could not be read "
+                                   "(see the warnings above); everything else was read")
 
 
 COMMANDS: list[click.Command] = [reprocess]

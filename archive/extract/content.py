@@ -13,7 +13,7 @@ from archive.extract.page_links import is_attachment_link
 from archive.extract.text import element_text, join_cjk, render_lines, squash
 
 _ATTACH_LABEL = re.compile(
-    r"^(?:附件|附件下载|相关附件|附件列表|附件[:：]?下载|下载附件|文件下载)\s*[:：]?\s*(?:\d+\s*[.、．:：]?\s*)*$"
+    r"^(?:附件|附件下载|相关附件|附件列表|附件[:：]?下载|下载附件|文件下载)\s*+(?:[:：]\s*+)?(?:\d++\s*+(?:[.、．:：]\s*+)?)*+$"
 )
 _KEEP_ATTRS = frozenset({"href", "src", "alt", "title", "colspan", "rowspan"})
 _LINK_ATTRS = ("href", "src")

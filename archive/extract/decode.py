@@ -19,7 +19,7 @@ from charset_normalizer import from_bytes
 META_SCAN_BYTES = 4096
 
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
-_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE)
+_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*(?:[\"']\s*)?([\w.:-]+)", re.IGNORECASE)
 
 # A page with a few damaged bytes (a truncated multi-byte character, a stray byte) keeps its charset:
 # text read with the wrong one turns nearly every Chinese character into U+FFFD, far above this share.

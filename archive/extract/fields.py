@@ -52,7 +52,7 @@ _SITE_NAME = re.compile(
 _SITE_ONLY = re.compile(r"(?:人民政府|政府门户网站|门户网站|政府网|政府网站)$")
 # A title segment this short is a column name (通知公告, 政策文件), not part of a document title.
 MAX_COLUMN_NAME_CHARS = 6
-_TITLE_SPLIT = re.compile(r"\s*(?:[_|｜]|\s[-—–]+\s|--|——)\s*")
+_TITLE_SPLIT = re.compile(r"(?<!\s)\s*(?:[_|｜]|\s[-—–]+\s|--|——)\s*")
 _HEADING_TAGS = frozenset({"h1", "h2", "h3"})
 
 _PUBLISH_METAS = ("pubdate", "publishdate", "firstpublishedtime", "article:published_time", "publishtime",
@@ -61,22 +61,22 @@ _LABELLED_DATE = re.compile(
     r"(?<![成生印截施有止])(?:发布|发表|公开|上传|更新|信息|录入)?(?:日期|时间)\s*[:：]\s*(?P<rest>.{0,40})"
 )
 _NOT_PUBLISH_DATE = re.compile(
-    r"(?:成文|生成|印发|发文|施行|截止|有效期?至?|实施|打印)(?:日期|时间)?\s*[:：]?\s*"
+    r"(?:成文|生成|印发|发文|施行|截止|有效期?至?|实施|打印)(?:日期|时间)?\s*(?:[:：]\s*)?"
     r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?(?:\s*\d{1,2}[:：]\d{1,2}(?:[:：]\d{1,2})?)?"
 )
 _URL_DATE = re.compile(r"/(?P<y>(?:19|20)\d{2})[/-]?(?P<m>\d{1,2})[/-](?P<d>\d{1,2})/")
 
 _SOURCE_LABEL = re.compile(r"(?<![\u4e00-\u9fff])(?:信息|文章|稿件)?来源\s*[:：]\s*(?P<value>.*)")
 _SOURCE_STOP = re.compile(
-    r"\s*(?:点击|浏览|阅读|访问|字号|字体|作者|责任编辑|编辑\s*[:：]|发布(?:时间|日期)|(?:时间|日期)\s*[:：]|【|\[|打印|"
+    r"(?<!\s)\s*(?:点击|浏览|阅读|访问|字号|字体|作者|责任编辑|编辑\s*[:：]|发布(?:时间|日期)|(?:时间|日期)\s*[:：]|【|\[|打印|"
     r"分享|\||\d{4}\s*[-/年])"
 )
-_CRUMB_MARKER = re.compile(r"^\s*(?:您现在的位置|您当前的位置|您所在的?位置|您的位置|当前所在位置|当前位置|所在位置|位置)\s*(?:是)?\s*[:：]?")
+_CRUMB_MARKER = re.compile(r"^\s*(?:您现在的位置|您当前的位置|您所在的?位置|您的位置|当前所在位置|当前位置|所在位置|位置)\s*(?:是\s*)?[:：]?")
 _CRUMB_CLASS = re.compile(r"crumb|bread|position|location|dqwz|mbx|weizhi|(?:^|[\s_-])loc(?:$|[\s_-])|(?:^|[\s_-])(?:path|curmbs)(?:$|[\s_-])")
 _CRUMB_HOME = re.compile(r"^\s*(?:首页|网站首页|主页|门户首页)")
 _CRUMB_SEP_AFTER_HOME = re.compile(r"^\s*(?:首页|网站首页|主页|门户首页)\s*(?:>|＞|»|›|→|-+>)")
 _CRUMB_SEP_START = re.compile(r"^\s*(?:>|＞|»|›|→|-+>)")
-_CRUMB_SPLIT = re.compile(r"\x1f|-*>|=>|＞|»|›|→|/|\s{2,}")
+_CRUMB_SPLIT = re.compile(r"\x1f|(?<!-)-*>|=>|＞|»|›|→|/|\s{2,}")
 _CRUMB_TOOLBAR = re.compile(r"字号\s*[:：]|字体\s*[:：]|【\s*(?:打印|关闭|字体)|打印本页|分享到|扫一扫")
 _PUNCTUATION_ONLY = re.compile(r"[\W_]+")
 _CRUMB_END_WORDS = frozenset({"正文", "详情", "内容", "正文内容", "文章", "阅读文章", "浏览文章", "详细内容", "信息详情"})

@@ -71,7 +71,11 @@ _ALTERNATION = "|".join(
 _LABEL_AT = rf"(?<![\u4e00-\u9fff])(?P<label>{_ALTERNATION})"
 _OPEN = r"[\[【(（]"
 _CLOSE = r"[\]】)）]"
-_LABEL_ONLY = re.compile(rf"^{_GAP}{_OPEN}?{_GAP}(?:{_ALTERNATION}){_GAP}{_CLOSE}?{_GAP}[:：]?{_GAP}$")
+# No two whitespace runs are ever next to each other (`{_GAP}{_CLOSE}?{_GAP}` backtracks cubically on a
+# label followed by thousands of &nbsp;): each optional bracket or colon carries the gap after it.
+_LABEL_ONLY = re.compile(
+    rf"^{_GAP}(?:{_OPEN}{_GAP})?(?:{_ALTERNATION}){_GAP}(?:{_CLOSE}{_GAP})?(?:[:：]{_GAP})?$"
+)
 # label：value, or a bracketed label ([ 索 引 号 ] value) as some portals write it.
 _LABEL_COLON = re.compile(
     rf"(?:{_OPEN}{_GAP}(?P<bracketed>{_ALTERNATION}){_GAP}{_CLOSE}{_GAP}[:：]?|{_LABEL_AT}{_GAP}[:：])"
@@ -82,7 +86,9 @@ MAX_VALUE_CHARS = 200
 
 
 # Any short run of Chinese ending with a colon is a label, whether this module knows it or not.
-_ANY_LABEL = re.compile(rf"^{_GAP}{_OPEN}?[\u4e00-\u9fff][\u4e00-\u9fff\s\u3000\xa0]{{0,9}}{_CLOSE}?{_GAP}[:：]{_GAP}$")
+_ANY_LABEL = re.compile(
+    rf"^{_GAP}(?:{_OPEN}{_GAP})?[\u4e00-\u9fff][\u4e00-\u9fff\s\u3000\xa0]{{0,9}}(?:{_CLOSE}{_GAP})?[:：]{_GAP}$"
+)
 # A text opening with a short label and a colon (公文种类：通知) is another pair, never the value before it.
 _LABEL_PREFIX = re.compile(r"^[\s\u3000\xa0]*[\u4e00-\u9fff][\u4e00-\u9fff\s\u3000\xa0]{1,7}[:：]")
 _LABEL_CELLS = frozenset({"th", "dt"})

@@ -4,7 +4,7 @@
 response, revisit, resource and metadata record (warc-fields metadata excluded), sorted, with the
 file name relative to the WARC directory's own level (its base name), as pywb and WACZ expect.
 An index is all or nothing: a record that cannot be read, or a file that ends inside a record, is a
-`archive.warc.reader.WarcReadError` naming the file and the offset (`govarchive reprocess` reads around such damage).
+`archive.warc.framing.WarcReadError` naming the file and the offset (`govarchive reprocess` reads around such damage).
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_timestamp
 
-from archive.warc.reader import TruncatedRecord, iter_warc_files, located, record_iterator, unread_tail
+from archive.warc.framing import Record, iter_records
+from archive.warc.reader import iter_warc_files
 from archive.warc.records import digest_label
 from archive.warc.surtkey import surt
 
@@ -41,31 +41,17 @@ def write_cdxj(warc_dir: Path | str, out: Path | str | TextIO) -> int:
 
 def iter_cdxj_lines(warc_dir: Path | str) -> Iterator[str]:
     for path in iter_warc_files([warc_dir]):
-        with open(path, "rb") as fh:
-            yield from _index_file(fh, path)
+        yield from _index_file(path)
 
 
-def _index_file(fh, path: Path) -> Iterator[str]:
-    """The file's index lines; WarcReadError (file, offset, what) where it cannot be read."""
-    position = 0  # end of the last whole record: where a problem starts
-    try:
-        it = record_iterator(fh, path)
-        for record in it:
-            line = _index_line(record, it, path.name)
-            end = it.get_record_offset() + it.get_record_length()  # reads the record to its end
-            if getattr(record.raw_stream, "limit", 0) > 0:
-                raise TruncatedRecord(f"record {record.rec_headers.get_header('WARC-Record-ID') or ''} is truncated")
-            position = end
-            if line is not None:
-                yield line
-    except Exception as exc:
-        raise located(path, position, exc) from exc
-    tail = unread_tail(path, position)
-    if tail is not None:
-        raise tail
+def _index_file(path: Path) -> Iterator[str]:
+    """The file's index lines; WarcReadError (file, offset, what) at the first place it cannot be read."""
+    for record in iter_records(path):
+        if (line := _index_line(record, path.name)) is not None:
+            yield line
 
 
-def _index_line(record, it: ArchiveIterator, filename: str) -> str | None:
+def _index_line(record: Record, filename: str) -> str | None:
     """The CDXJ line of one record, or None for a record type that is not indexed."""
     if record.rec_type not in INDEXED_TYPES:
         return None
@@ -84,8 +70,8 @@ def _index_line(record, it: ArchiveIterator, filename: str) -> str | None:
     digest = headers.get_header("WARC-Payload-Digest") or _payload_digest(record)
     if digest:
         entry["digest"] = digest
-    entry["length"] = str(it.get_record_length())
-    entry["offset"] = str(it.get_record_offset())
+    entry["length"] = str(record.length)
+    entry["offset"] = str(record.offset)
     entry["filename"] = filename
     stamp = iso_date_to_timestamp(headers.get_header("WARC-Date"))
     return f"{surt(url or '')} {stamp} {json.dumps(entry)}\n"

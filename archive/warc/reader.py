@@ -10,21 +10,17 @@ whose message gives the offset and what was wrong in words (never raw bytes).
 
 from __future__ import annotations
 
-import io
 import warnings
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from warcio.archiveiterator import ArchiveIterator, WARCIterator
-
 from archive.headers import header_value
 from archive.report import WarcRef
+from archive.warc.framing import Record, WarcReadError, iter_records, read_record_at
 
 WARC_SUFFIXES = (".warc", ".warc.gz")
-GZIP_MAGIC = b"\x1f\x8b\x08"
-WARC_MAGICS = (b"WARC/1.1\r\n", b"WARC/1.0\r\n")
 ErrorCallback = Callable[[Path, Exception], None]
 
 
@@ -32,32 +28,33 @@ class TruncatedRecord(ValueError):
     """A record whose block is shorter than its Content-Length says."""
 
 
-class WarcReadError(ValueError):
-    """A place in a WARC file that cannot be read: `str()` is "offset N: what was wrong"."""
-
-    def __init__(self, path: Path, offset: int, problem: str) -> None:
-        super().__init__(f"offset {offset}: {problem}")
-        self.path, self.offset, self.problem = path, offset, problem
-
-
 def located(path: Path, offset: int, exc: Exception) -> WarcReadError:
     return exc if isinstance(exc, WarcReadError) else WarcReadError(path, offset, warc_problem(exc))
 
 
 def warc_problem(exc: BaseException) -> str:
-    """What was wrong, in words: warcio's and zlib's exceptions quote raw bytes or say nothing useful."""
+    """What was wrong, in words: zlib's and warcio's exceptions quote raw bytes or say nothing useful."""
     text = str(exc)
     if isinstance(exc, TruncatedRecord):
         return f"{text}: the file ends inside it (truncated file?)"
     if isinstance(exc, zlib.error | EOFError):
         return f"corrupt gzip data ({_printable(text)})"
-    if exc.__class__.__name__ == "ArchiveLoadFailed":
-        if text.startswith(("Unknown archive format", "Invalid WARC record")):
-            return "no WARC record starts here (damaged gzip member or data that is not WARC)"
-        return f"unreadable record ({_printable(text)})"
-    if isinstance(exc, AttributeError) and "NoneType" in text:
-        return "incomplete record headers (the file is truncated or damaged here)"
+    if isinstance(exc, BadStatusLine):
+        return text
     return f"unreadable record ({exc.__class__.__name__}: {_printable(text)})"
+
+
+class BadStatusLine(ValueError):
+    """A response whose HTTP status line is not one."""
+
+
+def _status(http_headers) -> int:
+    line = http_headers.statusline or ""
+    code = http_headers.get_statuscode() or ""
+    if not (http_headers.protocol or "").upper().startswith("HTTP/") or not (code.isdigit() and len(code) == 3):
+        shown = _printable(f"{http_headers.protocol} {line}".strip(), 60)
+        raise BadStatusLine(f"the HTTP status line is not one ({shown!r}): the record is damaged")
+    return int(code)
 
 
 def _printable(text: str, limit: int = 120) -> str:
@@ -89,20 +86,6 @@ class _Seen:
     offset: int
 
 
-class _QuietArchiveIterator(ArchiveIterator):
-    INC_RECORD = ""  # warcio writes this warning (with the raw bytes that follow) straight to stderr
-
-
-class _QuietWARCIterator(WARCIterator):
-    INC_RECORD = ""
-
-
-def record_iterator(fh, path: Path) -> ArchiveIterator:
-    """warcio's iterator for the file: ARC (converted) only for a file named .arc, else strictly WARC,
-    so damaged data is an error rather than a "record"; its raw-bytes warnings are silenced."""
-    return _QuietArchiveIterator(fh, arc2warc=True) if ".arc" in path.name else _QuietWARCIterator(fh)
-
-
 def warn_on_error(path: Path, exc: Exception) -> None:
     warnings.warn(f"{path}: {exc}", RuntimeWarning, stacklevel=3)
 
@@ -128,15 +111,16 @@ def iter_responses(
     deferred: list[tuple[ArchivedResponse, str | None, str | None, bytes]] = []
 
     for path in iter_warc_files(paths):
-        for record, offset, length in _iter_records(path, report):
+        for record in _iter_records(path, report):
+            offset, length = record.offset, record.length
             try:
                 rec_type = record.rec_type
                 if rec_type not in ("response", "revisit") or not record.http_headers:
                     continue
-                if not (record.http_headers.protocol or "").upper().startswith("HTTP"):
-                    continue
+                if rec_type == "revisit" and not record.http_headers.protocol:
+                    continue  # a revisit may keep no HTTP headers at all
                 url = record.rec_headers.get_header("WARC-Target-URI") or ""
-                status = int(record.http_headers.get_statuscode())
+                status = _status(record.http_headers)
                 raw = _read_block_payload(record)
                 digest = record.rec_headers.get_header("WARC-Payload-Digest")
             except Exception as exc:  # one bad record must not stop the file
@@ -209,10 +193,10 @@ def read_response_at(path: Path, offset: int) -> tuple[bytes, list[tuple[str, st
 
 
 def _read_payload_at(path: Path, offset: int) -> tuple[bytes, list[tuple[str, str]]]:
-    with open(path, "rb") as fh:
-        fh.seek(offset)
-        record = next(iter(ArchiveIterator(fh)))
-        return _read_block_payload(record), list(record.http_headers.headers)
+    record = read_record_at(path, offset)
+    if record.http_headers is None:
+        raise WarcReadError(path, offset, "not an HTTP response record")
+    return _read_block_payload(record), list(record.http_headers.headers)
 
 
 def _read_block_payload(record) -> bytes:
@@ -226,80 +210,12 @@ def _read_block_payload(record) -> bytes:
     return data
 
 
-def _iter_records(path: Path, report: ErrorCallback) -> Iterator[tuple[_Buffered, int, int]]:
-    """(record, offset, length) for every readable record; resynchronises after a corrupt one."""
-    magic = GZIP_MAGIC if _is_gzip(path) else WARC_MAGICS
-    start: int | None = 0
-    while start is not None:
-        position = start  # end of the last good record: the search for the next one starts after it
-        try:
-            with open(path, "rb") as fh:
-                fh.seek(start)
-                # a file not named .arc is parsed strictly as WARC, so garbage is reported, not "read"
-                it = record_iterator(fh, path)
-                for record in it:
-                    buffered = _Buffered(record)
-                    it.read_to_end()
-                    offset, length = it.get_record_offset(), it.get_record_length()
-                    yield buffered, offset, length
-                    position = offset + length
-            tail = unread_tail(path, position)
-            if tail is None:
-                return
-            report(path, tail)  # a record cut short or damaged, where the iterator stops silently
-        except Exception as exc:  # corrupt gzip, bad headers, truncated file: report and move on
-            report(path, located(path, position, exc))
-        start = _find_next(path, position + 1, magic)
-
-
-def unread_tail(path: Path, position: int) -> WarcReadError | None:
-    """What follows the last whole record (ending at `position`), if more than the blank lines that
-    may end an uncompressed WARC: a record cut short or damaged data."""
-    with open(path, "rb") as fh:
-        fh.seek(0, 2)
-        left = fh.tell() - position
-        if left <= 0:
-            return None
-        fh.seek(position)
-        tail = fh.read(64)
-    if left <= 64 and not tail.strip() and not tail.startswith(GZIP_MAGIC[:2]):
-        return None
-    return WarcReadError(path, position, f"{left} bytes that are not a whole WARC record (truncated or damaged file)")
-
-
-class _Buffered:
-    """A record whose block was read eagerly, so it outlives the iterator's position."""
-
-    def __init__(self, record) -> None:
-        self.rec_type = record.rec_type
-        self.rec_headers = record.rec_headers
-        self.http_headers = record.http_headers
-        self.raw_stream = io.BytesIO(record.raw_stream.read())
-
-
-def _is_gzip(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        return fh.read(2) == GZIP_MAGIC[:2]
-
-
-def _find_next(path: Path, position: int, magic: bytes | tuple[bytes, ...]) -> int | None:
-    """The next position at or after `position` where a record (or gzip member) may start."""
-    magics = (magic,) if isinstance(magic, bytes) else magic
-    chunk = 1 << 20
-    with open(path, "rb") as fh:
-        fh.seek(position)
-        base = position
-        tail = b""
-        while True:
-            data = fh.read(chunk)
-            if not data:
-                return None
-            window = tail + data
-            hits = [i for i in (window.find(m) for m in magics) if i >= 0]
-            if hits:
-                return base - len(tail) + min(hits)
-            tail = window[-16:]
-            base += len(data)
+def _iter_records(path: Path, report: ErrorCallback) -> Iterator[Record]:
+    """Every readable record of the file (`archive.warc.framing`); an unreadable file is one error."""
+    try:
+        yield from iter_records(path, lambda exc: report(path, exc))
+    except OSError as exc:
+        report(path, WarcReadError(path, 0, f"cannot read the file ({exc.strerror or exc})"))
 
 
 def decode_payload(raw: bytes, headers: list[tuple[str, str]]) -> bytes:

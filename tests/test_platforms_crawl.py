@@ -1,6 +1,6 @@
 """The third fixture portal (fixtures/platforms: gkmlpt JSON API, ASP window.open rows, a list in an
 iframe, Hanweb's $.post 信息公开 module, <base href>, a last page of two, a single-document column, an empty
-column), crawled with nothing but its column URLs, as a user would, on the static path
+column, JSON lists of ids whose links the page's script builds), crawled with nothing but its column URLs, as a user would, on the static path
 (GOVARCHIVE_BROWSER=never; the browser path is tests/test_browser_crawl.py)."""
 
 from __future__ import annotations
@@ -127,6 +127,9 @@ def test_explain_shows_what_the_crawler_sees_on_one_page():
         reading, lines = explain(fetch(site.url("/col/col2201/index.html"), "govarchive-test"))
         assert reading.kind == "list" and "found by: script-endpoint" in lines
         assert any("/module/xxgk/search.jsp" in line and "POST infotypeId=" in line for line in lines)
+        reading, lines = explain(fetch(site.url("/zwgk/zcjd/index.html"), "govarchive-test"))
+        assert any("/zwgk/zcjd/api/list?columnId=3301&pageNo=1" in line
+                   and f"records at {site.url('/zwgk/zcjd/detail.html?id={id}')}" in line for line in lines)
         reading, lines = explain(fetch(site.url("/spa/index.html"), "govarchive-test"))
         assert reading.kind == "other" and "why: an app shell: only a browser can render it" in lines
 

@@ -114,7 +114,10 @@ _SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "
 class Scripts:
     """A page's inline scripts: its functions, the variables set at load, and what loading does."""
 
-    def __init__(self, sources: list[str]) -> None:
+    def __init__(self, sources: list[str], bound: list[tuple[str, str]] = ()) -> None:
+        # (attribute, value) of links a page's templates bind to a record: `:href="'detail.html?id=' + item.id"`,
+        # `href="show.html?id={{item.id}}"` in the DOM or in a `<script type="text/html">` template
+        self.bound = list(bound)
         self.functions: dict[str, _Function] = {}
         self.globals: dict[str, Any] = {}
         self._trees = [_PARSER.parse(s.encode("utf-8")) for s in sources if s.strip()]
@@ -131,12 +134,21 @@ class Scripts:
     def of(cls, sel: Selector) -> Scripts:
         """The scripts of a parsed page (code blocks only, libraries left out)."""
         sources = []
+        roots = [sel.root]
         for script in sel.root.iter("script"):
             kind = (script.get("type") or "").strip().lower()
             code = script.text or ""
             if kind in _CODE_TYPES and not script.get("src") and len(code) <= MAX_SCRIPT_CHARS:
                 sources.append(code)
-        return cls(sources)
+            elif kind in _TEMPLATE_TYPES and code.strip() and len(code) <= MAX_SCRIPT_CHARS:
+                try:
+                    roots.append(Selector(text=code).root)
+                except ValueError:
+                    pass
+        bound = [(name, value) for root in roots for el in root.iter() if isinstance(el.tag, str)
+                 for name, value in el.attrib.items()
+                 if name in _BOUND_ATTRS or (name in _LINK_ATTRS and _INTERPOLATION.search(value))]
+        return cls(sources, bound)
 
     def run(self, code: str) -> list[Effect]:
         """What a handler (`onclick` value, `javascript:` URL) does when it runs."""
@@ -168,6 +180,8 @@ class Scripts:
                     stack.extend(reversed(node.named_children))
                     if _builds_string(node) and _reads_a_field(node):
                         ranked += self._templates_of(node)
+            for name, value in self.bound:
+                ranked += self._bound_link(name, value)
             for name, func in self.functions.items():
                 if func.params and all(p.isidentifier() for p in func.params):
                     run = _Run(dict(self.globals), holes=True)
@@ -194,6 +208,30 @@ class Scripts:
             or parent.type == "arguments" and parent.parent is not None and _text(
                 parent.parent.child_by_field_name("function") or parent).replace(" ", "") in ("window.open", "open"))
         return [(1 if sent else 3, value)]
+
+    def _bound_link(self, name: str, value: str) -> list[tuple[int, str]]:
+        """The link a template attribute binds: a JS expression (`:href`), or text with `{{ expr }}` /
+        `<%= expr %>` interpolations, read as a template string."""
+        if name in _BOUND_ATTRS:
+            code = value
+        else:
+            parts = _INTERPOLATION.split(value)  # text, expr, expr, text…: the two groups alternate with text
+            pieces = []
+            for i, part in enumerate(parts):
+                if i % 3 == 0:
+                    pieces.append(part.replace("\\", "\\\\").replace("`", "\\`").replace("${", "\\${"))
+                elif part is not None:
+                    pieces.append("${" + part + "}")
+            code = "`" + "".join(pieces) + "`"
+        tree = _PARSER.parse(code.encode("utf-8"))
+        statement = tree.root_node.named_children[0] if tree.root_node.named_children else None
+        if statement is None or statement.type != "expression_statement" or not statement.named_children:
+            return []
+        value = self._eval(statement.named_children[0], _Run(dict(self.globals), holes=True), 0)
+        if not isinstance(value, str) or not _HOLE.search(value):
+            return []
+        attr = "href" if name.lstrip(":").removeprefix("v-bind:").removeprefix("ng-") in ("href", "src") else name
+        return self._rendered_links(f"<a {attr}={_quoted_attr(value)}></a>")
 
     def _rendered_links(self, html: str) -> list[tuple[int, str]]:
         """The links with holes in an HTML string a script renders: hrefs, and what `javascript:` hrefs and
@@ -758,6 +796,17 @@ _QUOTABLE_HOLE = re.compile("(?<![\"'\\w])\ue000\\w+\ue001(?![\"'\\w])")
 # A URL a record's field completes: no spaces or markup, and a path, query or page name around the hole.
 _URL_WITH_HOLE = re.compile("^(?![#{])[^\\s<>\"'{}]*(?:[/?=]|\\.(?:s?html?|aspx?|jsp|php|do))[^\\s<>\"'{}]*$")
 _BUILDERS = frozenset({"binary_expression", "template_string"})
+# Script types holding HTML templates (art-template, Handlebars, Underscore/EJS, jQuery tmpl).
+_TEMPLATE_TYPES = frozenset({"text/html", "text/template", "text/x-template", "text/x-handlebars-template",
+                             "text/x-jquery-tmpl", "text/x-tmpl", "text/x-underscore-template"})
+# Attributes whose value is a JS expression (Vue bindings); and link attributes that may interpolate.
+_BOUND_ATTRS = frozenset({":href", "v-bind:href"})
+_LINK_ATTRS = frozenset({"href", "ng-href", "data-href", "data-url", "onclick"})
+_INTERPOLATION = re.compile(r"\{\{\s*(.+?)\s*\}\}|<%[=-]?\s*(.+?)\s*%>")
+
+
+def _quoted_attr(value: str) -> str:
+    return '"' + value.replace("&", "&amp;").replace('"', "&quot;") + '"'
 
 
 def _hole(name: str) -> str:

@@ -154,3 +154,15 @@ def test_a_list_page_hands_its_record_template_to_the_endpoint_it_calls():
     [call] = found.pages
     assert call.url == "http://gov.test/api/list?pageNo=1"
     assert call.record_urls == ("http://gov.test/zwgk/art/{id}.html",)
+
+
+@pytest.mark.parametrize(("html", "template"), [
+    ("<ul id='app'><li v-for='item in list'><a :href=\"'detail.html?id=' + item.id\">{{ item.title }}</a></li></ul>",
+     "detail.html?id={id}"),
+    ("<script type='text/html' id='tpl'>{{each list}}<li><a href='/art/{{$value.id}}.html'>{{$value.title}}</a></li>"
+     "{{/each}}</script>", "/art/{id}.html"),
+    ("<script type='text/template'><% _.each(rows, function (r) { %><a href='show.asp?id=<%= r.infoid %>'><%- r.title %>"
+     "</a><% }) %></script>", "show.asp?id={infoid}"),
+])
+def test_record_url_templates_are_read_from_the_page_templates_that_bind_them(html, template):
+    assert Scripts.of(Selector(text=html)).record_templates() == [template]

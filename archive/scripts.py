@@ -32,7 +32,8 @@ _PARSER = Parser(Language(tree_sitter_javascript.language()))
 
 # Calls into page functions nest this deep at most (onclick → openArticle → buildUrl).
 MAX_CALL_DEPTH = 4
-# Syntax nodes one evaluation visits at most: inline copies of whole libraries are not walked to the end.
+# Syntax nodes one evaluation (and record_templates, all its evaluations together) visits at most: inline
+# copies of whole libraries are not walked to the end.
 MAX_STEPS = 50_000
 # Inline scripts longer than this are libraries (an inlined jQuery), not the page's own code.
 MAX_SCRIPT_CHARS = 300_000
@@ -129,6 +130,7 @@ class Scripts:
         self.globals = run.env
         self.on_load: list[Effect] = _unique(run.effects)
         self._templates: list[str] | None = None
+        self._budget = MAX_STEPS
 
     @classmethod
     def of(cls, sel: Selector) -> Scripts:
@@ -173,28 +175,36 @@ class Scripts:
         the page a function taking the id opens (`show(id)` → `show.asp?id={id}`), URL-like strings."""
         if self._templates is None:
             ranked: list[tuple[int, str]] = []
+            self._budget = MAX_STEPS  # for all of it: a page of many scripts is not walked many times over
             for tree in self._trees:
                 stack = [tree.root_node]
-                while stack:
+                while stack and self._budget > 0:
                     node = stack.pop()
                     stack.extend(reversed(node.named_children))
                     if _builds_string(node) and _reads_a_field(node):
                         ranked += self._templates_of(node)
             for name, value in self.bound:
-                ranked += self._bound_link(name, value)
+                if self._budget > 0:
+                    ranked += self._bound_link(name, value)
             for name, func in self.functions.items():
-                if func.params and all(p.isidentifier() for p in func.params):
-                    run = _Run(dict(self.globals), holes=True)
+                if func.params and all(p.isidentifier() for p in func.params) and self._budget > 0:
+                    run = self._hole_run()
                     self._call_function(name, [_hole(p) for p in func.params], run, 0)
+                    self._budget = run.steps
                     ranked += [(2, e.url) for e in run.effects if isinstance(e, Open) and _HOLE.search(e.url)]
             ranked.sort(key=lambda pair: pair[0])
             self._templates = list(dict.fromkeys(_HOLE.sub(r"{\1}", url) for _, url in ranked))
         return self._templates
 
+    def _hole_run(self) -> _Run:
+        """A run with holes, on what is left of the budget (its steps left are the budget after it)."""
+        return _Run(dict(self.globals), steps=self._budget, holes=True)
+
     def _templates_of(self, node: Node) -> list[tuple[int, str]]:
         """(rank, URL with holes) of one string-building expression."""
-        run = _Run(dict(self.globals), holes=True)
+        run = self._hole_run()
         value = self._eval(node, run, 0)
+        self._budget = run.steps
         if not isinstance(value, str) or not _HOLE.search(value):
             return []
         if "<" in value:
@@ -227,7 +237,9 @@ class Scripts:
         statement = tree.root_node.named_children[0] if tree.root_node.named_children else None
         if statement is None or statement.type != "expression_statement" or not statement.named_children:
             return []
-        value = self._eval(statement.named_children[0], _Run(dict(self.globals), holes=True), 0)
+        run = self._hole_run()
+        value = self._eval(statement.named_children[0], run, 0)
+        self._budget = run.steps
         if not isinstance(value, str) or not _HOLE.search(value):
             return []
         attr = "href" if name.lstrip(":").removeprefix("v-bind:").removeprefix("ng-") in ("href", "src") else name

@@ -11,9 +11,11 @@ field holding it is sent empty, as an untouched form would. There is no JS engin
 
 Lists whose JSON records carry only an id (`{id: "8800", title, pubDate}`) get their links from the code that
 renders them: `'<a href="detail.html?id=' + item.id + '">'`, `"/content/" + row.docId + ".html"`, template
-strings `` `/art/${r.id}.html` ``, `javascript:openDoc('…')` whose function sets `location.href`, or a function
-`show(id)` that does. `record_templates` evaluates those expressions with every field read of an unknown
-value left as a named hole, and gives the URL templates they build (`detail.html?id={id}`).
+strings `` `/art/${r.id}.html` ``, `javascript:openDoc('…')` whose function sets `location.href`, a function
+`show(id)` that does, or the page's own templates (`<a :href="'detail.html?id=' + item.id">`, `href="{{ … }}"`
+in the DOM or in a `<script type="text/html">`). `record_templates` evaluates those expressions with every
+field read of an unknown value left as a named hole, and gives the URL templates they build
+(`detail.html?id={id}`).
 """
 
 from __future__ import annotations

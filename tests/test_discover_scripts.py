@@ -166,3 +166,10 @@ def test_a_list_page_hands_its_record_template_to_the_endpoint_it_calls():
 ])
 def test_record_url_templates_are_read_from_the_page_templates_that_bind_them(html, template):
     assert Scripts.of(Selector(text=html)).record_templates() == [template]
+
+
+def test_a_template_is_filled_from_the_record_or_not_at_all():
+    assert jsonlist.fill("/art/{id}.html", {"id": 8800}) == "/art/8800.html"
+    assert jsonlist.fill("/c/{docId}.html", {"DOCID": "a1"}) == "/c/a1.html"  # a field named in another case
+    assert jsonlist.fill("/art/{id}.html", {"id": ""}) is None
+    assert jsonlist.fill("/art/{id}.html", {"ID": True, "title": "x"}) is None

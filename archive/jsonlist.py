@@ -20,12 +20,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+# Field names are matched whatever their case (TRS WCM answers in capitals: DOCTITLE, DOCPUBURL, DOCRELTIME).
 URL_KEYS = ("url", "post_url", "link", "href", "detail_url", "detailUrl", "link_url", "linkUrl", "articleUrl",
-            "article_url", "docUrl", "doc_url", "pageUrl", "htmlUrl", "visitUrl", "jumpUrl")
+            "article_url", "docUrl", "doc_url", "pageUrl", "htmlUrl", "visitUrl", "jumpUrl", "docPubUrl", "pubUrl")
 TITLE_KEYS = ("title", "name", "docTitle", "doc_title", "articleTitle", "article_title", "subject", "showTitle")
 DATE_KEYS = ("created_at", "publish_time", "publishTime", "publish_date", "publishDate", "pub_date", "pubDate",
              "pubdate", "date", "release_time", "releaseTime", "createTime", "create_time", "created", "time",
-             "updated_at", "docDate", "fbrq")
+             "updated_at", "docDate", "fbrq", "docRelTime", "docPubTime", "pubTime", "fbsj")
 PAGE_TOTAL_KEYS = ("pageCount", "page_count", "totalPage", "totalPages", "total_page", "total_pages", "pageTotal",
                    "pages", "maxPage", "pagecount", "totalpage")
 RECORD_TOTAL_KEYS = ("total", "totalCount", "total_count", "count_total", "totalRecord", "totalRecords",
@@ -34,6 +35,9 @@ PAGE_SIZE_KEYS = ("pageSize", "page_size", "perPage", "per_page", "pagesize", "l
 # Totals sit near the top: {total, data: {list}} or {data: {total, pageCount, list}}; deeper numbers are fields.
 MAX_TOTAL_DEPTH = 3
 _URL_LIKE = re.compile(r"^(?:https?:)?//|^\.{0,2}/|^[\w.~%-]+(?:/[\w.~%-]*)*\.\w{2,5}(?:[?#]|$)|^[\w-]+/[\w./-]+")
+_URL_NAMES = tuple(dict.fromkeys(k.lower() for k in URL_KEYS))
+_TITLE_NAMES = tuple(dict.fromkeys(k.lower() for k in TITLE_KEYS))
+_DATE_NAMES = tuple(dict.fromkeys(k.lower() for k in DATE_KEYS))
 _FIELD = re.compile(r"\{(\w+)\}")
 _JSONP = re.compile(r"^\s*[\w$.]+\s*\(\s*(?P<body>[\[{].*[\]}])\s*\)\s*;?\s*$", re.DOTALL)
 
@@ -110,16 +114,27 @@ def _record(item: dict[str, Any], templates: Sequence[str] = ()) -> JsonRecord |
     title = _title(item)
     if not title:
         return None
-    url = next((v.strip() for k in URL_KEYS if isinstance(v := item.get(k), str) and _URL_LIKE.match(v.strip())), None)
+    fields = _lowered(item)
+    url = next((v.strip() for k in _URL_NAMES if isinstance(v := fields.get(k), str) and _URL_LIKE.match(v.strip())),
+               None)
     url = url or next((filled for t in templates if (filled := fill(t, item))), None)
     if not url:
         return None
-    date = next((v.strip() for k in DATE_KEYS if isinstance(v := item.get(k), str) and v.strip()), None)
+    date = next((v.strip() for k in _DATE_NAMES if isinstance(v := fields.get(k), str) and v.strip()), None)
     return JsonRecord(url, title, date)
 
 
 def _title(item: dict[str, Any]) -> str | None:
-    return next((" ".join(v.split()) for k in TITLE_KEYS if isinstance(v := item.get(k), str) and v.strip()), None)
+    fields = _lowered(item)
+    return next((" ".join(v.split()) for k in _TITLE_NAMES if isinstance(v := fields.get(k), str) and v.strip()), None)
+
+
+def _lowered(item: dict[str, Any]) -> dict[str, Any]:
+    """The record's fields by lower-case name (the first of two that differ only in case)."""
+    found: dict[str, Any] = {}
+    for key, value in item.items():
+        found.setdefault(key.lower() if isinstance(key, str) else key, value)
+    return found
 
 
 def total_pages(data: Any, on_page: int) -> int | None:

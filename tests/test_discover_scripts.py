@@ -173,3 +173,10 @@ def test_a_template_is_filled_from_the_record_or_not_at_all():
     assert jsonlist.fill("/c/{docId}.html", {"DOCID": "a1"}) == "/c/a1.html"  # a field named in another case
     assert jsonlist.fill("/art/{id}.html", {"id": ""}) is None
     assert jsonlist.fill("/art/{id}.html", {"ID": True, "title": "x"}) is None
+
+
+def test_json_field_names_are_matched_whatever_their_case():
+    data = {"total": 1, "data": [{"DOCTITLE": "关于某事的通知", "DOCPUBURL": "/art/2024/1.html",
+                                  "DOCRELTIME": "2024-03-01 09:00:00"}]}
+    [record] = jsonlist.records(data)
+    assert (record.url, record.title, record.date) == ("/art/2024/1.html", "关于某事的通知", "2024-03-01 09:00:00")

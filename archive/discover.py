@@ -8,13 +8,16 @@ reading in archive/scripts.py, JSON shapes in archive/jsonlist.py, per-platform 
 this module puts them together:
 
 - records: the page's list items (their script-opened links resolved through the page's own functions), the
-  `<datastore>` CDATA, the records of a JSON answer;
+  `<datastore>` CDATA, the records of a JSON answer (those carrying only an id get their URL from the template
+  the list page's scripts build, which the endpoint's link carries: `Link.record_urls`);
 - pages: every pagination handler's pages; a site profile's next-page links; pagers run by script
   (`javascript:goPage(3)` → the URL the function builds, for every page up to 共N页); on-site frames; paged
   endpoints the inline scripts call at load (`$.post`, `$.ajax`, `fetch`, `axios`, XMLHttpRequest), as POST
   or GET with the body and headers the script sends; for an endpoint's answer, the same request with its
   page field set to every other page the answer's total states; a platform's API pages (gkmlpt);
-- notes: `empty-column` (暂无信息), `shell` (an app shell only a browser can render: see looks_like_shell).
+- notes: `empty-column` (暂无信息), `shell` (an app shell only a browser can render: see looks_like_shell),
+  `records-without-urls` (a JSON answer's records carry only ids and no script of the list page builds their
+  links: the crawl summary says so).
 """
 
 from __future__ import annotations
@@ -84,11 +87,11 @@ def discover(url: str, body: bytes | str, content_type: str | None = None, sel: 
                 found.page(Link(href, LIST, via="profile"))
     if scripted:
         for effect in pagination.script_pages(text, sel, scripts.call_number):
-            found.page(_effect_link(base, effect, "script-pager"))
+            found.page(_effect_link(base, effect, "script-pager", scripts))
     for frame in frame_sources(url, sel):
         found.page(Link(frame, LIST, via="frame"))
     for call in _list_endpoints(text, scripts):
-        found.page(_effect_link(base, call, "script-endpoint"))
+        found.page(_effect_link(base, call, "script-endpoint", scripts))
     if request is not None and (total := pagination.stated_total_pages(text)):
         for page in _request_pages(request, total):
             found.page(page)
@@ -151,7 +154,7 @@ def frame_sources(url: str, sel: Selector) -> list[str]:
 
 def _json_list(url: str, data: Any, request: Link | None) -> Discovery:
     found = _Found(url)
-    records = jsonlist.records(data)
+    records = jsonlist.records(data, request.record_urls if request is not None else ())
     for record in records:
         if target := absolute(url, record.url):
             found.record(Link(target, RECORD, title=record.title, date=record.date, via="json-list"))
@@ -167,7 +170,8 @@ def _json_list(url: str, data: Any, request: Link | None) -> Discovery:
     if isinstance(classify, dict) and isinstance(classify.get("name"), str):
         result.column = classify["name"]
     if not records:
-        result.handlers.append("empty-column" if _has_empty_array(data) else "no-records")
+        result.handlers.append("records-without-urls" if jsonlist.unlinked(data) else
+                               "empty-column" if _has_empty_array(data) else "no-records")
     return result
 
 
@@ -194,7 +198,7 @@ def _request_pages(request: Link, total: int) -> list[Link]:
         for n in pagination.page_numbers(current, total):
             paged = urlencode([(k, str(n) if k == name else v) for k, v in query])
             found.append(Link(urlunsplit(parts._replace(query=paged)), LIST, request.method, request.body,
-                              request.headers, via="request-pages"))
+                              request.headers, via="request-pages", record_urls=request.record_urls))
         return found
     if request.body is None:
         return found
@@ -202,11 +206,13 @@ def _request_pages(request: Link, total: int) -> list[Link]:
     if form is not None and (name := _page_name(k for k, _ in form)) is not None:
         for n in pagination.page_numbers(dict(form)[name], total):
             body = urlencode([(k, str(n) if k == name else v) for k, v in form]).encode("ascii")
-            found.append(Link(request.url, LIST, request.method, body, request.headers, via="request-pages"))
+            found.append(Link(request.url, LIST, request.method, body, request.headers, via="request-pages",
+                              record_urls=request.record_urls))
     elif isinstance(data, dict) and (name := _page_name(data)) is not None:
         for n in pagination.page_numbers(str(data[name]), total):
             body = json.dumps({**data, name: n}, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-            found.append(Link(request.url, LIST, request.method, body, request.headers, via="request-pages"))
+            found.append(Link(request.url, LIST, request.method, body, request.headers, via="request-pages",
+                              record_urls=request.record_urls))
     return found
 
 
@@ -258,6 +264,18 @@ class _LazyScripts:
     def call_number(self, name: str, n: int) -> list[Open | Fetch]:
         return self.get().call(name, [n])
 
+    def record_urls(self, base: str) -> tuple[str, ...]:
+        """The record URL templates the scripts build, absolute against the page (a template that is only
+        a field, `{link}`, stays as it is: the record's own URL under another name)."""
+        found = []
+        for template in self.get().record_templates():
+            if template.startswith("{"):
+                if template.endswith("}") and template.count("{") == 1:
+                    found.append(template)
+            elif target := absolute(base, template):
+                found.append(target)
+        return tuple(dict.fromkeys(found))
+
 
 def _list_endpoints(text: str, scripts: _LazyScripts) -> list[Fetch]:
     """Endpoints the inline scripts call at load that return a list: those sent with a page field."""
@@ -282,13 +300,14 @@ def _script_href(scripts: _LazyScripts) -> Callable[[Any], str | None]:
     return resolve
 
 
-def _effect_link(base: str, effect: Open | Fetch, via: str) -> Link | None:
+def _effect_link(base: str, effect: Open | Fetch, via: str, scripts: _LazyScripts) -> Link | None:
     target = absolute(base, effect.url)
     if target is None:
         return None
     if isinstance(effect, Open):
         return Link(target, LIST, via=via)
-    return Link(target, LIST, effect.method, effect.body, effect.headers, via=via)
+    return Link(target, LIST, effect.method, effect.body, effect.headers, via=via,
+                record_urls=scripts.record_urls(base))
 
 
 # --- collecting ------------------------------------------------------------------------------------------

@@ -19,7 +19,6 @@ endpoint and a discovered one end the same way: RECORD links and LIST pages.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +28,6 @@ from archive.urls import absolute
 
 FORM = (("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8"), ("X-Requested-With", "XMLHttpRequest"))
 MAX_PAGES = 5000  # no column has more; a larger stated total is a misparse
-_FIELD = re.compile(r"\{(\w+)\}")
 
 
 @dataclass(frozen=True)
@@ -89,8 +87,7 @@ def _record_url(template: str, item: dict[str, Any]) -> str | None:
     if "{" not in template:
         value = item.get(template)
         return value.strip() if isinstance(value, str) and value.strip() else None
-    missing = [name for name in _FIELD.findall(template) if item.get(name) in (None, "")]
-    return None if missing else _FIELD.sub(lambda m: str(item[m.group(1)]), template)
+    return jsonlist.fill(template, item)
 
 
 def _text(value: Any) -> str | None:

@@ -20,6 +20,9 @@ class Link:
     title: str | None = None
     date: str | None = None
     via: str = ""  # the handler that found it (crawl --explain, the crawl summary)
+    # an endpoint's: the URL templates (absolute, `…/detail.html?id={id}`) the list page's scripts build for
+    # records that carry only an id, carried on to every page of the endpoint (archive/jsonlist.py)
+    record_urls: tuple[str, ...] = ()
 
     @property
     def key(self) -> tuple[str, str, bytes | None]:

@@ -8,6 +8,14 @@ JavaScript grammar (it recovers from the syntax errors real pages carry) and wal
 is certain: literals, variables holding literals, a call's arguments, string concatenation and template
 strings. Anything else (DOM reads, user input) is unknown: a URL built from it is dropped, a request
 field holding it is sent empty, as an untouched form would. There is no JS engine and no loop is run twice.
+
+Lists whose JSON records carry only an id (`{id: "8800", title, pubDate}`) get their links from the code that
+renders them: `'<a href="detail.html?id=' + item.id + '">'`, `"/content/" + row.docId + ".html"`, template
+strings `` `/art/${r.id}.html` ``, `javascript:openDoc('…')` whose function sets `location.href`, a function
+`show(id)` that does, or the page's own templates (`<a :href="'detail.html?id=' + item.id">`, `href="{{ … }}"`
+in the DOM or in a `<script type="text/html">`). `record_templates` evaluates those expressions with every
+field read of an unknown value left as a named hole, and gives the URL templates they build
+(`detail.html?id={id}`).
 """
 
 from __future__ import annotations
@@ -26,7 +34,8 @@ _PARSER = Parser(Language(tree_sitter_javascript.language()))
 
 # Calls into page functions nest this deep at most (onclick → openArticle → buildUrl).
 MAX_CALL_DEPTH = 4
-# Syntax nodes one evaluation visits at most: inline copies of whole libraries are not walked to the end.
+# Syntax nodes one evaluation (and record_templates, all its evaluations together) visits at most: inline
+# copies of whole libraries are not walked to the end.
 MAX_STEPS = 50_000
 # Inline scripts longer than this are libraries (an inlined jQuery), not the page's own code.
 MAX_SCRIPT_CHARS = 300_000
@@ -85,6 +94,12 @@ class _Run:
     steps: int = MAX_STEPS
     # variable -> (method, url, headers) of an XMLHttpRequest opened and not sent yet
     xhr: dict[str, tuple[str, str, dict[str, str]]] = field(default_factory=dict)
+    # a field read of an unknown value (`item.id`) is a named hole, not UNKNOWN (record_templates)
+    holes: bool = False
+
+    def inner(self, env: dict[str, Any]) -> _Run:
+        """A run of a branch, callback or function body: its own variables, the same effects and budget."""
+        return _Run(env, self.effects, self.steps, self.xhr, self.holes)
 
 
 _LOCATION_OWNERS = frozenset({"window", "document", "self", "top", "parent"})
@@ -102,7 +117,10 @@ _SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "
 class Scripts:
     """A page's inline scripts: its functions, the variables set at load, and what loading does."""
 
-    def __init__(self, sources: list[str]) -> None:
+    def __init__(self, sources: list[str], bound: list[tuple[str, str]] = ()) -> None:
+        # (attribute, value) of links a page's templates bind to a record: `:href="'detail.html?id=' + item.id"`,
+        # `href="show.html?id={{item.id}}"` in the DOM or in a `<script type="text/html">` template
+        self.bound = list(bound)
         self.functions: dict[str, _Function] = {}
         self.globals: dict[str, Any] = {}
         self._trees = [_PARSER.parse(s.encode("utf-8")) for s in sources if s.strip()]
@@ -113,17 +131,28 @@ class Scripts:
             self._exec(tree.root_node, run, 0)
         self.globals = run.env
         self.on_load: list[Effect] = _unique(run.effects)
+        self._templates: list[str] | None = None
+        self._budget = MAX_STEPS
 
     @classmethod
     def of(cls, sel: Selector) -> Scripts:
         """The scripts of a parsed page (code blocks only, libraries left out)."""
         sources = []
+        roots = [sel.root]
         for script in sel.root.iter("script"):
             kind = (script.get("type") or "").strip().lower()
             code = script.text or ""
             if kind in _CODE_TYPES and not script.get("src") and len(code) <= MAX_SCRIPT_CHARS:
                 sources.append(code)
-        return cls(sources)
+            elif kind in _TEMPLATE_TYPES and code.strip() and len(code) <= MAX_SCRIPT_CHARS:
+                try:
+                    roots.append(Selector(text=code).root)
+                except ValueError:
+                    pass
+        bound = [(name, value) for root in roots for el in root.iter() if isinstance(el.tag, str)
+                 for name, value in el.attrib.items()
+                 if name in _BOUND_ATTRS or (name in _LINK_ATTRS and _INTERPOLATION.search(value))]
+        return cls(sources, bound)
 
     def run(self, code: str) -> list[Effect]:
         """What a handler (`onclick` value, `javascript:` URL) does when it runs."""
@@ -140,6 +169,105 @@ class Scripts:
         run = _Run(dict(self.globals))
         self._call_function(name, args, run, 0)
         return _unique(run.effects)
+
+    def record_templates(self) -> list[str]:
+        """URL templates the scripts build for a list's records from their fields (`detail.html?id={id}`,
+        `/content/{docId}.html`), most certain first: links in the HTML they render (`href`, `onclick`,
+        `javascript:` calls resolved through the page's functions), URLs sent to `location`/`window.open`,
+        the page a function taking the id opens (`show(id)` → `show.asp?id={id}`), URL-like strings."""
+        if self._templates is None:
+            ranked: list[tuple[int, str]] = []
+            self._budget = MAX_STEPS  # for all of it: a page of many scripts is not walked many times over
+            for tree in self._trees:
+                stack = [tree.root_node]
+                while stack and self._budget > 0:
+                    node = stack.pop()
+                    stack.extend(reversed(node.named_children))
+                    if _builds_string(node) and _reads_a_field(node):
+                        ranked += self._templates_of(node)
+            for name, value in self.bound:
+                if self._budget > 0:
+                    ranked += self._bound_link(name, value)
+            for name, func in self.functions.items():
+                if func.params and all(p.isidentifier() for p in func.params) and self._budget > 0:
+                    run = self._hole_run()
+                    self._call_function(name, [_hole(p) for p in func.params], run, 0)
+                    self._budget = run.steps
+                    ranked += [(2, e.url) for e in run.effects if isinstance(e, Open) and _HOLE.search(e.url)]
+            ranked.sort(key=lambda pair: pair[0])
+            self._templates = list(dict.fromkeys(_HOLE.sub(r"{\1}", url) for _, url in ranked))
+        return self._templates
+
+    def _hole_run(self) -> _Run:
+        """A run with holes, on what is left of the budget (its steps left are the budget after it)."""
+        return _Run(dict(self.globals), steps=self._budget, holes=True)
+
+    def _templates_of(self, node: Node) -> list[tuple[int, str]]:
+        """(rank, URL with holes) of one string-building expression."""
+        run = self._hole_run()
+        value = self._eval(node, run, 0)
+        self._budget = run.steps
+        if not isinstance(value, str) or not _HOLE.search(value):
+            return []
+        if "<" in value:
+            return self._rendered_links(value)
+        if not _URL_WITH_HOLE.match(value):
+            return []
+        parent = node.parent
+        sent = parent is not None and (
+            parent.type == "assignment_expression" and _is_location(_text(parent.child_by_field_name("left")
+                                                                          or parent).replace(" ", ""))
+            or parent.type == "arguments" and parent.parent is not None and _text(
+                parent.parent.child_by_field_name("function") or parent).replace(" ", "") in ("window.open", "open"))
+        return [(1 if sent else 3, value)]
+
+    def _bound_link(self, name: str, value: str) -> list[tuple[int, str]]:
+        """The link a template attribute binds: a JS expression (`:href`), or text with `{{ expr }}` /
+        `<%= expr %>` interpolations, read as a template string."""
+        if name in _BOUND_ATTRS:
+            code = value
+        else:
+            parts = _INTERPOLATION.split(value)  # text, expr, expr, text…: the two groups alternate with text
+            pieces = []
+            for i, part in enumerate(parts):
+                if i % 3 == 0:
+                    pieces.append(part.replace("\\", "\\\\").replace("`", "\\`").replace("${", "\\${"))
+                elif part is not None:
+                    pieces.append("${" + part + "}")
+            code = "`" + "".join(pieces) + "`"
+        tree = _PARSER.parse(code.encode("utf-8"))
+        statement = tree.root_node.named_children[0] if tree.root_node.named_children else None
+        if statement is None or statement.type != "expression_statement" or not statement.named_children:
+            return []
+        run = self._hole_run()
+        value = self._eval(statement.named_children[0], run, 0)
+        self._budget = run.steps
+        if not isinstance(value, str) or not _HOLE.search(value):
+            return []
+        attr = "href" if name.lstrip(":").removeprefix("v-bind:").removeprefix("ng-") in ("href", "src") else name
+        return self._rendered_links(f"<a {attr}={_quoted_attr(value)}></a>")
+
+    def _rendered_links(self, html: str) -> list[tuple[int, str]]:
+        """The links with holes in an HTML string a script renders: hrefs, and what `javascript:` hrefs and
+        onclick handlers open."""
+        found: list[tuple[int, str]] = []
+        try:
+            root = Selector(text=html).root
+        except ValueError:
+            return found
+        for el in root.iter():
+            if not isinstance(el.tag, str):
+                continue
+            for attr in ("href", "onclick", "data-href", "data-url"):
+                value = (el.get(attr) or "").strip()
+                if not _HOLE.search(value):
+                    continue
+                if attr == "onclick" or value.lower().startswith("javascript:"):
+                    code = _QUOTABLE_HOLE.sub(lambda m: "'" + m.group(0) + "'", value)
+                    found += [(0, e.url) for e in self.run(code) if isinstance(e, Open) and _HOLE.search(e.url)]
+                elif _URL_WITH_HOLE.match(value) or _HOLE.fullmatch(value):
+                    found.append((0, value))
+        return found
 
     # --- declarations --------------------------------------------------------------------------------
 
@@ -216,7 +344,7 @@ class Scripts:
             return
         outcomes = []
         for branch in branches:
-            inner = _Run(dict(run.env), run.effects, run.steps, run.xhr)
+            inner = run.inner(dict(run.env))
             if branch is not None:
                 self._exec(branch, inner, depth)
             run.steps = inner.steps
@@ -352,6 +480,8 @@ class Scripts:
             key: Any = _text(prop) if prop is not None else None
         else:
             key = self._eval(node.child_by_field_name("index"), run, depth)
+        if run.holes and (obj is UNKNOWN or _is_hole(obj)):
+            return _hole(key) if isinstance(key, str) and key.isidentifier() else obj  # item.id, list[i]
         if isinstance(obj, dict) and isinstance(key, str):
             return obj.get(key, UNKNOWN)
         if isinstance(obj, list) and isinstance(key, int) and 0 <= key < len(obj):
@@ -434,6 +564,8 @@ class Scripts:
             extra = tuple((k, v) for k, v in headers.items() if k.lower() != "content-type")
             self._emit(run, url, verb, body, ctype, "XMLHttpRequest", extra=extra)
             return UNKNOWN
+        if (method in _ENCODERS or callee in _ENCODERS) and args and _is_hole(args[0]):
+            return args[0]
         if method in _ENCODERS or callee in _ENCODERS:
             return quote(args[0], safe="~()*!.'" if callee != "encodeURI" else "~()*!.';/?:@&=+$,#") \
                 if args and isinstance(args[0], str) else (str(args[0]) if args and _is_number(args[0]) else UNKNOWN)
@@ -447,7 +579,7 @@ class Scripts:
         body = callback.node.child_by_field_name("body")
         if body is None or depth >= MAX_CALL_DEPTH:
             return
-        inner = _Run(dict(run.env), run.effects, run.steps, run.xhr)
+        inner = run.inner(dict(run.env))
         if body.type == "statement_block":
             self._exec(body, inner, depth + 1)
         else:
@@ -461,7 +593,7 @@ class Scripts:
         env = {**self.globals, **run.env, "arguments": list(args)}
         for i, param in enumerate(func.params):
             env[param] = args[i] if i < len(args) else None
-        inner = _Run(env, run.effects, run.steps, run.xhr)
+        inner = run.inner(env)
         if func.body.type == "statement_block":
             self._exec(func.body, inner, depth + 1)
             result = UNKNOWN
@@ -670,6 +802,54 @@ def _is_location(target: str) -> bool:
     if parts and parts[0] in _LOCATION_OWNERS:
         parts = parts[1:]
     return parts in (["location"], ["location", "href"])
+
+
+_HOLE = re.compile("\ue000(\\w+)\ue001")
+# A hole not written inside quotes, as in `openDoc(' + item.id + ')`: quoted before the handler is run.
+_QUOTABLE_HOLE = re.compile("(?<![\"'\\w])\ue000\\w+\ue001(?![\"'\\w])")
+# A URL a record's field completes: no spaces or markup, and a path, query or page name around the hole.
+_URL_WITH_HOLE = re.compile("^(?![#{])[^\\s<>\"'{}]*(?:[/?=]|\\.(?:s?html?|aspx?|jsp|php|do))[^\\s<>\"'{}]*$")
+_BUILDERS = frozenset({"binary_expression", "template_string"})
+# Script types holding HTML templates (art-template, Handlebars, Underscore/EJS, jQuery tmpl).
+_TEMPLATE_TYPES = frozenset({"text/html", "text/template", "text/x-template", "text/x-handlebars-template",
+                             "text/x-jquery-tmpl", "text/x-tmpl", "text/x-underscore-template"})
+# Attributes whose value is a JS expression (Vue bindings); and link attributes that may interpolate.
+_BOUND_ATTRS = frozenset({":href", "v-bind:href"})
+_LINK_ATTRS = frozenset({"href", "ng-href", "data-href", "data-url", "onclick"})
+_INTERPOLATION = re.compile(r"\{\{\s*(.+?)\s*\}\}|<%[=-]?\s*(.+?)\s*%>")
+
+
+def _quoted_attr(value: str) -> str:
+    return '"' + value.replace("&", "&amp;").replace('"', "&quot;") + '"'
+
+
+def _hole(name: str) -> str:
+    return f"\ue000{name}\ue001"
+
+
+def _is_hole(value: Any) -> bool:
+    return isinstance(value, str) and _HOLE.fullmatch(value) is not None
+
+
+def _builds_string(node: Node) -> bool:
+    """The whole of a string concatenation or a template string (not a part of a larger one)."""
+    if node.type not in _BUILDERS:
+        return False
+    if node.type == "binary_expression" and _text(node.child_by_field_name("operator") or node) != "+":
+        return False
+    parent = node.parent
+    return not (parent is not None and parent.type == "binary_expression"
+                and _text(parent.child_by_field_name("operator") or parent) == "+")
+
+
+def _reads_a_field(node: Node) -> bool:
+    stack = list(node.named_children)
+    while stack:
+        n = stack.pop()
+        if n.type in ("member_expression", "subscript_expression"):
+            return True
+        stack.extend(n.named_children)
+    return False
 
 
 def _text(node: Node) -> str:

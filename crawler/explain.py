@@ -66,6 +66,8 @@ def _links(title: str, links: list[Link]) -> Iterator[str]:
         extra: list[Any] = [link.via] if link.via else []
         if link.method != "GET":
             extra.append(f"{link.method} {(link.body or b'').decode('utf-8', 'replace')[:80]}")
+        if link.record_urls:  # the links the page's script builds for records that carry only an id
+            extra.append("records at " + " | ".join(link.record_urls))
         yield f"  {link.url}" + (f"  [{'; '.join(map(str, extra))}]" if extra else "") + \
             (f"  {link.title}" if link.title else "")
     if len(links) > SHOWN_LINKS:

@@ -3,8 +3,9 @@
 The spider counts, per start URL, how its start page was read, the record links its column gave, the
 record links skipped as off-site and the reports that came of them; at the end each start URL gets a
 `problem` when it yielded no report: the start page failed, it is neither a list nor a detail page (an
-unknown platform, or an app shell only a browser can render), its list showed no records, all its
-records are off-site, or none of its records gave a report. An empty column (暂无信息) is no problem.
+unknown platform, or an app shell only a browser can render), its list showed no records (or its list
+endpoint's records carry only ids and no script of the page builds their links), all its records are
+off-site, or none of its records gave a report. An empty column (暂无信息) is no problem.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from archive.page import CHALLENGE, DETAIL, LIST, OTHER
 
 STARTS_STAT = "govarchive/starts"
+# Discovery's note for a JSON answer whose records have no URL field and no template (archive/discover.py).
+UNLINKED = "records-without-urls"
 
 
 @dataclass
@@ -35,6 +38,9 @@ class StartOutcome:
         if self.kind == LIST:
             if "empty-column" in self.notes:
                 return None
+            if not self.records and UNLINKED in self.notes:
+                return ("its list endpoint's records carry only ids, and no script of the page builds their links "
+                        "(declare the detail URL as a template, url_field: /…/{id}.html, in a site profile)")
             if not self.records and self.offsite:
                 return f"all {self.offsite} record links lead off the site"
             if not self.records:

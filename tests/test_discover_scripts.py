@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from parsel import Selector
 
 from archive import jsonlist, pagination
@@ -111,3 +112,71 @@ def test_a_json_post_answer_pages_by_the_request_body():
 def test_an_empty_json_answer_says_so():
     found = discover("http://gov.test/api/all/1?page=1", '{"total": 0, "articles": []}', "application/json")
     assert found.records == [] and found.pages == [] and found.handlers == ["empty-column"]
+
+
+@pytest.mark.parametrize(("code", "template"), [
+    ("$.each(res.data.list, function (i, item) { html += '<li><a href=\"detail.html?id=' + item.id + '\">' + "
+     "item.title + '</a></li>'; });", "detail.html?id={id}"),
+    ("var url = \"/content/\" + row.docId + \".html\";", "/content/{docId}.html"),
+    ("el.innerHTML = rows.map(r => `<a href=\"/art/${r.id}.html\">${r.title}</a>`).join('');", "/art/{id}.html"),
+    ("function show(id) { location.href = 'show.asp?id=' + id; }", "show.asp?id={id}"),
+    ("h += '<li onclick=\"view(' + d.infoId + ')\">' + d.title + '</li>';\n"
+     "function view(k) { window.open('/xxgk/' + encodeURIComponent(k) + '.shtml'); }", "/xxgk/{infoId}.shtml"),
+    ("h += `<a href=\"javascript:openDoc('${r.docId}')\">`; function openDoc(id) { top.location = '/d/' + id; }",
+     "/d/{docId}"),
+])
+def test_record_url_templates_are_read_from_the_code_that_renders_the_list(code, template):
+    assert Scripts([code]).record_templates()[0] == template
+
+
+def test_strings_that_are_no_links_give_no_template():
+    code = "$('#pager').html('共' + res.total + '页'); title = item.name + ' ' + item.date; a = '#p=' + res.page;"
+    assert Scripts([code]).record_templates() == []
+
+
+def test_json_records_of_ids_get_the_template_the_list_page_carries():
+    data = {"data": {"total": 2, "list": [{"id": "8800", "title": "关于某事的通知", "pubDate": "2024-03-01"},
+                                          {"id": 8801, "title": "关于另一事的公告", "pubDate": "2024-03-02"}]}}
+    request = Link("http://gov.test/api/list?pageNo=1", LIST, record_urls=("http://gov.test/zwgk/detail.html?id={id}",))
+    found = discover(request.url, json.dumps(data), "application/json", request=request)
+    assert [(r.url, r.title, r.date) for r in found.records] == [
+        ("http://gov.test/zwgk/detail.html?id=8800", "关于某事的通知", "2024-03-01"),
+        ("http://gov.test/zwgk/detail.html?id=8801", "关于另一事的公告", "2024-03-02")]
+    without = discover(request.url, json.dumps(data), "application/json", request=Link(request.url, LIST))
+    assert without.records == [] and "records-without-urls" in without.handlers
+
+
+def test_a_list_page_hands_its_record_template_to_the_endpoint_it_calls():
+    html = ("<html><body><ul id='list'></ul><script>function load(p) { $.getJSON('/api/list', {pageNo: p}, "
+            "function (res) { var h = ''; res.data.forEach(function (r) { h += '<li><a href=\"../art/' + r.id + "
+            "'.html\">' + r.title + '</a></li>'; }); $('#list').html(h); }); }\nload(1);</script></body></html>")
+    found = discover("http://gov.test/zwgk/tzgg/index.html", html)
+    [call] = found.pages
+    assert call.url == "http://gov.test/api/list?pageNo=1"
+    assert call.record_urls == ("http://gov.test/zwgk/art/{id}.html",)
+
+
+@pytest.mark.parametrize(("html", "template"), [
+    ("<ul id='app'><li v-for='item in list'><a :href=\"'detail.html?id=' + item.id\">{{ item.title }}</a></li></ul>",
+     "detail.html?id={id}"),
+    ("<script type='text/html' id='tpl'>{{each list}}<li><a href='/art/{{$value.id}}.html'>{{$value.title}}</a></li>"
+     "{{/each}}</script>", "/art/{id}.html"),
+    ("<script type='text/template'><% _.each(rows, function (r) { %><a href='show.asp?id=<%= r.infoid %>'><%- r.title %>"
+     "</a><% }) %></script>", "show.asp?id={infoid}"),
+])
+def test_record_url_templates_are_read_from_the_page_templates_that_bind_them(html, template):
+    assert Scripts.of(Selector(text=html)).record_templates() == [template]
+
+
+def test_a_template_is_filled_from_the_record_or_not_at_all():
+    assert jsonlist.fill("/art/{id}.html", {"id": 8800}) == "/art/8800.html"
+    assert jsonlist.fill("/c/{docId}.html", {"DOCID": "a1"}) == "/c/a1.html"  # a field named in another case
+    assert jsonlist.fill("/art/{id}.html", {"id": ""}) is None
+    assert jsonlist.fill("/art/{id}.html", {"ID": True, "title": "x"}) is None
+
+
+def test_json_field_names_are_matched_whatever_their_case():
+    data = {"total": 1, "data": [{"DOCTITLE": "关于某事的通知", "DOCPUBURL": "/art/2024/1.html",
+                                  "DOCRELTIME": "2024-03-01 09:00:00"}]}
+    [record] = jsonlist.records(data)
+    assert (record.url, record.title, record.date) == ("/art/2024/1.html", "关于某事的通知", "2024-03-01 09:00:00")

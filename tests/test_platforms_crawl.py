@@ -1,6 +1,6 @@
 """The third fixture portal (fixtures/platforms: gkmlpt JSON API, ASP window.open rows, a list in an
 iframe, Hanweb's $.post 信息公开 module, <base href>, a last page of two, a single-document column, an empty
-column), crawled with nothing but its column URLs, as a user would, on the static path
+column, JSON lists of ids whose links the page's script builds), crawled with nothing but its column URLs, as a user would, on the static path
 (GOVARCHIVE_BROWSER=never; the browser path is tests/test_browser_crawl.py)."""
 
 from __future__ import annotations
@@ -127,6 +127,9 @@ def test_explain_shows_what_the_crawler_sees_on_one_page():
         reading, lines = explain(fetch(site.url("/col/col2201/index.html"), "govarchive-test"))
         assert reading.kind == "list" and "found by: script-endpoint" in lines
         assert any("/module/xxgk/search.jsp" in line and "POST infotypeId=" in line for line in lines)
+        reading, lines = explain(fetch(site.url("/zwgk/zcjd/index.html"), "govarchive-test"))
+        assert any("/zwgk/zcjd/api/list?columnId=3301&pageNo=1" in line
+                   and f"records at {site.url('/zwgk/zcjd/detail.html?id={id}')}" in line for line in lines)
         reading, lines = explain(fetch(site.url("/spa/index.html"), "govarchive-test"))
         assert reading.kind == "other" and "why: an app shell: only a browser can render it" in lines
 
@@ -182,3 +185,34 @@ def test_declared_post_endpoints_send_their_form_body():
     found = read_endpoint(endpoint, 1, link.url, '{"data": {"rows": [{"id": 7, "name": "关于某事的通知"}, {"x": 1}]}}')
     assert [(r.url, r.title) for r in found.records] == [("http://gov.test/art/7.html", "关于某事的通知")]
     assert [p.body for p in found.pages] == [b"col=5&pageNo=2", b"col=5&pageNo=3"]
+
+
+def test_records_that_carry_only_an_id_get_the_link_the_page_script_builds(crawled):
+    """A JSON list of ids (`{data: {list: [{id, title, pubDate}]}}`, `{rows: [{docId, …}]}`): each record's
+    URL is the one the list page's own script renders (`'detail.html?id=' + item.id`, a template string
+    calling `openDoc(id)`, which sets location.href); every page of the endpoint is read and archived."""
+    workdir, site, _, _ = crawled
+    got = {path_of(u) for u in export(sqlite_url(workdir), workdir)}
+    for column in ("zcjd", "wjk"):
+        documents = {d.path for d in site.columns[column].documents}
+        assert documents <= got, column
+    archived = set()
+    for path in (workdir / "warc").glob("*.warc.gz"):
+        with gzip.open(path, "rb") as fh:
+            archived |= {path_of(r.rec_headers.get_header("WARC-Target-URI")) for r in ArchiveIterator(fh)
+                         if r.rec_type == "response"}
+    assert {"/zwgk/zcjd/api/list?columnId=3301&pageNo=3&pageSize=4", "/zfxxgk/wjk/api/rows?page=2&rows=4"} <= archived
+
+
+def test_a_list_of_ids_whose_links_no_script_builds_is_named_in_the_summary(tmp_path):
+    from fixtures.platforms.content import UNLINKED_START
+
+    with start_site(port=0) as site:
+        result = govarchive("crawl", site.url(UNLINKED_START), "--db", sqlite_url(tmp_path), "--warc-dir",
+                            str(tmp_path / "warc"), *FAST, "-s", "GOVARCHIVE_BROWSER=never", cwd=tmp_path)
+        assert ("GET", "/zwgk/rsxx/api/list?page=1", 200) in site.requests  # its endpoint was read
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"Error: nothing from {site.url(UNLINKED_START)}: its list endpoint's records carry only ids, and no script "
+        "of the page builds their links (declare the detail URL as a template, url_field: /…/{id}.html, in a site "
+        "profile)")

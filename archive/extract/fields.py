@@ -338,9 +338,13 @@ def _crumb_container(stream: list[Token], root: etree._Element) -> etree._Elemen
         return shaped
     for el in root.iter():
         if isinstance(el.tag, str) and el.tag not in ("html", "body") and _CRUMB_CLASS.search(class_id(el)):
-            if any(True for _ in el.iter("a")) and len(el.text_content()) < 300:
+            if any(True for _ in el.iter("a")) and len(el.text_content()) < CRUMB_MAX_CHARS:
                 return el
     return None
+
+
+# A breadcrumb trail is short; a box longer than this around the home link is the page's navigation.
+CRUMB_MAX_CHARS = 300
 
 
 def _crumb_by_shape(stream: list[Token]) -> etree._Element | None:
@@ -353,6 +357,12 @@ def _crumb_by_shape(stream: list[Token]) -> etree._Element | None:
         if _CRUMB_SEP_AFTER_HOME.match(token.text) or _CRUMB_SEP_START.match(following):
             owner = token.owner
             if owner is not None and owner.tag == "a" and owner.getparent() is not None:
+                owner = owner.getparent()
+            alone = not _CRUMB_SEP_AFTER_HOME.match(token.text)  # 首页 by itself, the trail in its siblings
+            # the home link's own box (<li><a>首页</a></li>) holds no other crumb: the trail is its parent's
+            while alone and owner is not None and owner.getparent() is not None and owner.getparent().tag not in ("body", "html") \
+                    and norm_space(owner.text_content()) == norm_space(token.text) \
+                    and len(owner.getparent().text_content()) < CRUMB_MAX_CHARS:
                 owner = owner.getparent()
             return owner
     return None

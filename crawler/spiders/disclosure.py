@@ -62,7 +62,7 @@ from crawler.items import FailureItem, FileItem, ReportItem, WithdrawnItem
 from crawler.middlewares.page_reader import CONTEXT, READING, fetched_at
 from crawler.middlewares.warc_capture import WARC_REF_KEY
 from crawler.profiles import Profile, load_profile
-from crawler.start_outcomes import STARTS_STAT, StartOutcome
+from crawler.start_outcomes import STARTS_STAT, UNLINKED, StartOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -229,6 +229,8 @@ class DisclosureSpider(scrapy.Spider):
         seen = self.pager_seen.setdefault(pager, set())
         fresh = [link for link in found.records if link.url not in seen]
         seen.update(link.url for link in fresh)
+        if outcome and UNLINKED in found.handlers and UNLINKED not in outcome.notes:
+            outcome.notes.append(UNLINKED)  # an endpoint's answer, read after the start page
         for link in found.records:
             if link_policy.is_attachment_url(link.url):
                 yield from self._attachment_request(link.url, None)

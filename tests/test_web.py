@@ -409,6 +409,20 @@ def test_nothing_but_get_is_accepted(client, method, path):
 
 @pytest.mark.parametrize("path", ["/", "/search?q=通知", "/reports/1", "/api/search?q=通知", "/static/style.css",
                                   "/feeds/127.0.0.1.atom", "/openapi.json", "/nope"])
+def test_head_answers_as_get_without_a_body(client, path):
+    got, head = client.get(path), client.head(path)
+    assert head.status_code == got.status_code and head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert head.headers["content-security-policy"] == got.headers["content-security-policy"]
+
+
+def test_head_of_an_archived_original_sends_no_archived_bytes(client, data):
+    head = client.head(f"/reports/{data.hostile_id}/original")
+    assert head.status_code == 200 and head.content == b"" and "sandbox" in head.headers["content-security-policy"]
+
+
+@pytest.mark.parametrize("path", ["/", "/search?q=通知", "/reports/1", "/api/search?q=通知", "/static/style.css",
+                                  "/feeds/127.0.0.1.atom", "/openapi.json", "/nope"])
 def test_every_response_carries_a_content_security_policy(client, path):
     response = client.get(path)
     assert "default-src 'none'" in response.headers["content-security-policy"]

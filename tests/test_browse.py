@@ -163,11 +163,10 @@ def test_facets_of_a_large_result_count_the_most_recently_archived_matches(fille
 @pytest.fixture(params=["walk", "lookup"])
 def read_by(request, monkeypatch):
     """Both ways a page of matches is read on SQLite: walking the recency index, or looking the
-    matches up by id and sorting them; and both ways filters narrow many matches or few."""
+    matches up by id and sorting them."""
     from archive.store import matchset
 
     monkeypatch.setattr(matchset, "WALK_FACTOR", 10**9 if request.param == "walk" else 0)
-    monkeypatch.setattr(matchset, "DRIVE_FROM_INDEX_OVER", 0 if request.param == "walk" else 10**9)
     return request.param
 
 

@@ -6,12 +6,14 @@ tsquery, filters, tiered order and snippets as `govarchive search`), paged in SQ
 then the rest of the matches minus the title tier, each with LIMIT/OFFSET, so page N is exactly
 what `search(limit=N*size)` would list at those positions, and no full result list is ever built.
 
-Totals and facets look at the set of matching ids (`id IN (full-text match)` plus the filters),
-which lets the database drive from whichever side is smaller; joining the other way round made
-SQLite probe the full-text index once per row of a filtered column (0.75 s at 100k reports).
-Facets count the FACET_SAMPLE most recently archived matches, which is every match for most
-queries; for a one-character query matching 90,000 reports exact facets cost 0.1 s per dimension,
-so beyond the sample the page says the counts are of that sample, while the total stays exact.
+On SQLite each tier's match of an unfiltered query is evaluated once per page into a temporary
+table of ids (`archive.store.matchset`), which the hits, the total and the facets read. Otherwise totals
+and facets look at the set of matching ids (`id IN (full-text match)` plus the filters), which lets the
+database drive from whichever side is smaller.
+Totals are exact up to COUNT_CAP (as far as pages can go), beyond it marked as capped. Facets count
+the FACET_SAMPLE most recently archived matches, which is every match for most queries; for a
+one-character query matching 90,000 reports exact facets cost 0.1 s per dimension, so beyond the
+sample the page says the counts are of that sample.
 """
 
 from __future__ import annotations
@@ -77,9 +79,11 @@ def search_page(
 ) -> SearchPage:
     """Hits `offset`..`offset+limit` of a query (or, without one, of all reports newest first).
 
-    With `beside` (an engine of the same database), the total and the facets are counted on a
-    second connection while `conn` finds the hits: both backends run two queries at once, so the
-    page costs the slower of the two rather than their sum.
+    On SQLite a query without filters is evaluated at most once per tier into temporary tables
+    (`matchset`) and the hits, total and facets read from them. Otherwise, with `beside` (an engine of the same database), the
+    total and the facets are counted on a second connection while `conn` finds the hits, so the page
+    costs the slower of the two rather than their sum.
+    Totals count up to COUNT_CAP; `total_capped` says there are more.
     Raises QueryError for an unusable query and ValueError for an offset beyond MAX_OFFSET.
     """
     limit = max(1, min(int(limit), engine.MAX_LIMIT))
@@ -87,8 +91,8 @@ def search_page(
     if offset > MAX_OFFSET:
         raise ValueError(f"results beyond the first {MAX_OFFSET:,} cannot be paged to; narrow the search")
     node = parse(query) if query and query.strip() else None
-    if node is not None and conn.dialect.name == "sqlite":
-        with matchset.evaluated(conn, node, filters) as matches:
+    if node is not None and conn.dialect.name == "sqlite" and filters_mod.is_empty(filters):
+        with matchset.evaluated(conn, node) as matches:
             hits = matches.hits(limit, offset)
             _snippets(conn, hits, node)
             counts, seen = _facet_counts(conn, matches.sample(FACET_SAMPLE)) if facets else ({}, None)

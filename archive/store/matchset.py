@@ -2,13 +2,16 @@
 
 The full-text match is the costly part of a search page (a phrase of seven common bigrams compares
 seven long position lists: 60-70 ms at 100k reports), and a page needs it for the hits, the total and
-the facets. Here each tier's match runs once, into a temporary table of ids (the filters applied):
+the facets. Here each tier's match of a query without filters runs once, into a temporary table of ids:
 
 - the title tier first; a page inside it is read from that table, and then the total and the facet
   sample come from the full-text index in its own order, which stops early: the FACET_SAMPLE highest
   ids (the most recently archived matches) and a count that stops past COUNT_CAP;
-- a page reaching past the title tier (or any filtered search) evaluates every match into a second
-  table: the total is its size, the facet sample its highest ids, the other matches its complement.
+- a page reaching past the title tier evaluates every match into a second table: the total is its
+  size, the facet sample its highest ids, the other matches its complement.
+
+(Filtered searches take the engine's own queries, `browse._tiered`: reading tens of thousands of
+matches to apply a filter cost more than the engine's joins, measured with bench/web.py.)
 
 A page of a table is read newest first (the engine's order, `archive.store.search`): when the table
 holds a good part of the archive, by walking the publish-date index from the newest report and
@@ -24,24 +27,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, bindparam, column, exists, func, insert, select, table, text
 
-from archive.store import filters as filters_mod
 from archive.store import search as engine
-from archive.store.filters import Filters
 from archive.store.models import ReportRow
 from archive.store.query import Node
 
-ALL, TITLE, SCRATCH = "ga_match_all", "ga_match_title", "ga_match_scratch"
+ALL, TITLE = "ga_match_all", "ga_match_title"
 # Walking the recency index costs a step per report passed; looking a table up by id and sorting
 # it, a step (dearer: a row read) per id. Walk when the expected steps are fewer than this many
 # times the table's size.
 WALK_FACTOR = 4
-# With filters, over how many full-text matches to go through a filter's index rather than read
-# every matching report.
-DRIVE_FROM_INDEX_OVER = 2000
 
 
 @dataclass
@@ -52,7 +50,6 @@ class MatchSet:
 
     conn: Connection
     node: Node
-    filters: Filters | None
     in_title: int
     span: int
     total: int | None = None
@@ -60,12 +57,11 @@ class MatchSet:
 
     def hits(self, limit: int, offset: int) -> list[engine.Hit]:
         """Hits offset..offset+limit in the engine's order: the title tier, then the rest; every
-        match is evaluated only when the page reaches past the title tier (or there are filters:
-        their counts need it)."""
+        match is evaluated only when the page reaches past the title tier."""
         rows = []
         if offset < self.in_title:
             rows = [engine._hit(r, engine.TITLE_SCORE) for r in self._newest(True, limit, offset)]
-        if len(rows) < limit or not filters_mod.is_empty(self.filters):
+        if len(rows) < limit:
             self.evaluate()
         take, skip = limit - len(rows), max(0, offset - self.in_title)
         if take > 0 and self.total is not None and self.total > self.in_title:
@@ -73,7 +69,7 @@ class MatchSet:
         return rows
 
     def evaluate(self) -> None:
-        """Every match (with the filters) into the ALL table; `total` is then exact."""
+        """Every match into the ALL table; `total` is then exact."""
         if self.total is None:
             _fill(self, ALL, engine.fts5_match(self.node))
             self.total = self.conn.execute(select(func.count()).select_from(_table(ALL))).scalar_one()
@@ -112,22 +108,13 @@ class MatchSet:
 
 
 @contextmanager
-def evaluated(conn: Connection, node: Node, filters: Filters | None) -> Iterator[MatchSet]:
-    """The matches of `node` (with `filters`) on a SQLite connection, for the time of the block; the
-    title tier is evaluated at once, every match when needed (with filters: at once, and the title
-    tier is taken from it)."""
+def evaluated(conn: Connection, node: Node) -> Iterator[MatchSet]:
+    """The matches of `node` on a SQLite connection, for the time of the block; the title tier is
+    evaluated at once, every match when needed."""
     span = conn.execute(select(func.max(ReportRow.__table__.c.id))).scalar_one() or 0
-    matches = MatchSet(conn, node, filters, in_title=0, span=span)
+    matches = MatchSet(conn, node, in_title=0, span=span)
     try:
-        if filters_mod.is_empty(filters):
-            _fill(matches, TITLE, engine.fts5_match(node, title=True))
-        else:  # every match is needed for the counts anyway; the title tier is the part of it that is
-            matches.evaluate()
-            title = _fts_ids(engine.fts5_match(node, title=True)).subquery()
-            A = _table(ALL)
-            conn.execute(insert(_create(matches, TITLE)).from_select(
-                ["id"], select(title.c.rowid).where(exists().where(A.c.id == title.c.rowid))
-            ))
+        _fill(matches, TITLE, engine.fts5_match(node, title=True))
         matches.in_title = conn.execute(select(func.count()).select_from(_table(TITLE))).scalar_one()
         yield matches
     finally:
@@ -144,16 +131,8 @@ def _create(matches: MatchSet, name: str):
 
 
 def _fill(matches: MatchSet, name: str, match: str) -> None:
-    """The ids the FTS5 expression matches, with the filters applied, into the temp table `name`."""
-    target = _create(matches, name)
-    if filters_mod.is_empty(matches.filters):
-        matches.conn.execute(insert(target).from_select(["id"], _fts_ids(match)))
-        return
-    found = _create(matches, SCRATCH)
-    matches.conn.execute(insert(found).from_select(["id"], _fts_ids(match)))
-    matches.conn.execute(insert(target).from_select(["id"], _filtered(matches.conn, found, matches.filters)))
-    matches.conn.exec_driver_sql(f"DROP TABLE temp.{SCRATCH}")
-    matches.tables.remove(SCRATCH)
+    """The ids the FTS5 expression matches into the temp table `name`."""
+    matches.conn.execute(insert(_create(matches, name)).from_select(["id"], _fts_ids(match)))
 
 
 def _table(name: str):
@@ -164,19 +143,3 @@ def _fts_ids(match: str):
     """The ids (`rowid`) of the reports an FTS5 expression matches, in the index's own order."""
     fts = table("report_fts", column("rowid"))
     return select(fts.c.rowid).where(text("report_fts MATCH :q").bindparams(bindparam("q", match, unique=True)))
-
-
-def _filtered(conn: Connection, found, filters: Filters):
-    """The ids in `found` (a temp table) of reports passing the filters. With many of them, from the
-    index of a filter (column, site, dates), checking each of its entries against `found` (the index
-    alone answers, no report is read, for one such filter); with few, or with only `contains`
-    filters (issuer, document number), by reading each found report."""
-    R = ReportRow.__table__
-    many = conn.execute(select(func.count()).select_from(found)).scalar_one() > DRIVE_FROM_INDEX_OVER
-    if not many:
-        return filters_mod.apply(select(R.c.id).where(R.c.id.in_(select(found.c.id))), filters)
-    stmt = select(R.c.id).where(exists().where(found.c.id == R.c.id))
-    if filters.withdrawn is False:  # nearly every report: an expression its index cannot serve
-        stmt = stmt.where(func.coalesce(R.c.withdrawn, False).is_(False))
-        filters = replace(filters, withdrawn=None)
-    return filters_mod.apply(stmt, filters)

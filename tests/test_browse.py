@@ -158,3 +158,54 @@ def test_facets_of_a_large_result_count_the_most_recently_archived_matches(fille
         columns[rec.report.column] = columns.get(rec.report.column, 0) + 1
     assert dict(page.facets["column"]) == columns
     assert narrow.facet_sample is None and narrow.total == sum(n for _, n in narrow.facets["site"]) <= 10
+
+
+@pytest.fixture(params=["walk", "lookup"])
+def read_by(request, monkeypatch):
+    """Both ways a page of matches is read on SQLite: walking the recency index, or looking the
+    matches up by id and sorting them."""
+    from archive.store import matchset
+
+    monkeypatch.setattr(matchset, "WALK_FACTOR", 10**9 if request.param == "walk" else 0)
+    return request.param
+
+
+FILTERS = [
+    None,
+    Filters(column="政策文件"),
+    Filters(since="2022", until="2023"),
+    Filters(site="www.a.gov.cn", withdrawn=False),
+    Filters(issuer="教育", withdrawn=True),
+    Filters(doc_number="〔2021〕"),
+]
+
+
+@pytest.mark.parametrize("f", FILTERS)
+@pytest.mark.parametrize("q", ["财政", "通知 OR 教育", "预算 -执行", '"防汛工作"'])
+def test_pages_hits_and_totals_are_the_engines_however_they_are_read(filled, read_by, q, f):
+    expected = filled.search(q, f, 1000)
+    with filled.read_engine.connect() as conn:
+        got = []
+        for offset in range(0, len(expected) + 4, 4):
+            page = search_page(conn, q, f, limit=4, offset=offset)
+            assert page.total == len(expected) and not page.total_capped
+            got += page.hits
+        assert sum(n for _, n in page.facets["column"]) == len(expected)
+    assert [(h.id, h.score) for h in got] == [(h.id, h.score) for h in expected]
+
+
+def test_totals_beyond_the_count_cap_say_so(filled, monkeypatch):
+    from archive.store import browse
+
+    monkeypatch.setattr(browse, "COUNT_CAP", 5)
+    monkeypatch.setattr(browse, "FACET_SAMPLE", 3)
+    many = len(filled.search("财政 OR 教育", None, 1000))
+    with filled.read_engine.connect() as conn:
+        for q, f in (("财政 OR 教育", None), ("财政 OR 教育", Filters(site="www.a.gov.cn")), (None, None)):
+            page = search_page(conn, q, f, limit=4, offset=4)
+            assert (page.total, page.total_capped, page.facet_sample) == (5, True, 3), (q, f)
+            assert len(page.hits) == 4  # paging goes on past the count
+        narrow = Filters(site="www.b.gov.cn", column="政策文件")
+        few = search_page(conn, "财政 OR 教育", narrow, limit=4)
+    assert many > 5 and few.total == len(filled.search("财政 OR 教育", narrow, 1000)) <= 5
+    assert not few.total_capped

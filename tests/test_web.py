@@ -96,6 +96,19 @@ def test_search_in_chinese_shows_total_highlighted_hits_and_facets(client, store
         assert sum(v["count"] for v in facets[dim]) == len(expected), dim
 
 
+def test_a_total_beyond_the_count_cap_is_shown_as_more_than(client, store, monkeypatch):
+    from archive.store import browse
+
+    monkeypatch.setattr(browse, "COUNT_CAP", 3)
+    assert len(store.search("通知", None, 1000)) > 3
+    html = client.get("/search", params={"q": "通知"}).text
+    assert "超过 <strong>3</strong> 条结果" in html and "共 <strong>" not in html
+    body = client.get("/api/search", params={"q": "通知"}).json()
+    assert body["total"] == 3 and body["total_capped"] is True
+    exact = client.get("/api/search", params={"q": "不是粗体"}).json()
+    assert exact["total"] == 1 and exact["total_capped"] is False
+
+
 def test_pages_list_exactly_what_govarchive_search_lists(client, store):
     for q in ("通知", "财政", "关于 -通知", "养老 OR 医疗", '"政府信息公开"'):
         assert api_ids(client, q) == [h.id for h in store.search(q, None, 1000)], q
@@ -392,6 +405,20 @@ def test_openapi_describes_the_api_and_no_cdn_docs_are_served(client):
 def test_nothing_but_get_is_accepted(client, method, path):
     response = client.request(method, path)
     assert response.status_code == 405 and response.headers["allow"] == "GET, HEAD"
+
+
+@pytest.mark.parametrize("path", ["/", "/search?q=通知", "/reports/1", "/api/search?q=通知", "/static/style.css",
+                                  "/feeds/127.0.0.1.atom", "/openapi.json", "/nope"])
+def test_head_answers_as_get_without_a_body(client, path):
+    got, head = client.get(path), client.head(path)
+    assert head.status_code == got.status_code and head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert head.headers["content-security-policy"] == got.headers["content-security-policy"]
+
+
+def test_head_of_an_archived_original_sends_no_archived_bytes(client, data):
+    head = client.head(f"/reports/{data.hostile_id}/original")
+    assert head.status_code == 200 and head.content == b"" and "sandbox" in head.headers["content-security-policy"]
 
 
 @pytest.mark.parametrize("path", ["/", "/search?q=通知", "/reports/1", "/api/search?q=通知", "/static/style.css",

@@ -6,12 +6,14 @@ tsquery, filters, tiered order and snippets as `govarchive search`), paged in SQ
 then the rest of the matches minus the title tier, each with LIMIT/OFFSET, so page N is exactly
 what `search(limit=N*size)` would list at those positions, and no full result list is ever built.
 
-Totals and facets look at the set of matching ids (`id IN (full-text match)` plus the filters),
-which lets the database drive from whichever side is smaller; joining the other way round made
-SQLite probe the full-text index once per row of a filtered column (0.75 s at 100k reports).
-Facets count the FACET_SAMPLE most recently archived matches, which is every match for most
-queries; for a one-character query matching 90,000 reports exact facets cost 0.1 s per dimension,
-so beyond the sample the page says the counts are of that sample, while the total stays exact.
+On SQLite each tier's match of an unfiltered query is evaluated once per page into a temporary
+table of ids (`archive.store.matchset`), which the hits, the total and the facets read. Otherwise totals
+and facets look at the set of matching ids (`id IN (full-text match)` plus the filters), which lets the
+database drive from whichever side is smaller.
+Totals are exact up to COUNT_CAP (as far as pages can go), beyond it marked as capped. Facets count
+the FACET_SAMPLE most recently archived matches, which is every match for most queries; for a
+one-character query matching 90,000 reports exact facets cost 0.1 s per dimension, so beyond the
+sample the page says the counts are of that sample.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from dataclasses import fields as dataclass_fields
 
 from sqlalchemy import (
     Connection,
@@ -40,6 +41,7 @@ from sqlalchemy.dialects.postgresql import TSQUERY
 
 from archive.report import WarcRef
 from archive.store import filters as filters_mod
+from archive.store import matchset
 from archive.store import search as engine
 from archive.store.filters import Filters
 from archive.store.models import Capture, CrawlRun, FileRow, ReportRow, ReportVersionRow, Site
@@ -50,6 +52,7 @@ FACETS = ("site", "column", "issuer", "year", "withdrawn")
 FACET_SAMPLE = 2000  # facets count at most this many matches, the most recently archived ones
 SKIP_TITLE_TIER = 200  # up to this many title hits, the second tier is the newest matches minus them
 MAX_OFFSET = 10_000  # deeper pages cost a sort past everything before them; nobody reads page 500
+COUNT_CAP = MAX_OFFSET  # totals are exact up to this, beyond it "more than 10,000" (as far as pages go)
 
 
 @dataclass
@@ -61,6 +64,7 @@ class SearchPage:
     hits: list[Hit]
     facets: dict[str, list[tuple[str | None, int]]] = field(default_factory=dict)
     facet_sample: int | None = None  # set when facets count only the newest this-many matches
+    total_capped: bool = False  # True: there are more than `total` (COUNT_CAP) matches
 
 
 def search_page(
@@ -75,9 +79,11 @@ def search_page(
 ) -> SearchPage:
     """Hits `offset`..`offset+limit` of a query (or, without one, of all reports newest first).
 
-    With `beside` (an engine of the same database), the total and the facets are counted on a
-    second connection while `conn` finds the hits: both backends run two queries at once, so the
-    page costs the slower of the two rather than their sum.
+    On SQLite a query without filters is evaluated at most once per tier into temporary tables
+    (`matchset`) and the hits, total and facets read from them. Otherwise, with `beside` (an engine of the same database), the
+    total and the facets are counted on a second connection while `conn` finds the hits, so the page
+    costs the slower of the two rather than their sum.
+    Totals count up to COUNT_CAP; `total_capped` says there are more.
     Raises QueryError for an unusable query and ValueError for an offset beyond MAX_OFFSET.
     """
     limit = max(1, min(int(limit), engine.MAX_LIMIT))
@@ -85,6 +91,13 @@ def search_page(
     if offset > MAX_OFFSET:
         raise ValueError(f"results beyond the first {MAX_OFFSET:,} cannot be paged to; narrow the search")
     node = parse(query) if query and query.strip() else None
+    if node is not None and conn.dialect.name == "sqlite" and filters_mod.is_empty(filters):
+        with matchset.evaluated(conn, node) as matches:
+            hits = matches.hits(limit, offset)
+            _snippets(conn, hits, node)
+            counts, seen = _facet_counts(conn, matches.sample(FACET_SAMPLE)) if facets else ({}, None)
+            n = seen if seen is not None and seen < FACET_SAMPLE else matches.count_upto(COUNT_CAP)
+        return _page(n, offset, hits, counts, seen)
     pending = _POOL.submit(_summary_on, beside, node, filters, facets) if beside is not None else None
     if node is None:
         rows = conn.execute(_listing(filters).limit(limit).offset(offset)).all()
@@ -92,8 +105,15 @@ def search_page(
     else:
         hits = _tiered(conn, node, filters, limit, offset)
     _snippets(conn, hits, node)
-    total, counts, sample = pending.result() if pending is not None else _summary(conn, node, filters, facets)
-    return SearchPage(total, offset, hits, counts, sample)
+    n, counts, seen = pending.result() if pending is not None else _summary(conn, node, filters, facets)
+    return _page(n, offset, hits, counts, seen)
+
+
+def _page(n: int, offset: int, hits: list[Hit], counts: dict, seen: int | None) -> SearchPage:
+    """A SearchPage from `n` matches (COUNT_CAP + 1: more than COUNT_CAP) of which the facets
+    counted `seen` (None: no facets)."""
+    sample = FACET_SAMPLE if seen is not None and n > seen else None
+    return SearchPage(min(n, COUNT_CAP), offset, hits, counts, sample, total_capped=n > COUNT_CAP)
 
 
 _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="govarchive-facets")
@@ -105,14 +125,14 @@ def _summary_on(db: Engine, node: Node | None, filters: Filters | None, facets: 
 
 
 def _summary(conn: Connection, node: Node | None, filters: Filters | None, facets: bool):
-    """(total, facets, facet sample size or None): one query when the matches fit the sample."""
+    """(matches up to COUNT_CAP + 1, facets, how many matches the facets counted or None): one query
+    when the matches fit the facet sample."""
     if not facets:
         return _count(conn, node, filters), {}, None
     counts, seen = _facets(conn, node, filters)
     if seen < FACET_SAMPLE:
-        return seen, counts, None  # the sample is every match: its size is the total
-    total = _count(conn, node, filters)
-    return total, counts, FACET_SAMPLE if total > seen else None
+        return seen, counts, seen  # the sample is every match: its size is the total
+    return _count(conn, node, filters), counts, seen
 
 
 def _listing(filters: Filters | None):
@@ -139,10 +159,6 @@ def _matching(conn: Connection, node: Node | None, filters: Filters | None, *col
     if node is not None:
         stmt = stmt.where(R.c.id.in_(_match_ids(conn, node)))
     return filters_mod.apply(stmt, filters)
-
-
-def _unfiltered(filters: Filters | None) -> bool:
-    return filters is None or all(getattr(filters, f.name) is None for f in dataclass_fields(filters))
 
 
 def _tiered(conn: Connection, node: Node, filters: Filters | None, limit: int, offset: int) -> list[Hit]:
@@ -210,9 +226,15 @@ def _bodies(conn: Connection, ids: list[int]) -> dict[int, str]:
 
 
 def _count(conn: Connection, node: Node | None, filters: Filters | None) -> int:
-    if node is not None and _unfiltered(filters):  # the full-text index alone knows how many match
-        return conn.execute(select(func.count()).select_from(_match_ids(conn, node).subquery())).scalar_one()
-    return conn.execute(_matching(conn, node, filters, func.count())).scalar_one()
+    """The number of matches, counting no further than COUNT_CAP + 1."""
+    R = ReportRow.__table__
+    if node is None:
+        ids = filters_mod.apply(select(R.c.id), filters)
+    elif filters_mod.is_empty(filters):  # the full-text index alone knows how many match
+        ids = _match_ids(conn, node)
+    else:
+        ids = _matching(conn, node, filters, R.c.id)
+    return conn.execute(select(func.count()).select_from(ids.limit(COUNT_CAP + 1).subquery())).scalar_one()
 
 
 def _facets(
@@ -228,13 +250,18 @@ def _facets(
         # the planner driving from the index (a filter's index first probes it row by row)
         newest = literal_column("report_fts.rowid") if conn.dialect.name == "sqlite" else R.c.id
         matches = engine._select(conn, node, filters, title=False).order_by(None).order_by(newest.desc())
+    return _facet_counts(conn, matches.limit(FACET_SAMPLE))
+
+
+def _facet_counts(conn: Connection, matches) -> tuple[dict[str, list[tuple[str | None, int]]], int]:
+    """Counts per facet of the reports `matches` (a select over `reports`) gives, and their number."""
+    R = ReportRow.__table__
     sample = (
         matches.with_only_columns(
             R.c.site, R.c.column, R.c.issuer, func.substr(R.c.publish_time, 1, 4).label("year"),
             case((R.c.withdrawn.is_(True), "true"), else_="false").label("withdrawn"),  # one type for UNION
             maintain_column_froms=True,
         )
-        .limit(FACET_SAMPLE)
         .cte("sample")
         .prefix_with("MATERIALIZED")
     )
@@ -273,28 +300,28 @@ class SiteSummary:
 def overview(conn: Connection, *, runs: int = 500) -> list[SiteSummary]:
     """Every site with its report counts per column and its last crawl (by the newest `runs` runs)."""
     R = ReportRow.__table__
-    per_site = conn.execute(
-        select(R.c.site, func.count(), func.sum(case((R.c.withdrawn, 1), else_=0)), func.max(R.c.last_seen))
-        .group_by(R.c.site)
-        .order_by(R.c.site)
-    ).all()
     columns: dict[str | None, list[tuple[str | None, int]]] = {}
-    for site, name, n in conn.execute(
-        select(R.c.site, R.c.column, func.count()).group_by(R.c.site, R.c.column).order_by(func.count().desc())
-    ):
+    # from the (site, column) index alone; the few withdrawn reports through their own index
+    for site, name, n in conn.execute(select(R.c.site, R.c.column, func.count()).group_by(R.c.site, R.c.column)):
         columns.setdefault(site, []).append((name, n))
+    withdrawn = dict(conn.execute(select(R.c.site, func.count()).where(R.c.withdrawn.is_(True)).group_by(R.c.site)).all())
     seen = {row.host: row.last_seen for row in conn.execute(select(Site.host, Site.last_seen))}
+    unseen = [site for site in columns if site not in seen]
+    if unseen:  # reports of a site the sites table does not know (not written by govarchive's store)
+        seen.update(conn.execute(
+            select(R.c.site, func.max(R.c.last_seen)).where(R.c.site.in_(unseen)).group_by(R.c.site)
+        ).all())
     last_runs = _last_runs(conn, runs)
     return [
         SiteSummary(
             host=site or "",
-            reports=n,
-            withdrawn=int(w or 0),
-            last_seen=seen.get(site) or last,
-            columns=columns.get(site, []),
+            reports=sum(n for _, n in columns[site]),
+            withdrawn=withdrawn.get(site, 0),
+            last_seen=seen.get(site),
+            columns=sorted(columns[site], key=lambda c: -c[1]),
             last_run=last_runs.get(site),
         )
-        for site, n, w, last in per_site
+        for site in sorted(columns, key=lambda s: (s is not None, s or ""))
     ]
 
 

@@ -102,6 +102,7 @@ def _sqlite_setup(engine: Engine, *, immediate: bool, wal: bool = True) -> None:
             cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA temp_store=MEMORY")  # sorts and the search pages' match sets (matchset.py)
         cur.execute("PRAGMA busy_timeout=60000")
         cur.close()
 

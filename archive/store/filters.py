@@ -50,6 +50,11 @@ def normalise_date(value: str | date | None, *, end: bool) -> str | None:
     return date(y, int(mo), int(d)).isoformat()
 
 
+def is_empty(f: Filters | None) -> bool:
+    """True when `f` asks for nothing: every report passes."""
+    return f is None or all(getattr(f, name) is None for name in f.__dataclass_fields__)
+
+
 def _contains(value: str) -> str:
     return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 

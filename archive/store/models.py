@@ -150,4 +150,6 @@ class PayloadDigest(Base):
 
 
 Index("ix_captures_url", Capture.url)
+Index("ix_captures_warc_record_id", Capture.warc_record_id)  # revisits followed to their original
+Index("ix_reports_site_column", ReportRow.site, ReportRow.column)  # the overview's counts
 Index("ix_failures_kind", Failure.kind)

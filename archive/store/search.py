@@ -128,24 +128,10 @@ def _select(
     """Reports matching the query (in the title only, if `title`), newest first; with `rest`, the
     matches that are not in the title tier (the second tier alone, for paging past the first)."""
     R = ReportRow.__table__
-    cols = [
-        R.c.id,
-        R.c.url,
-        R.c.title,
-        R.c.site,
-        R.c.column,
-        R.c.publish_time,
-        R.c.issuer,
-        R.c.doc_number,
-        R.c.withdrawn,
-    ]
+    cols = hit_columns()
     if conn.dialect.name == "sqlite":
         fts = table("report_fts", column("rowid"))
-        expr = to_fts5(node)
-        # with an excluded term the title tier must still exclude it everywhere, hence the AND
-        match = expr if not title else f"{{title}} : {expr}" + (f" AND {expr}" if has_not(node) else "")
-        if rest:  # everything else the query matches: the title tier's complement within the matches
-            match = f"{expr} NOT {{title}} : {expr}"
+        match = fts5_match(node, title=title, rest=rest)
         stmt = (
             select(*cols)
             .select_from(fts.join(R, R.c.id == fts.c.rowid))
@@ -184,6 +170,24 @@ def _select(
             found = found.prefix_with("MATERIALIZED")
             stmt = select(*cols).select_from(found.join(R, R.c.id == found.c.report_id))
     return filters_mod.apply(stmt.order_by(*RECENCY), filters)
+
+
+def hit_columns() -> list:
+    """The columns of `reports` a Hit is made of (see `_hit`)."""
+    R = ReportRow.__table__
+    return [R.c.id, R.c.url, R.c.title, R.c.site, R.c.column, R.c.publish_time, R.c.issuer, R.c.doc_number,
+            R.c.withdrawn]
+
+
+def fts5_match(node: Node, *, title: bool = False, rest: bool = False) -> str:
+    """The FTS5 MATCH expression of a query: every match, its title tier, or (`rest`) the matches
+    outside the title tier."""
+    expr = to_fts5(node)
+    if rest:  # everything else the query matches: the title tier's complement within the matches
+        return f"{expr} NOT {{title}} : {expr}"
+    if title:  # with an excluded term the title tier must still exclude it everywhere, hence the AND
+        return f"{{title}} : {expr}" + (f" AND {expr}" if has_not(node) else "")
+    return expr
 
 
 def _hit(r, score: float) -> Hit:

@@ -48,7 +48,8 @@ class FacetValue(BaseModel):
 
 
 class SearchResponse(BaseModel):
-    total: int
+    total: int = Field(description=f"matching reports; with total_capped, at least this many ({browse.COUNT_CAP:,})")
+    total_capped: bool = Field(description="true: more reports match than `total` (counting stops there)")
     page: int
     size: int
     results: list[Result]
@@ -86,6 +87,7 @@ def api_search(
         raise BadRequest(str(exc)) from exc
     return {
         "total": result.total,
+        "total_capped": result.total_capped,
         "page": params.page,
         "size": params.size,
         "results": [

@@ -1,7 +1,7 @@
 """Headers and refusals that hold for every response of the interface, whatever the route.
 
 - Only GET and HEAD are accepted (405 otherwise): the server only reads, so no request can change
-  anything, and a hostile page elsewhere cannot post to it.
+  anything, and a hostile page elsewhere cannot post to it. HEAD is answered as GET without the body.
 - Every response carries a Content-Security-Policy. Interface pages load nothing but their own
   stylesheet and run no script at all; archived bytes (originals, attachments) are served under
   `sandbox` with nothing allowed, so whatever they contain runs no script and has no origin.
@@ -64,7 +64,13 @@ class SecurityMiddleware:
                 await _plain(send, 400, "400 Bad Request: unknown Host header\n", {})
                 return
 
+        head = scope["method"] == "HEAD"
+        if head:  # the routes answer GET; HEAD is the same response without its body
+            scope = {**scope, "method": "GET"}
+
         async def send_with_headers(message: Message) -> None:
+            if head and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 if "content-security-policy" not in headers:

@@ -104,6 +104,8 @@ DOWNLOAD_SLOTS = {GOVARCHIVE_LOOPBACK_SLOT: {"delay": 0.0, "concurrency": 8, "ji
 #   is followed or a 503 retried; its process_request runs last, so the request record shows every
 #   header the others set. Nothing that answers from a cache sits above it (HttpCacheMiddleware, 900,
 #   is off): cached answers are not network fetches and are not archived.
+# - FromArchiveMiddleware (940, only with `crawl --resume`): its process_request runs after all others and
+#   answers from the resumed run's WARC records; the capture, whose process_request did not run, skips them.
 # - RetryAfterMiddleware (560): its process_response runs just before RetryMiddleware's.
 # - PageReaderMiddleware (100): reads the final, decoded response once (archive.page.read_page).
 # - AntibotMiddleware (90): acts on the reading (backs off, then stops requesting a challenging host).
@@ -113,6 +115,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.antibot.AntibotMiddleware": 90,
     "crawler.middlewares.page_reader.PageReaderMiddleware": 100,
     "crawler.middlewares.retry_after.RetryAfterMiddleware": 560,
+    "crawler.middlewares.from_archive.FromArchiveMiddleware": 940,
     "crawler.middlewares.warc_capture.WarcCaptureMiddleware": 950,
 }
 
@@ -126,6 +129,7 @@ ITEM_PIPELINES = {"crawler.pipelines.store.StorePipeline": 300}
 EXTENSIONS = {
     "crawler.extensions.offline.OfflineSuffixListExtension": 0,
     "crawler.extensions.crawl_run.CrawlRunExtension": 100,
+    "crawler.extensions.budget.BudgetExtension": 200,
     "crawler.extensions.progress.ProgressExtension": 500,
 }
 
@@ -133,6 +137,35 @@ EXTENSIONS = {
 GOVARCHIVE_DB = _default_db_url()
 # Reports per Store.save_reports transaction: fewer commits on the hot path, little lost on a crash.
 GOVARCHIVE_BATCH_SIZE = 100
+# Seconds after which what the store pipeline holds is committed even when the batch is not full: the
+# most extraction a crash can lose.
+GOVARCHIVE_FLUSH_INTERVAL = 3.0
+
+# --- unattended operation: runs, resume, budgets, schedule -------------------------------------------
+# Seconds between refreshes of the running crawl's heartbeat in its run row.
+GOVARCHIVE_HEARTBEAT_INTERVAL = 30.0
+# Seconds without a heartbeat after which an unfinished run of another host counts as crashed (on this
+# host a run is crashed as soon as its process is gone).
+GOVARCHIVE_RUN_STALE_SECONDS = 600.0
+# Set by `govarchive crawl --resume`: the run carried on (0: a fresh crawl). Responses archived by that
+# run (and the runs it resumed) are read from the WARC files instead of being fetched again.
+GOVARCHIVE_RESUME_RUN = 0
+# Budgets of one run (0: none): pages fetched, seconds, and the free disk space (bytes) the WARC
+# directory must keep. A spent budget ends the run "interrupted (budget)", resumable with --resume.
+GOVARCHIVE_MAX_PAGES = 0
+GOVARCHIVE_MAX_SECONDS = 0.0
+GOVARCHIVE_MIN_FREE_BYTES = 500_000_000
+# `govarchive schedule`: seconds a site lock lasts without renewal (its holder renews it while crawling),
+# so a holder that died frees the site after at most this long (at once when on the same host).
+GOVARCHIVE_LOCK_LEASE = 600.0
+# Incremental crawls: documents whose publish date is younger than this many days are rechecked on
+# every crawl (a conditional request); older ones only when their last check is this many days old,
+# or when their list entry changed. 0 rechecks everything every crawl.
+GOVARCHIVE_RECHECK_YOUNG_DAYS = 30
+GOVARCHIVE_RECHECK_OLD_EVERY_DAYS = 7
+# Send If-None-Match / If-Modified-Since from the last capture's validators (a 304 is archived as a
+# server-not-modified revisit and the archived page is read again).
+GOVARCHIVE_CONDITIONAL_REQUESTS = True
 
 # WARC capture: off only for debugging or benchmarks (an archival crawler keeps every exchange).
 GOVARCHIVE_WARC_ENABLED = True

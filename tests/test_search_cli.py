@@ -178,7 +178,7 @@ def test_db_upgrade(tmp_path):
     url = f"sqlite:///{tmp_path / 'new' / 'g.db'}"
     for _ in range(2):
         result = govarchive("db", "upgrade", "--db", url)
-        assert result.exit_code == 0 and "revision 0002" in result.output
+        assert result.exit_code == 0 and "revision 0003_runs" in result.output
 
 
 def test_unreachable_database_is_a_clear_error():

@@ -35,6 +35,7 @@ from crawler.extensions.crawl_run import (
     RUN_ID_STAT,
     WARC_FILES_STAT,
     WARC_REPAIRED_STAT,
+    force_stop,
     is_robots_request,
     start_urls,
 )
@@ -83,6 +84,7 @@ class WarcCaptureMiddleware:
         middleware = cls(crawler)
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(middleware.close, signal=signals.spider_closed)
+        crawler.signals.connect(middleware.close, signal=force_stop)  # a second Ctrl-C: files closed whole
         crawler.signals.connect(middleware.write_browser_exchange, signal=browser_exchange)
         return middleware
 
@@ -176,6 +178,8 @@ class WarcCaptureMiddleware:
             logger.exception("could not record %d captures", len(batch))
 
     def close(self) -> None:
+        if self.writer is None and not self._captures:
+            return  # closed already (a forced stop, then spider_closed)
         self._flush_captures()
         if self.writer is not None:
             self.writer.close()

@@ -98,16 +98,18 @@ def run_files(directory: Path, run_ids: Iterable[int]) -> list[Path]:
     return [p for p in iter_warc_files(directory) if not p.name.endswith(".open") and warcinfo_run_id(p) in wanted]
 
 
-def archived_index(files: list[Path]) -> dict[str, Archived]:
-    """URL -> its newest archived answer (2xx, or a 3xx the redirect middleware follows again) in `files`;
-    robots.txt, errors and revisits whose original is not among them are left to the network."""
+def archived_index(files: list[Path], refetch_statuses: frozenset[int] = frozenset()) -> dict[str, Archived]:
+    """URL -> its newest archived answer in `files` (a 3xx is followed again by the crawl, a 404 is a
+    withdrawal again); robots.txt (re-read at every crawl), answers with a status in `refetch_statuses`
+    (transient errors, anti-bot challenges) and revisits whose original is not among them are left
+    to the network."""
     index: dict[str, Archived] = {}
 
     def skip(path: Path, exc: Exception) -> None:
         logger.warning("resume: %s: %s", path, exc)
 
     for item in iter_responses(files, on_error=skip):
-        if item.status >= 400 or not item.resolved or item.url.split("?", 1)[0].endswith(ROBOTS_PATH):
+        if item.status in refetch_statuses or item.status >= 500 or not item.resolved or item.url.split("?", 1)[0].endswith(ROBOTS_PATH):
             continue
         index[item.url] = as_archived(item)
     return index

@@ -203,9 +203,10 @@ def build_summary(stats: dict[str, Any], reason: str, seconds: float) -> dict[st
         "browser_pages": stats.get("govarchive/browser/pages", 0),
         "browser_exchanges": stats.get("govarchive/browser/exchanges", 0),
         "browser_contexts_recycled": stats.get("govarchive/browser/contexts_recycled", 0),
-        "requests": stats.get("downloader/request_count", 0),
+        # over the network: Scrapy's downloader stats also count what `--resume` read from the archive
+        "requests": stats.get("downloader/request_count", 0) - stats.get("govarchive/resume/from_archive", 0),
+        "bytes": max(0, stats.get("downloader/response_bytes", 0) - stats.get("govarchive/resume/from_archive_bytes", 0)),
         "from_archive": stats.get("govarchive/resume/from_archive", 0),
-        "bytes": stats.get("downloader/response_bytes", 0),
         "seconds": round(seconds, 3),
         "starts": starts,
         "silent_starts": [{"url": s["url"], "problem": s["problem"]} for s in starts if s.get("problem")],

@@ -23,6 +23,7 @@ from scrapy.http import Headers, Response
 from scrapy.http.response.html import HtmlResponse
 from scrapy.responsetypes import responsetypes
 
+from archive.challenge import CHALLENGE_STATUSES
 from archive.resume import Archived, archived_index, run_chain, run_files
 from archive.store import Store
 from crawler.extensions.crawl_run import ARCHIVED_FLAG
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 ARCHIVED_STAT = "govarchive/resume/from_archive"
+ARCHIVED_BYTES_STAT = "govarchive/resume/from_archive_bytes"
 _ARCHIVED_KEY = "govarchive_archived"
 
 
@@ -63,6 +65,8 @@ class FromArchiveMiddleware:
         self.stats = crawler.stats
         self.db_url: str = settings["GOVARCHIVE_DB"]
         self.directory = Path(settings["GOVARCHIVE_WARC_DIR"])
+        # transient answers and challenges are asked again, as a retry would have
+        self.refetch = frozenset(settings.getlist("RETRY_HTTP_CODES", [])) | CHALLENGE_STATUSES
         self._index: dict[str, Archived] | None = None
 
     @classmethod
@@ -78,7 +82,7 @@ class FromArchiveMiddleware:
             finally:
                 store.close()
             files = run_files(self.directory, runs)
-            self._index = archived_index(files)
+            self._index = archived_index(files, frozenset(int(s) for s in self.refetch))
             logger.warning("resuming crawl run %s: %d responses archived in %d WARC file(s) are read from there",
                            self.run_id, len(self._index), len(files))
             self.stats.set_value("govarchive/resume/archived", len(self._index))
@@ -93,6 +97,7 @@ class FromArchiveMiddleware:
         request.meta[_ARCHIVED_KEY] = entry
         request.meta.pop(STARTED_KEY, None)  # copied by a redirect: the capture must not write this answer
         self.stats.inc_value(ARCHIVED_STAT)
+        self.stats.inc_value(ARCHIVED_BYTES_STAT, len(entry.payload))
         return archived_response(entry, request)
 
     def process_response(self, request: Request, response: Response) -> Response:

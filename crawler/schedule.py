@@ -28,6 +28,15 @@ MAX_SLEEP = 60.0
 
 
 @dataclass
+class Scheduled:
+    """A profile to schedule: `argument` as `crawl --site` takes it, `name` as its runs record it."""
+
+    argument: str
+    name: str
+    schedule: str
+
+
+@dataclass
 class Due:
     name: str
     due: bool
@@ -71,19 +80,20 @@ def crawl_command(name: str, *, db_url: str, warc_dir: Path | None, base_url: st
     return command
 
 
-def crawl_if_due(store: Store, name: str, schedule: str, command_for: Callable[[str, bool], list[str]],
+def crawl_if_due(store: Store, item: Scheduled, command_for: Callable[[str, bool], list[str]],
                  lease: float, echo: Callable[[str], None]) -> int | None:
     """Take the site's lock, check again that it is due (another process may have just crawled it), and
     run its crawl while renewing the lease; the crawl's exit code, None when another process holds the
     lock, -1 when it is no longer due."""
+    name = item.name
     if not store.acquire_site_lock(name, lease):
         return None
     try:
-        state = check_due(store, name, schedule, local_now())
+        state = check_due(store, name, item.schedule, local_now())
         if not state.due:
             return -1
         echo(f"{name}: due, crawling" + (" (resuming its unfinished run)" if state.resume else ""))
-        child = subprocess.Popen(command_for(name, state.resume))
+        child = subprocess.Popen(command_for(item.argument, state.resume))
         while True:
             try:
                 return child.wait(timeout=max(1.0, lease / 3))
@@ -98,17 +108,18 @@ def crawl_if_due(store: Store, name: str, schedule: str, command_for: Callable[[
         store.release_site_lock(name)
 
 
-def schedule_once(store: Store, profiles: dict[str, str], *, lease: float,
+def schedule_once(store: Store, profiles: list[Scheduled], *, lease: float,
                   command_for: Callable[[str, bool], list[str]], echo: Callable[[str], None]) -> tuple[int, list[Due]]:
     """Crawl every due profile once; (worst exit code of the crawls, the state of each profile)."""
     worst = 0
     checked: list[Due] = []
-    for name, schedule in profiles.items():
-        state = check_due(store, name, schedule, local_now())
+    for item in profiles:
+        name = item.name
+        state = check_due(store, name, item.schedule, local_now())
         if not state.due:
             echo(f"{name}: not due (next at {state.next_at.isoformat(timespec='seconds')})")
         else:
-            code = crawl_if_due(store, name, schedule, command_for, lease, echo)
+            code = crawl_if_due(store, item, command_for, lease, echo)
             if code is None:
                 echo(f"{name}: skipped, another process is crawling it")
             elif code == -1:
@@ -116,7 +127,7 @@ def schedule_once(store: Store, profiles: dict[str, str], *, lease: float,
             else:
                 echo(f"{name}: crawl ended with exit status {code}")
                 worst = max(worst, code)
-            state = check_due(store, name, schedule, local_now())
+            state = check_due(store, name, item.schedule, local_now())
         checked.append(state)
     return worst, checked
 
@@ -125,13 +136,12 @@ def sleep_until_due(checked: list[Due]) -> None:
     upcoming = min((d.next_at for d in checked), default=None)
     wait = MAX_SLEEP if upcoming is None else (upcoming - local_now()).total_seconds()
     time.sleep(min(MAX_SLEEP, max(1.0, wait)))
-def scheduled_profiles(sites: tuple[str, ...], base_url: str | None) -> dict[str, str]:
-    """NAME -> cron schedule of the profiles given (all of crawler/sites/ by default) that have one;
-    the key is what `crawl --site` takes (a name, or the path given)."""
+def scheduled_profiles(sites: tuple[str, ...], base_url: str | None) -> list[Scheduled]:
+    """The profiles given (all of crawler/sites/ by default) that have a schedule."""
     from crawler.profiles import ProfileError, ProfileNotFound, available_profiles, load_profile
 
     names = [p.strip() for s in sites for p in s.split(",") if p.strip()] or available_profiles()
-    found: dict[str, str] = {}
+    found: list[Scheduled] = []
     for name in names:
         try:
             profile = load_profile(name, base_url=base_url)
@@ -140,7 +150,7 @@ def scheduled_profiles(sites: tuple[str, ...], base_url: str | None) -> dict[str
         except ProfileError as exc:
             raise click.ClickException(str(exc)) from exc
         if profile.schedule:
-            found[name] = profile.schedule
+            found.append(Scheduled(name, profile.name, profile.schedule))
         elif sites:
             raise click.UsageError(f"site profile {name!r} has no schedule: (add e.g. schedule: \"@daily\")")
     if not found:

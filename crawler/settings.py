@@ -106,6 +106,9 @@ DOWNLOAD_SLOTS = {GOVARCHIVE_LOOPBACK_SLOT: {"delay": 0.0, "concurrency": 8, "ji
 #   is off): cached answers are not network fetches and are not archived.
 # - FromArchiveMiddleware (940, only with `crawl --resume`): its process_request runs after all others and
 #   answers from the resumed run's WARC records; the capture, whose process_request did not run, skips them.
+# - ConditionalRequestMiddleware (800): If-None-Match / If-Modified-Since for known documents, added before
+#   the capture records the request; a 304 it turns into the archived page after the capture wrote it and
+#   Scrapy's DownloaderStats (850) counted the 304 as it came over the network.
 # - RetryAfterMiddleware (560): its process_response runs just before RetryMiddleware's.
 # - PageReaderMiddleware (100): reads the final, decoded response once (archive.page.read_page).
 # - AntibotMiddleware (90): acts on the reading (backs off, then stops requesting a challenging host).
@@ -115,6 +118,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.antibot.AntibotMiddleware": 90,
     "crawler.middlewares.page_reader.PageReaderMiddleware": 100,
     "crawler.middlewares.retry_after.RetryAfterMiddleware": 560,
+    "crawler.middlewares.conditional.ConditionalRequestMiddleware": 800,
     "crawler.middlewares.from_archive.FromArchiveMiddleware": 940,
     "crawler.middlewares.warc_capture.WarcCaptureMiddleware": 950,
 }

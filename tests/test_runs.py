@@ -69,3 +69,15 @@ def test_runs_on_a_missing_database_is_an_error(tmp_path):
 
 def test_runs_limit_must_be_positive(db):
     assert govarchive("runs", "--db", db, "--limit", "0").returncode == 2
+
+
+def test_migrations_build_the_schema_the_models_describe(tmp_path):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from archive.store.models import Base
+
+    with Store(f"sqlite:///{tmp_path / 'm.db'}") as store, store.engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    ours = [d for d in diffs if "crawl_runs" in repr(d) or "site_locks" in repr(d)]
+    assert not ours, ours

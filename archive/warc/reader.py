@@ -202,6 +202,28 @@ def _resolved(item: ArchivedResponse, original: _Seen, raw: bytes, report: Error
     return item
 
 
+def read_record_at(path: Path, offset: int) -> ArchivedResponse:
+    """The response or revisit record at `offset` of `path`, its payload content-decoded (a revisit's is
+    empty: its payload is in the record it refers to)."""
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        record = next(iter(ArchiveIterator(fh)))
+        if record.rec_type not in ("response", "revisit") or record.http_headers is None:
+            raise WarcReadError(path, offset, f"a {record.rec_type} record, not a response")
+        headers = list(record.http_headers.headers)
+        raw = _read_block_payload(record)
+        rec = record.rec_headers
+        return ArchivedResponse(
+            url=(rec.get_header("WARC-Target-URI") or "").strip("<>"),
+            status=int(record.http_headers.get_statuscode()),
+            headers=headers,
+            payload=decode_payload(raw, headers) if record.rec_type == "response" else b"",
+            date=rec.get_header("WARC-Date") or "",
+            ref=WarcRef(path.name, offset, 0, rec.get_header("WARC-Record-ID") or ""),
+            record_type=record.rec_type,
+        )
+
+
 def read_response_at(path: Path, offset: int) -> tuple[bytes, list[tuple[str, str]]]:
     """The content-decoded payload and HTTP headers of the response record at `offset` of `path`."""
     payload, headers = _read_payload_at(path, offset)

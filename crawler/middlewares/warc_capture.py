@@ -51,6 +51,9 @@ logger = logging.getLogger(__name__)
 # the WarcRef of the response record (the report's `warc`).
 STARTED_KEY = "govarchive_warc_started_at"
 WARC_REF_KEY = "warc_ref"
+# request.meta: the archived capture (an archive.warc Original) whose validators a conditional request
+# sent (crawler/middlewares/conditional.py); a 304 answer is written as a revisit referring to it.
+NOT_MODIFIED_OF_KEY = "govarchive_not_modified_of"
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # Connection-level headers the HTTP client consumed: the body beside them is already de-chunked.
 HOP_BY_HOP = {b"transfer-encoding"}
@@ -137,18 +140,19 @@ class WarcCaptureMiddleware:
         started_at = fetch_start(queued_at, request.meta.get("download_latency"))
         request.meta[STARTED_KEY] = started_at  # the WARC-Date; the spider uses it as fetched_at
         request.meta[WARC_REF_KEY] = self._write(build_exchange(request, response, started_at),
-                                                 robots=is_robots_request(request))
+                                                 robots=is_robots_request(request),
+                                                 not_modified_of=request.meta.get(NOT_MODIFIED_OF_KEY))
         return response
 
     def write_browser_exchange(self, exchange: Exchange) -> WarcRef | None:
         return self._write(exchange, robots=False)
 
-    def _write(self, exchange: Exchange, robots: bool) -> WarcRef | None:
+    def _write(self, exchange: Exchange, robots: bool, not_modified_of: Any = None) -> WarcRef | None:
         if self.writer is None:  # spider_opened failed to set up the writer (logged there)
             self.stats.inc_value("govarchive/warc/errors")
             return None
         try:
-            written = self.writer.write_exchange(exchange)
+            written = self.writer.write_exchange(exchange, not_modified_of=not_modified_of)
         except Exception:
             self.stats.inc_value("govarchive/warc/errors")
             logger.exception("could not write the WARC records for %s", exchange.url)

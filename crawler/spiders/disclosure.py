@@ -58,6 +58,7 @@ from crawler import link_policy
 from crawler.browser.choice import FAILURE_KIND, META_KEY, BrowserChoice, browser_failure, is_shell
 from crawler.items import FailureItem, FileItem, ReportItem, WithdrawnItem
 from crawler.middlewares.antibot import HostBlocked
+from crawler.middlewares.conditional import NotDue
 from crawler.middlewares.page_reader import CONTEXT, READING, fetched_at
 from crawler.middlewares.warc_capture import WARC_REF_KEY
 from crawler.profiles import Profile, load_profile
@@ -340,6 +341,11 @@ class DisclosureSpider(scrapy.Spider):
             return
         if failure.check(HostBlocked):
             yield FailureItem(url, "antibot", str(failure.value))
+            return
+        if failure.check(NotDue):  # a known document not due for a recheck: its stored report counts
+            if outcome := self.starts.get(request.meta.get("start")):
+                outcome.reports += 1
+            self._stat("not_due")
             return
         if failure.check(IgnoreRequest):  # robots.txt, offsite, size limits: by design, not failures
             self._stat("ignored")

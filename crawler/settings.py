@@ -16,7 +16,8 @@ LOG_LEVEL = "INFO"
 # --- spider: politeness, robots, retries, link following -------------------------------------------
 # Site profiles (crawler/sites/*.yaml) override the politeness values below at spider priority;
 # `-s NAME=VALUE` overrides both.
-ROBOTSTXT_OBEY = True
+ROBOTSTXT_OBEY = True  # only an explicit -s ROBOTSTXT_OBEY=False turns it off (logged: extensions/politeness.py)
+# Set one with a contact address (a crawl of a real site warns while it is this default).
 USER_AGENT = "Mozilla/5.0 (compatible; govarchive/0.1; archival crawler of government disclosure pages)"
 
 # Scrapy runs the output of every callback through CONCURRENT_ITEMS asyncio tasks; its default, 100,
@@ -134,6 +135,7 @@ EXTENSIONS = {
     "crawler.extensions.offline.OfflineSuffixListExtension": 0,
     "crawler.extensions.crawl_run.CrawlRunExtension": 100,
     "crawler.extensions.budget.BudgetExtension": 200,
+    "crawler.extensions.politeness.PolitenessExtension": 300,
     "crawler.extensions.progress.ProgressExtension": 500,
 }
 

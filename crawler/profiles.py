@@ -39,6 +39,9 @@ POLITENESS_KEYS: dict[str, tuple[str, type]] = {
     "retry_times": ("RETRY_TIMES", int),
     "download_timeout": ("DOWNLOAD_TIMEOUT", int),
     "depth_limit": ("DEPTH_LIMIT", int),
+    # incremental crawls: how often known documents are asked for again (crawler/middlewares/conditional.py)
+    "recheck_young_days": ("GOVARCHIVE_RECHECK_YOUNG_DAYS", int),
+    "recheck_old_every_days": ("GOVARCHIVE_RECHECK_OLD_EVERY_DAYS", int),
 }
 
 

@@ -164,10 +164,12 @@ GOVARCHIVE_MIN_FREE_BYTES = 500_000_000
 # `govarchive schedule`: seconds a site lock lasts without renewal (its holder renews it while crawling),
 # so a holder that died frees the site after at most this long (at once when on the same host).
 GOVARCHIVE_LOCK_LEASE = 600.0
-# Incremental crawls: documents whose publish date is younger than this many days are rechecked on
-# every crawl (a conditional request); older ones only when their last check is this many days old,
-# or when their list entry changed. 0 rechecks everything every crawl.
-GOVARCHIVE_RECHECK_YOUNG_DAYS = 30
+# Incremental crawls: documents whose publish date is younger than GOVARCHIVE_RECHECK_YOUNG_DAYS are
+# rechecked on every crawl (a conditional request); older ones only when their last check is
+# GOVARCHIVE_RECHECK_OLD_EVERY_DAYS old, or when their list entry shows another date. 0 (the default)
+# rechecks every known document on every crawl, conditionally; a site profile sets its own
+# (politeness: recheck_young_days: 30), since an old document not asked for is found withdrawn later.
+GOVARCHIVE_RECHECK_YOUNG_DAYS = 0
 GOVARCHIVE_RECHECK_OLD_EVERY_DAYS = 7
 # Send If-None-Match / If-Modified-Since from the last capture's validators (a 304 is archived as a
 # server-not-modified revisit and the archived page is read again).

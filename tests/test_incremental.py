@@ -18,7 +18,7 @@ from tests.clirun import FAST, govarchive
 pytestmark = pytest.mark.timeout(300)
 
 NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
-RECHECK_ALL = ["-s", "GOVARCHIVE_RECHECK_YOUNG_DAYS=0"]
+RECHECK_ALL = ["-s", "GOVARCHIVE_RECHECK_YOUNG_DAYS=0"]  # the default, said
 
 
 def crawl(site, workdir: Path, *extra: str):
@@ -123,7 +123,7 @@ def test_old_documents_are_not_asked_for_until_their_recheck_is_due(site, crawle
     workdir, first = crawled
     known = [row[0] for row in query(workdir, "SELECT url FROM reports WHERE NOT withdrawn")]  # a withdrawn one is asked
     site.reset_log()
-    result = crawl(site, workdir)
+    result = crawl(site, workdir, "-s", "GOVARCHIVE_RECHECK_YOUNG_DAYS=30")
     asked = {target for _m, target, _s in site.requests}
     detail_paths = {u.split("://", 1)[1].partition("/")[2] for u in known}
     assert not asked & {"/" + p for p in detail_paths}, sorted(asked & {"/" + p for p in detail_paths})

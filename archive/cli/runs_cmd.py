@@ -23,7 +23,9 @@ def run_line(run: dict) -> str:
             f"       {run['started_at']} → {end}\n"
             f"       pages {run['pages']}, reports new {run['reports_new']} / changed {run['reports_changed']} / "
             f"unchanged {run['reports_unchanged']}, failures: {failed}\n"
-            f"       {run['bytes']} bytes fetched, {len(run['warc_files'])} WARC file(s), {run['warc_bytes']} bytes"
+            f"       {run['requests']} requests ({run['not_modified']} not modified, {run['not_due']} known documents "
+            f"not due, {run['from_archive']} read from the archive), {run['bytes']} bytes fetched\n"
+            f"       {len(run['warc_files'])} WARC file(s), {run['warc_bytes']} bytes"
             + "".join(f"\n         {name}" for name in run["warc_files"]))
 
 

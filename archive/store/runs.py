@@ -99,7 +99,9 @@ class RunInfo:
             "finish_reason": s.get("finish_reason"), "resumes": self.resumes,
             "pages": s.get("pages", 0), "reports_new": s.get("reports_new", 0),
             "reports_changed": s.get("reports_changed", 0), "reports_unchanged": s.get("reports_unchanged", 0),
-            "failures": s.get("failures", {}), "bytes": s.get("bytes", 0),
+            "failures": s.get("failures", {}), "requests": s.get("requests", 0), "bytes": s.get("bytes", 0),
+            "not_modified": s.get("not_modified", 0), "not_due": s.get("not_due", 0),
+            "from_archive": s.get("from_archive", 0),
             "warc_files": s.get("warc_files", []), "warc_bytes": s.get("warc_bytes", 0),
         }
 

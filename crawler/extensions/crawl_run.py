@@ -207,6 +207,8 @@ def build_summary(stats: dict[str, Any], reason: str, seconds: float) -> dict[st
         "requests": stats.get("downloader/request_count", 0) - stats.get("govarchive/resume/from_archive", 0),
         "bytes": max(0, stats.get("downloader/response_bytes", 0) - stats.get("govarchive/resume/from_archive_bytes", 0)),
         "from_archive": stats.get("govarchive/resume/from_archive", 0),
+        "not_modified": stats.get("govarchive/incremental/not_modified", 0),  # 304s to conditional requests
+        "not_due": stats.get("govarchive/incremental/not_due", 0),  # known documents not asked for
         "seconds": round(seconds, 3),
         "starts": starts,
         "silent_starts": [{"url": s["url"], "problem": s["problem"]} for s in starts if s.get("problem")],

@@ -108,9 +108,11 @@ def crawl_if_due(store: Store, item: Scheduled, command_for: Callable[[str, bool
         store.release_site_lock(name)
 
 
-def schedule_once(store: Store, profiles: list[Scheduled], *, lease: float,
+def schedule_once(store: Store, profiles: list[Scheduled], *, lease: float, stale_seconds: float,
                   command_for: Callable[[str, bool], list[str]], echo: Callable[[str], None]) -> tuple[int, list[Due]]:
     """Crawl every due profile once; (worst exit code of the crawls, the state of each profile)."""
+    for crashed in store.mark_crashed_runs(stale_seconds):  # so that their site is resumed
+        echo(f"crawl run {crashed} ended without a record of its end: marked crashed")
     worst = 0
     checked: list[Due] = []
     for item in profiles:
@@ -180,7 +182,9 @@ def schedule_cmd(sites: tuple[str, ...], once: bool, base_url: str | None, db_ur
 
     profiles = scheduled_profiles(sites, base_url)
     values = parse_overrides(overrides)
-    lease = crawl_settings(values, db_url=db_url, warc_dir=warc_dir).getfloat("GOVARCHIVE_LOCK_LEASE")
+    settings = crawl_settings(values, db_url=db_url, warc_dir=warc_dir)
+    lease = settings.getfloat("GOVARCHIVE_LOCK_LEASE")
+    stale = settings.getfloat("GOVARCHIVE_RUN_STALE_SECONDS")
     store = open_store_for_writing(db_url)
 
     def command_for(name: str, resume: bool) -> list[str]:
@@ -192,7 +196,8 @@ def schedule_cmd(sites: tuple[str, ...], once: bool, base_url: str | None, db_ur
 
     try:
         while True:
-            worst, checked = schedule_once(store, profiles, lease=lease, command_for=command_for, echo=echo)
+            worst, checked = schedule_once(store, profiles, lease=lease, stale_seconds=stale, command_for=command_for,
+                                           echo=echo)
             if once:
                 if worst:
                     raise SystemExit(worst)

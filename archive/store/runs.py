@@ -26,7 +26,6 @@ from archive.store.models import CrawlRun, SiteLock
 
 RUNNING = "running"
 CRASHED = "crashed"
-OUTCOMES = ("finished", "interrupted", "failed", CRASHED)
 
 
 def this_host() -> str:

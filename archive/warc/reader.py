@@ -195,6 +195,8 @@ def _resolved(item: ArchivedResponse, original: _Seen, raw: bytes, report: Error
     try:
         payload, orig_headers = _read_payload_at(original.path, original.offset)
         item.payload = decode_payload(payload, orig_headers)
+        if item.status == 304:  # server-not-modified: the server confirmed the page it refers to, read as that
+            item.status, item.headers = 200, orig_headers
     except Exception as exc:
         report(original.path, located(original.path, original.offset, exc))
         item.resolved = False

@@ -35,6 +35,7 @@ from archive.store import Store
 from archive.store.known import Known, known_documents
 from archive.warc.digests import Original
 from archive.warc.reader import ArchivedResponse, read_record_at
+from crawler.browser.choice import META_KEY as BROWSER_KEY
 from crawler.middlewares.from_archive import archived_response
 from crawler.middlewares.page_reader import CONTEXT
 from crawler.middlewares.warc_capture import NOT_MODIFIED_OF_KEY
@@ -107,7 +108,8 @@ class ConditionalRequestMiddleware:
 
     def process_request(self, request: Request) -> None:
         role = request.meta.get("role")
-        if request.method != "GET" or role not in (RECORD, ATTACHMENT) or not request.meta.get(CONTEXT):
+        if request.method != "GET" or role not in (RECORD, ATTACHMENT) or not request.meta.get(CONTEXT) \
+                or request.meta.get(BROWSER_KEY):  # a browser rendering needs the whole page, never a 304
             return None
         known = self.known().get(request.url)
         if known is None or known.ref is None:

@@ -119,3 +119,20 @@ def test_site_lock_one_holder_at_a_time_and_taken_over_from_a_dead_or_expired_ho
         assert store.acquire_site_lock("dead", 600)
         assert store.acquire_site_lock("expired", 600)
         assert not store.acquire_site_lock("alive", 600)
+
+
+def test_a_site_whose_last_run_crashed_is_resumed(site, tmp_path, profile):
+    from sqlalchemy import update
+
+    from archive.store.models import CrawlRun
+
+    with Store(db_url(tmp_path)) as store:
+        killed = store.start_run([site.url + "/col/tzgg/index.html"], "minutely")
+        with store.engine.begin() as conn:
+            conn.execute(update(CrawlRun).where(CrawlRun.id == killed).values(pid=dead_pid()))
+    result = govarchive(*schedule_args(site, tmp_path, profile), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"crawl run {killed} ended without a record of its end: marked crashed" in result.stderr
+    assert "resuming its unfinished run" in result.stderr and f"resuming crawl run {killed}" in result.stderr
+    first, second = sorted(crawl_runs(tmp_path), key=lambda r: r.id)
+    assert first.outcome == "crashed" and second.outcome == "finished" and second.resumes == killed

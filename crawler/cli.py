@@ -32,11 +32,14 @@ QUIET_TRACEBACKS = ("scrapy.downloadermiddlewares.robotstxt",)
 @click.option("--warc-dir", type=click.Path(file_okay=False, path_type=Path), help="WARC directory [default: data/warc].")
 @click.option("-s", "--set", "overrides", multiple=True, metavar="SETTING=VALUE",
               help="Override a Scrapy or govarchive setting, as `scrapy crawl -s` does; repeatable.")
+@click.option("--resume", is_flag=True,
+              help="Carry on the last crawl of these URLs/profiles if it did not finish (interrupted, crashed, "
+                   "killed): what it archived is read from its WARC files, not fetched again.")
 @click.option("--explain", "explain_url", metavar="URL",
               help="Fetch one page and show what the crawler sees on it (kind and why, record links, pages, "
                    "endpoints, handlers); crawls nothing.")
 def crawl_cmd(urls: tuple[str, ...], sites: tuple[str, ...], base_url: str | None, db_url: str,
-              warc_dir: Path | None, overrides: tuple[str, ...], explain_url: str | None) -> None:
+              warc_dir: Path | None, overrides: tuple[str, ...], resume: bool, explain_url: str | None) -> None:
     """Crawl disclosure columns (栏目) into the database and WARC files.
 
     Give the column URLs a person would open (http:// or https://; a bare host/path means http://),
@@ -45,6 +48,10 @@ def crawl_cmd(urls: tuple[str, ...], sites: tuple[str, ...], base_url: str | Non
 
     A start URL that yields no report (an unknown platform, an app shell, a list without records, records
     all off-site) is named in the summary with the reason, and the crawl exits 1.
+
+    Ctrl-C stops gracefully (the requests in flight end, everything extracted is stored, the run is
+    recorded "interrupted", exit 130); a second Ctrl-C stores what was extracted and stops at once.
+    Either way, or after a crash or a spent budget, --resume carries on.
 
     Example: govarchive crawl http://127.0.0.1:8000/xxgk/tzgg/ --db sqlite:///data/demo.db
     """
@@ -64,18 +71,53 @@ def crawl_cmd(urls: tuple[str, ...], sites: tuple[str, ...], base_url: str | Non
     settings = crawl_settings(values, db_url=db_url, warc_dir=warc_dir)
     check_overrides(values, settings)
     check_database(settings.get("GOVARCHIVE_DB"))
+    if resume:
+        resume_setting(settings, list(urls), list(sites), base_url)
     summary = run_crawl(list(urls), list(sites), settings, base_url=base_url)
     if summary is None:
         raise click.ClickException("the crawl could not start (see the messages above)")
     if summary.get("status") == "failed":
         raise click.ClickException(failure_message(list(urls) or list(sites), summary))
     if summary.get("status") == "interrupted":
-        click.echo(f"interrupted: crawl run {summary.get('run_id')} stopped before the end; what was read is stored",
-                   err=True)
+        why = f" (budget: {summary['budget']})" if summary.get("budget") else ""
+        click.echo(f"interrupted{why}: crawl run {summary.get('run_id')} stopped before the end; everything "
+                   f"extracted is stored. Resume with: {resume_command()}", err=True)
         raise SystemExit(130)
     silent = summary.get("silent_starts") or []
     if silent:
         raise click.ClickException("; ".join(f"nothing from {s['url']}: {s['problem']}" for s in silent))
+
+
+def resume_setting(settings: Any, urls: list[str], sites: list[str], base_url: str | None) -> None:
+    """GOVARCHIVE_RESUME_RUN: the last run of the same crawl, when it did not finish."""
+    from archive.resume import resumable_run
+    from archive.store import Store
+    from crawler.profiles import load_profile
+
+    names = [part.strip() for name in sites for part in name.split(",") if part.strip()]
+    profiles = [load_profile(name, base_url=base_url) for name in names]
+    start = [u if "://" in u else "http://" + u for u in urls] + [u for p in profiles for u in p.start_urls]
+    site = ",".join(p.name for p in profiles) or None
+    store = Store(settings["GOVARCHIVE_DB"])
+    try:
+        run_id = resumable_run(store, site, list(dict.fromkeys(start)))
+    finally:
+        store.close()
+    if run_id is None:
+        click.echo("nothing to resume: the last crawl of these start URLs finished (or there was none); "
+                   "crawling afresh", err=True)
+        return
+    click.echo(f"resuming crawl run {run_id}", err=True)
+    settings.set("GOVARCHIVE_RESUME_RUN", run_id, priority="cmdline")
+
+
+def resume_command() -> str:
+    """This command line with --resume, for the operator to copy."""
+    import shlex
+    import sys
+
+    args = [a for a in sys.argv[1:] if a != "--resume"]
+    return " ".join(shlex.quote(a) for a in ["govarchive", *args, "--resume"])
 
 
 def explain_page(url: str, overrides: dict[str, str]) -> None:
@@ -243,12 +285,10 @@ def check_database(db_url: str) -> None:
 def run_crawl(urls: list[str], sites: list[str], settings: Any, *, base_url: str | None = None
               ) -> dict[str, Any] | None:
     """Run the disclosure spider to the end; the crawl's summary, or None if it never started."""
-    from scrapy.crawler import CrawlerProcess
-
     from archive.store import Store
     from crawler.extensions.crawl_run import RUN_ID_STAT
 
-    process = CrawlerProcess(settings)
+    process = StoppableProcess(settings)
     for name in QUIET_TRACEBACKS:
         logging.getLogger(name).addFilter(drop_traceback)
     try:
@@ -272,10 +312,44 @@ def run_crawl(urls: list[str], sites: list[str], settings: Any, *, base_url: str
         return None
     store = Store(settings["GOVARCHIVE_DB"])  # the run's record is the crawl's outcome
     try:
-        run = store.get_run(run_id)
+        run = store.get_run(run_id) or {}
+        if run and not run.get("summary"):  # stopped before the engine could close the spider
+            summary = {"run_id": run_id, "status": "interrupted", "finish_reason": "shutdown"}
+            store.finish_run(run_id, summary)
+            return summary
     finally:
         store.close()
-    return (run or {}).get("summary")
+    return run.get("summary")
+
+
+def stoppable_process_class() -> type:
+    """Scrapy's CrawlerProcess, except that a second Ctrl-C first sends `force_stop` (the pipeline
+    commits what it holds, the WARC files are closed, the run is recorded interrupted), then stops."""
+    import signal
+
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.utils.ossignal import install_shutdown_handlers
+
+    from crawler.extensions.crawl_run import force_stop
+
+    class _StoppableProcess(CrawlerProcess):
+        def _signal_kill(self, signum: int, _: Any) -> None:
+            from twisted.internet import reactor
+
+            install_shutdown_handlers(signal.SIG_IGN)
+            reactor.callFromThread(self._force_stop)  # type: ignore[attr-defined]
+
+        def _force_stop(self) -> None:  # in the reactor thread, not the signal handler: it may log
+            logging.getLogger(__name__).warning("second interrupt: storing what was extracted, then stopping")
+            for crawler in list(self.crawlers):
+                crawler.signals.send_catch_log(force_stop)
+            self._stop_reactor()
+
+    return _StoppableProcess
+
+
+def StoppableProcess(settings: Any) -> Any:  # noqa: N802  (a class, built late: Scrapy is imported lazily)
+    return stoppable_process_class()(settings)
 
 
 def drop_traceback(record: logging.LogRecord) -> bool:
@@ -300,3 +374,12 @@ def error_words(exception_name: str) -> str:
 
 
 cli.add_command(crawl_cmd)
+
+
+def _add_schedule() -> None:
+    from crawler.schedule import schedule_cmd
+
+    cli.add_command(schedule_cmd)
+
+
+_add_schedule()

@@ -23,8 +23,6 @@ from archive.urls import host_of
 
 SITES_DIR = Path(__file__).resolve().parent / "sites"
 _NAME = re.compile(r"^[A-Za-z0-9][\w.-]*$")
-_CRON_FIELD = re.compile(r"^(?:\*|\d+(?:-\d+)?)(?:/\d+)?(?:,(?:\*|\d+(?:-\d+)?)(?:/\d+)?)*$|^[A-Za-z]{3}$")
-_CRON_MACROS = {"@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@annually", "@midnight"}
 
 TOP_KEYS = {"name", "description", "base_url", "start_urls", "allowed_hosts", "patterns", "selectors",
             "politeness", "schedule", "endpoints"}
@@ -41,6 +39,9 @@ POLITENESS_KEYS: dict[str, tuple[str, type]] = {
     "retry_times": ("RETRY_TIMES", int),
     "download_timeout": ("DOWNLOAD_TIMEOUT", int),
     "depth_limit": ("DEPTH_LIMIT", int),
+    # incremental crawls: how often known documents are asked for again (crawler/middlewares/conditional.py)
+    "recheck_young_days": ("GOVARCHIVE_RECHECK_YOUNG_DAYS", int),
+    "recheck_old_every_days": ("GOVARCHIVE_RECHECK_OLD_EVERY_DAYS", int),
 }
 
 
@@ -259,9 +260,10 @@ def _selector(value: Any, key: str, fail) -> str:
 
 
 def _cron(value: str, fail) -> str:
-    if value in _CRON_MACROS:
-        return value
-    fields = value.split()
-    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+    """A schedule croniter (which `govarchive schedule` runs it with) reads: 5 fields or a @macro."""
+    from croniter import croniter
+
+    value = value.strip()
+    if (not value.startswith("@") and len(value.split()) != 5) or not croniter.is_valid(value):
         raise fail(f"schedule: {value!r} is not a cron expression (5 fields: minute hour day month weekday)")
     return value

@@ -16,7 +16,8 @@ LOG_LEVEL = "INFO"
 # --- spider: politeness, robots, retries, link following -------------------------------------------
 # Site profiles (crawler/sites/*.yaml) override the politeness values below at spider priority;
 # `-s NAME=VALUE` overrides both.
-ROBOTSTXT_OBEY = True
+ROBOTSTXT_OBEY = True  # only an explicit -s ROBOTSTXT_OBEY=False turns it off (logged: extensions/politeness.py)
+# Set one with a contact address (a crawl of a real site warns while it is this default).
 USER_AGENT = "Mozilla/5.0 (compatible; govarchive/0.1; archival crawler of government disclosure pages)"
 
 # Scrapy runs the output of every callback through CONCURRENT_ITEMS asyncio tasks; its default, 100,
@@ -118,6 +119,11 @@ DOWNLOAD_SLOTS = {GOVARCHIVE_LOOPBACK_SLOT: {"delay": 0.0, "concurrency": 8, "ji
 #   is followed or a 503 retried; its process_request runs last, so the request record shows every
 #   header the others set. Nothing that answers from a cache sits above it (HttpCacheMiddleware, 900,
 #   is off): cached answers are not network fetches and are not archived.
+# - FromArchiveMiddleware (940, only with `crawl --resume`): its process_request runs after all others and
+#   answers from the resumed run's WARC records; the capture, whose process_request did not run, skips them.
+# - ConditionalRequestMiddleware (800): If-None-Match / If-Modified-Since for known documents, added before
+#   the capture records the request; a 304 it turns into the archived page after the capture wrote it and
+#   Scrapy's DownloaderStats (850) counted the 304 as it came over the network.
 # - RetryAfterMiddleware (560): its process_response runs just before RetryMiddleware's.
 # - Scrapy's RedirectMiddleware (600), HttpCompressionMiddleware (590) and MetaRefreshMiddleware (580)
 #   are replaced at their own orders: a redirect loop is a recorded failure, not a silent duplicate;
@@ -140,6 +146,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.body_limits.BodyLimitsMiddleware": 590,
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
     "crawler.middlewares.redirect.RedirectMiddleware": 600,
+    "crawler.middlewares.conditional.ConditionalRequestMiddleware": 800,
+    "crawler.middlewares.from_archive.FromArchiveMiddleware": 940,
     "crawler.middlewares.warc_capture.WarcCaptureMiddleware": 950,
 }
 
@@ -153,6 +161,8 @@ ITEM_PIPELINES = {"crawler.pipelines.store.StorePipeline": 300}
 EXTENSIONS = {
     "crawler.extensions.offline.OfflineSuffixListExtension": 0,
     "crawler.extensions.crawl_run.CrawlRunExtension": 100,
+    "crawler.extensions.budget.BudgetExtension": 200,
+    "crawler.extensions.politeness.PolitenessExtension": 300,
     "crawler.extensions.progress.ProgressExtension": 500,
 }
 
@@ -160,6 +170,37 @@ EXTENSIONS = {
 GOVARCHIVE_DB = _default_db_url()
 # Reports per Store.save_reports transaction: fewer commits on the hot path, little lost on a crash.
 GOVARCHIVE_BATCH_SIZE = 100
+# Seconds after which what the store pipeline holds is committed even when the batch is not full: the
+# most extraction a crash can lose.
+GOVARCHIVE_FLUSH_INTERVAL = 3.0
+
+# --- unattended operation: runs, resume, budgets, schedule -------------------------------------------
+# Seconds between refreshes of the running crawl's heartbeat in its run row.
+GOVARCHIVE_HEARTBEAT_INTERVAL = 30.0
+# Seconds without a heartbeat after which an unfinished run of another host counts as crashed (on this
+# host a run is crashed as soon as its process is gone).
+GOVARCHIVE_RUN_STALE_SECONDS = 600.0
+# Set by `govarchive crawl --resume`: the run carried on (0: a fresh crawl). Responses archived by that
+# run (and the runs it resumed) are read from the WARC files instead of being fetched again.
+GOVARCHIVE_RESUME_RUN = 0
+# Budgets of one run (0: none): pages fetched, seconds, and the free disk space (bytes) the WARC
+# directory must keep. A spent budget ends the run "interrupted (budget)", resumable with --resume.
+GOVARCHIVE_MAX_PAGES = 0
+GOVARCHIVE_MAX_SECONDS = 0.0
+GOVARCHIVE_MIN_FREE_BYTES = 500_000_000
+# `govarchive schedule`: seconds a site lock lasts without renewal (its holder renews it while crawling),
+# so a holder that died frees the site after at most this long (at once when on the same host).
+GOVARCHIVE_LOCK_LEASE = 600.0
+# Incremental crawls: documents whose publish date is younger than GOVARCHIVE_RECHECK_YOUNG_DAYS are
+# rechecked on every crawl (a conditional request); older ones only when their last check is
+# GOVARCHIVE_RECHECK_OLD_EVERY_DAYS old, or when their list entry shows another date. 0 (the default)
+# rechecks every known document on every crawl, conditionally; a site profile sets its own
+# (politeness: recheck_young_days: 30), since an old document not asked for is found withdrawn later.
+GOVARCHIVE_RECHECK_YOUNG_DAYS = 0
+GOVARCHIVE_RECHECK_OLD_EVERY_DAYS = 7
+# Send If-None-Match / If-Modified-Since from the last capture's validators (a 304 is archived as a
+# server-not-modified revisit and the archived page is read again).
+GOVARCHIVE_CONDITIONAL_REQUESTS = True
 
 # WARC capture: off only for debugging or benchmarks (an archival crawler keeps every exchange).
 GOVARCHIVE_WARC_ENABLED = True

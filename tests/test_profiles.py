@@ -21,7 +21,8 @@ def test_example_profile_documents_every_field():
     assert profile.selectors["list_links"].startswith("descendant-or-self::ul")  # CSS turned into XPath
     assert profile.selectors["next_page"] == "//a[contains(., '下一页')]"
     assert profile.politeness == {"DOWNLOAD_DELAY": 2.0, "CONCURRENT_REQUESTS_PER_DOMAIN": 2,
-                                  "AUTOTHROTTLE_ENABLED": True, "AUTOTHROTTLE_TARGET_CONCURRENCY": 1.0}
+                                  "AUTOTHROTTLE_ENABLED": True, "AUTOTHROTTLE_TARGET_CONCURRENCY": 1.0,
+                                  "GOVARCHIVE_RECHECK_YOUNG_DAYS": 30, "GOVARCHIVE_RECHECK_OLD_EVERY_DAYS": 7}
     assert profile.schedule == "30 2 * * *"
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from archive import __version__
-from archive.cli import db_cmds, extract_cmd, reprocess_cmd, search_cmds, serve_cmd, warc_cmds
+from archive.cli import db_cmds, extract_cmd, reprocess_cmd, runs_cmd, search_cmds, serve_cmd, warc_cmds
 from archive.cli.errors import GovarchiveGroup
 
 
@@ -24,7 +24,7 @@ def cli() -> None:
     """
 
 
-for _module in (extract_cmd, search_cmds, db_cmds, reprocess_cmd, warc_cmds, serve_cmd):
+for _module in (extract_cmd, search_cmds, db_cmds, reprocess_cmd, runs_cmd, warc_cmds, serve_cmd):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

@@ -35,6 +35,24 @@ class CrawlRun(Base):
     started_at: Mapped[str] = mapped_column(String(40))
     finished_at: Mapped[str | None] = mapped_column(String(40))
     summary: Mapped[str | None] = mapped_column(Text)  # JSON object
+    # running (no finished_at yet) | finished | interrupted | failed | crashed (archive/store/runs.py)
+    status: Mapped[str | None] = mapped_column(String(20))
+    pid: Mapped[int | None] = mapped_column(Integer)  # the crawling process, to tell a crash from a long run
+    host: Mapped[str | None] = mapped_column(String(255))
+    heartbeat_at: Mapped[str | None] = mapped_column(String(40))  # refreshed while the crawl runs
+    resumes: Mapped[int | None] = mapped_column(Integer)  # the run `crawl --resume` carried on
+
+
+class SiteLock(Base):
+    """One crawl of a site at a time, across processes and hosts: a lease its holder renews."""
+
+    __tablename__ = "site_locks"
+
+    site: Mapped[str] = mapped_column(String(255), primary_key=True)
+    pid: Mapped[int] = mapped_column(Integer)
+    host: Mapped[str] = mapped_column(String(255))
+    acquired_at: Mapped[str] = mapped_column(String(40))
+    expires_at: Mapped[str] = mapped_column(String(40))
 
 
 class ReportRow(Base):

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from archive.clock import iso_utc, now_iso
 from archive.report import Report, WarcRef
-from archive.store import export, history, saving
+from archive.store import export, history, runs, saving
 from archive.store.digest_index import StoreDigestIndex
 from archive.store.engine import StoreError, make_engine, open_engine
 from archive.store.filters import Filters
@@ -75,13 +75,22 @@ class Store:
 
     # --- crawl runs, captures, files, failures ---------------------------------------------------
 
-    def start_run(self, start_urls: list[str], site: str | None = None, settings: dict | None = None) -> int:
-        """Record the start of a crawl; returns its run id."""
+    def start_run(self, start_urls: list[str], site: str | None = None, settings: dict | None = None,
+                  *, resumes: int | None = None) -> int:
+        """Record the start of a crawl (this process, running); returns its run id."""
+        import os
+
+        started = now_iso()
         values = {
             "start_urls": json.dumps(list(start_urls), ensure_ascii=False),
             "site": site,
             "settings": json.dumps(settings or {}, ensure_ascii=False, default=str),
-            "started_at": now_iso(),
+            "started_at": started,
+            "status": runs.RUNNING,
+            "pid": os.getpid(),
+            "host": runs.this_host(),
+            "heartbeat_at": started,
+            "resumes": resumes,
         }
         with self.engine.begin() as conn:
             return conn.execute(insert(CrawlRun).values(values).returning(CrawlRun.id)).scalar_one()
@@ -92,8 +101,45 @@ class Store:
             conn.execute(
                 update(CrawlRun)
                 .where(CrawlRun.id == run_id)
-                .values(finished_at=now_iso(), summary=json.dumps(summary, ensure_ascii=False, default=str))
+                .values(finished_at=now_iso(), status=summary.get("status") or "finished", heartbeat_at=now_iso(),
+                        summary=json.dumps(summary, ensure_ascii=False, default=str))
             )
+
+    def heartbeat(self, run_id: int) -> None:
+        """The crawl of this run is alive (its row is not a crash while this keeps being called)."""
+        with self.engine.begin() as conn:
+            conn.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(heartbeat_at=now_iso()))
+
+    def mark_crashed_runs(self, stale_seconds: float) -> list[int]:
+        """Mark unfinished runs whose process died as crashed (archive.store.runs); their ids."""
+        with self.engine.begin() as conn:
+            return runs.mark_crashed(conn, runs.utcnow(), stale_seconds)
+
+    def list_runs(self, *, site: str | None = None, limit: int | None = None) -> list[runs.RunInfo]:
+        """Crawl runs, newest first (`site`: a profile name or a start URL's host)."""
+        with self.read_engine.connect() as conn:
+            return runs.list_runs(conn, site=site, limit=limit)
+
+    def last_run(self, site: str, status: str | None = None) -> runs.RunInfo | None:
+        """The newest run of a site profile (with that outcome, if given)."""
+        with self.read_engine.connect() as conn:
+            return runs.last_run(conn, site, status)
+
+    def acquire_site_lock(self, site: str, lease_seconds: float) -> bool:
+        """Take the crawl lock of a site (False: another live process holds it)."""
+        try:
+            with self.engine.begin() as conn:
+                return runs.acquire_lock(conn, site, lease_seconds, runs.utcnow())
+        except IntegrityError:
+            return False
+
+    def renew_site_lock(self, site: str, lease_seconds: float) -> bool:
+        with self.engine.begin() as conn:
+            return runs.renew_lock(conn, site, lease_seconds, runs.utcnow())
+
+    def release_site_lock(self, site: str) -> None:
+        with self.engine.begin() as conn:
+            runs.release_lock(conn, site)
 
     def get_run(self, run_id: int) -> dict | None:
         with self.read_engine.connect() as conn:

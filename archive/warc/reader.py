@@ -179,11 +179,33 @@ def _resolved(item: ArchivedResponse, original: _Seen, raw: bytes, report: Error
     try:
         payload, orig_headers = _read_payload_at(original.path, original.offset)
         item.payload = decode_payload(payload, orig_headers)
+        if item.status == 304:  # server-not-modified: the server confirmed the page it refers to, read as that
+            item.status, item.headers = 200, orig_headers
     except Exception as exc:
         report(original.path, located(original.path, original.offset, exc))
         item.resolved = False
         item.payload = decode_payload(raw, item.headers)
     return item
+
+
+def read_capture_at(path: Path, offset: int) -> ArchivedResponse:
+    """The response or revisit record at `offset` of `path`, its payload content-decoded (a revisit's is
+    empty: its payload is in the record it refers to)."""
+    record = read_record_at(path, offset)
+    if record.rec_type not in ("response", "revisit") or record.http_headers is None:
+        raise WarcReadError(path, offset, f"a {record.rec_type} record, not a response")
+    headers = list(record.http_headers.headers)
+    raw = _read_block_payload(record)
+    rec = record.rec_headers
+    return ArchivedResponse(
+        url=(rec.get_header("WARC-Target-URI") or "").strip("<>"),
+        status=int(record.http_headers.get_statuscode()),
+        headers=headers,
+        payload=decode_payload(raw, headers) if record.rec_type == "response" else b"",
+        date=rec.get_header("WARC-Date") or "",
+        ref=WarcRef(path.name, offset, record.length, rec.get_header("WARC-Record-ID") or ""),
+        record_type=record.rec_type,
+    )
 
 
 def read_response_at(path: Path, offset: int) -> tuple[bytes, list[tuple[str, str]]]:

@@ -87,9 +87,12 @@ class WarcWriter:
 
     # -- public API ---------------------------------------------------------------------------------
 
-    def write_exchange(self, ex: Exchange) -> WrittenExchange:
+    def write_exchange(self, ex: Exchange, *, not_modified_of: Original | None = None) -> WrittenExchange:
+        """Write the request and response records of `ex`; a 304 to a conditional request becomes a
+        server-not-modified revisit of `not_modified_of` (the capture its validators came from, perhaps in
+        an earlier crawl), else of this writer's last capture of the URL."""
         with self._lock:
-            return self._write_exchange(ex)
+            return self._write_exchange(ex, not_modified_of)
 
     def close(self) -> None:
         with self._lock:
@@ -108,7 +111,7 @@ class WarcWriter:
 
     # -- internals ----------------------------------------------------------------------------------
 
-    def _write_exchange(self, ex: Exchange) -> WrittenExchange:
+    def _write_exchange(self, ex: Exchange, not_modified_of: Original | None = None) -> WrittenExchange:
         payload_digest = records.sha1_digest(ex.body)
         uri = records.target_uri(ex.url)
         response_id, request_id = self.new_id(), self.new_id()
@@ -116,7 +119,8 @@ class WarcWriter:
 
         if records.is_not_modified(ex):
             main = records.build_revisit(
-                ex, response_id, profile=records.PROFILE_NOT_MODIFIED, original=self._last_capture.get(uri)
+                ex, response_id, profile=records.PROFILE_NOT_MODIFIED,
+                original=not_modified_of or self._last_capture.get(uri)
             )
         elif original is not None:
             main = records.build_revisit(

@@ -9,7 +9,10 @@ with the `crawl_run_finished` signal (the progress extension prints it); `govarc
 back from the run row for its exit status.
 
 Outcome: "finished"; "failed" when not one page answered; "interrupted" when the crawl was stopped
-(Ctrl-C, SIGTERM: Scrapy's close reason "shutdown").
+(Ctrl-C, SIGTERM: Scrapy's close reason "shutdown"; a budget: "budget"; a second Ctrl-C: `force_stop`,
+sent by `govarchive crawl` before it stops the reactor, recorded at once because spider_closed never
+comes). While the crawl runs, the row's heartbeat is refreshed every GOVARCHIVE_HEARTBEAT_INTERVAL
+seconds; at the start, earlier runs whose process died are marked "crashed" (archive/store/runs.py).
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ WARC_REPAIRED_STAT = "govarchive/warc/repaired"
 crawl_run_finished = object()
 
 ROBOTS_PATH = "/robots.txt"
+# Response.flags of an answer `crawl --resume` read from the archive (crawler/middlewares/from_archive.py).
+ARCHIVED_FLAG = "archived"
 # Settings that describe how polite the crawl was; recorded on the run and in the warcinfo record.
 POLITENESS_SETTINGS = (
     "USER_AGENT",
@@ -60,7 +65,12 @@ POLITENESS_SETTINGS = (
     "RETRY_TIMES",
     "DOWNLOAD_TIMEOUT",
 )
-INTERRUPTED_REASONS = frozenset({"shutdown"})
+BUDGET_REASON = "budget"
+FORCED_REASON = "shutdown (forced)"
+INTERRUPTED_REASONS = frozenset({"shutdown", BUDGET_REASON, FORCED_REASON})
+# Sent (by crawler.cli's process) on a second Ctrl-C, before the reactor stops without spider_closed:
+# components flush what they hold; handlers take no arguments.
+force_stop = object()
 # Requests Scrapy's spider middlewares refuse without a callback or errback: counted in the summary.
 SCRAPY_SKIPS = {"depth_limit": "depth/request_ignored_count", "url_length": "urllength/request_ignored_count"}
 
@@ -77,6 +87,10 @@ class CrawlRunExtension:
         self.db_url: str = crawler.settings["GOVARCHIVE_DB"]
         self.store: Store | None = None
         self.run_id: int | None = None
+        self.resumes = crawler.settings.getint("GOVARCHIVE_RESUME_RUN") or None
+        self.heartbeat_interval = crawler.settings.getfloat("GOVARCHIVE_HEARTBEAT_INTERVAL")
+        self.stale_seconds = crawler.settings.getfloat("GOVARCHIVE_RUN_STALE_SECONDS")
+        self._heartbeat: Any = None
         self._t0 = time.monotonic()
 
     @classmethod
@@ -87,17 +101,26 @@ class CrawlRunExtension:
         return ext
 
     def spider_opened(self, spider: Spider) -> None:
+        from twisted.internet import task
+
         self._t0 = time.monotonic()
         self.store = Store(self.db_url)
-        self.run_id = self.store.start_run(start_urls(spider), site_name(spider), self.run_settings())
+        for crashed in self.store.mark_crashed_runs(self.stale_seconds):
+            logger.warning("crawl run %s ended without a record of its end: marked crashed", crashed)
+        self.run_id = self.store.start_run(start_urls(spider), site_name(spider), self.run_settings(),
+                                           resumes=self.resumes)
         self.stats.set_value(RUN_ID_STAT, self.run_id)
         logger.info("crawl run %s started (database %s)", self.run_id, safe_url(self.db_url))
-        # Connected now, so it runs after the spider_closed handlers the other components connected
-        # when they were built: the summary sees their final numbers.
+        if self.heartbeat_interval > 0:
+            self._heartbeat = task.LoopingCall(self.beat)
+            self._heartbeat.start(self.heartbeat_interval, now=False)
+        # Connected now, so they run after the handlers the other components connected when they were
+        # built (pipeline flushed, WARC files closed): the summary sees their final numbers.
         self.crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+        self.crawler.signals.connect(self.force_stop, signal=force_stop)
 
     def response_received(self, response: Response, request: Request, spider: Spider) -> None:
-        if is_robots_request(request):
+        if is_robots_request(request) or ARCHIVED_FLAG in response.flags:  # pages fetched, not read again
             return
         self.stats.inc_value(PAGES_STAT)
         if response.status < 400:
@@ -115,7 +138,22 @@ class CrawlRunExtension:
             recorded["GOVARCHIVE_DB"] = safe_url(str(recorded["GOVARCHIVE_DB"]))
         return {k: (v if isinstance(v, str | int | float | bool | type(None)) else str(v)) for k, v in recorded.items()}
 
-    def spider_closed(self, spider: Spider, reason: str) -> None:
+    def beat(self) -> None:
+        if self.store is not None and self.run_id is not None:
+            try:
+                self.store.heartbeat(self.run_id)
+            except Exception:
+                logger.warning("could not refresh the heartbeat of crawl run %s", self.run_id, exc_info=True)
+
+    def force_stop(self) -> None:
+        """A second Ctrl-C: record the run as interrupted now (spider_closed will not come)."""
+        self.spider_closed(None, FORCED_REASON)
+
+    def spider_closed(self, spider: Spider | None, reason: str) -> None:
+        if self._heartbeat is not None and self._heartbeat.running:
+            self._heartbeat.stop()
+        if self.store is None:
+            return  # recorded already (a forced stop)
         summary = build_summary(self.stats.get_stats(), reason, time.monotonic() - self._t0)
         if self.store is not None:
             try:
@@ -155,6 +193,7 @@ def build_summary(stats: dict[str, Any], reason: str, seconds: float) -> dict[st
         "run_id": stats.get(RUN_ID_STAT),
         "status": status,
         "finish_reason": reason,
+        "budget": stats.get("govarchive/budget"),
         "pages": stats.get(PAGES_STAT, 0),
         "pages_ok": stats.get(PAGES_OK_STAT, 0),
         "reports_new": stats.get("govarchive/reports/new", 0),
@@ -179,8 +218,12 @@ def build_summary(stats: dict[str, Any], reason: str, seconds: float) -> dict[st
         "browser_pages": stats.get("govarchive/browser/pages", 0),
         "browser_exchanges": stats.get("govarchive/browser/exchanges", 0),
         "browser_contexts_recycled": stats.get("govarchive/browser/contexts_recycled", 0),
-        "requests": stats.get("downloader/request_count", 0),
-        "bytes": stats.get("downloader/response_bytes", 0),
+        # over the network: Scrapy's downloader stats also count what `--resume` read from the archive
+        "requests": stats.get("downloader/request_count", 0) - stats.get("govarchive/resume/from_archive", 0),
+        "bytes": max(0, stats.get("downloader/response_bytes", 0) - stats.get("govarchive/resume/from_archive_bytes", 0)),
+        "from_archive": stats.get("govarchive/resume/from_archive", 0),
+        "not_modified": stats.get("govarchive/incremental/not_modified", 0),  # 304s to conditional requests
+        "not_due": stats.get("govarchive/incremental/not_due", 0),  # known documents not asked for
         "seconds": round(seconds, 3),
         "starts": starts,
         "silent_starts": [{"url": s["url"], "problem": s["problem"]} for s in starts if s.get("problem")],

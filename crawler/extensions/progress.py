@@ -146,13 +146,16 @@ def live_wanted(mode: Any, console: Console) -> bool:
 def render_summary(summary: dict[str, Any], run_id: int | None) -> Text:
     text = Text()
     failed = summary.get("status") == "failed"
-    head = "crawl failed: the site could not be crawled" if failed else "crawl finished"
+    head = ("crawl failed: the site could not be crawled" if failed
+            else "crawl interrupted" if summary.get("status") == "interrupted" else "crawl finished")
     reason = summary.get("finish_reason")
     detail = [f"run {run_id}", format_duration(summary.get("seconds", 0))]
     if reason and reason != "finished":
         detail.append(f"stopped: {reason}")
     text.append(f"{head} ({', '.join(detail)})\n", style="bold red" if failed else "bold")
     text.append(f"  pages      {summary.get('pages', 0)} fetched, {summary.get('pages_ok', 0)} ok\n")
+    if summary.get("from_archive"):
+        text.append(f"  resumed    {summary['from_archive']} answers read from the archive, not fetched again\n")
     text.append(f"  reports    {summary.get('reports_new', 0)} new, {summary.get('reports_changed', 0)} changed, "
                 f"{summary.get('reports_unchanged', 0)} unchanged\n")
     text.append(f"  attachments {summary.get('attachments', 0)}\n")

@@ -35,6 +35,7 @@ from crawler.extensions.crawl_run import (
     RUN_ID_STAT,
     WARC_FILES_STAT,
     WARC_REPAIRED_STAT,
+    force_stop,
     is_robots_request,
     start_urls,
 )
@@ -50,6 +51,9 @@ logger = logging.getLogger(__name__)
 # the WarcRef of the response record (the report's `warc`).
 STARTED_KEY = "govarchive_warc_started_at"
 WARC_REF_KEY = "warc_ref"
+# request.meta: the archived capture (an archive.warc Original) whose validators a conditional request
+# sent (crawler/middlewares/conditional.py); a 304 answer is written as a revisit referring to it.
+NOT_MODIFIED_OF_KEY = "govarchive_not_modified_of"
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # Connection-level headers the HTTP client consumed: the body beside them is already de-chunked.
 HOP_BY_HOP = {b"transfer-encoding"}
@@ -83,6 +87,7 @@ class WarcCaptureMiddleware:
         middleware = cls(crawler)
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(middleware.close, signal=signals.spider_closed)
+        crawler.signals.connect(middleware.close, signal=force_stop)  # a second Ctrl-C: files closed whole
         crawler.signals.connect(middleware.write_browser_exchange, signal=browser_exchange)
         return middleware
 
@@ -135,18 +140,19 @@ class WarcCaptureMiddleware:
         started_at = fetch_start(queued_at, request.meta.get("download_latency"))
         request.meta[STARTED_KEY] = started_at  # the WARC-Date; the spider uses it as fetched_at
         request.meta[WARC_REF_KEY] = self._write(build_exchange(request, response, started_at),
-                                                 robots=is_robots_request(request))
+                                                 robots=is_robots_request(request),
+                                                 not_modified_of=request.meta.get(NOT_MODIFIED_OF_KEY))
         return response
 
     def write_browser_exchange(self, exchange: Exchange) -> WarcRef | None:
         return self._write(exchange, robots=False)
 
-    def _write(self, exchange: Exchange, robots: bool) -> WarcRef | None:
+    def _write(self, exchange: Exchange, robots: bool, not_modified_of: Any = None) -> WarcRef | None:
         if self.writer is None:  # spider_opened failed to set up the writer (logged there)
             self.stats.inc_value("govarchive/warc/errors")
             return None
         try:
-            written = self.writer.write_exchange(exchange)
+            written = self.writer.write_exchange(exchange, not_modified_of=not_modified_of)
         except Exception:
             self.stats.inc_value("govarchive/warc/errors")
             logger.exception("could not write the WARC records for %s", exchange.url)
@@ -176,6 +182,8 @@ class WarcCaptureMiddleware:
             logger.exception("could not record %d captures", len(batch))
 
     def close(self) -> None:
+        if self.writer is None and not self._captures:
+            return  # closed already (a forced stop, then spider_closed)
         self._flush_captures()
         if self.writer is not None:
             self.writer.close()

@@ -2,7 +2,9 @@
 
 Thin on purpose: validation of the item's shape, batching, counting. Change detection, versioning and
 attachment linking happen in the Store. Reports and files are saved in batches of GOVARCHIVE_BATCH_SIZE
-(one transaction each) and the rest is flushed when the spider closes; failures and withdrawals are
+(one transaction each), and at least every GOVARCHIVE_FLUSH_INTERVAL seconds whatever the batch holds
+(a crash loses no more than those seconds of extraction); the rest is flushed when the spider closes
+or, on a second Ctrl-C, on `force_stop`; failures and withdrawals are
 rare and go straight through, a withdrawal after the reports before it are saved (a report first
 seen in this crawl and withdrawn later in it is flagged, as a reprocess of the WARCs flags it).
 """
@@ -10,13 +12,14 @@ seen in this crawl and withdrawn later in it is flagged, as a reprocess of the W
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import DropItem
 
 from archive.report import Report
 from archive.store import Store
-from crawler.extensions.crawl_run import RUN_ID_STAT
+from crawler.extensions.crawl_run import RUN_ID_STAT, force_stop
 from crawler.items import FailureItem, FileItem, ReportItem, WithdrawnItem
 
 if TYPE_CHECKING:
@@ -35,16 +38,42 @@ class StorePipeline:
         self.batch_size = max(1, crawler.settings.getint("GOVARCHIVE_BATCH_SIZE"))
         self._batch: list[Report] = []
         self._files: list[dict[str, Any]] = []
+        self.flush_interval = crawler.settings.getfloat("GOVARCHIVE_FLUSH_INTERVAL")
+        self._flushed_at = time.monotonic()
+        self._timer: Any = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
-        return cls(crawler)
+        pipeline = cls(crawler)
+        crawler.signals.connect(pipeline.force_stop, signal=force_stop)
+        return pipeline
+
+    def open_spider(self) -> None:
+        from twisted.internet import task
+
+        if self.flush_interval > 0:  # also when no item arrives: a slow site must not hold reports back
+            self._timer = task.LoopingCall(self._flush_if_due)
+            self._timer.start(min(1.0, self.flush_interval), now=False)
+
+    def _flush_if_due(self) -> None:
+        if self.flush_interval > 0 and time.monotonic() - self._flushed_at >= self.flush_interval:
+            self.flush()
+
+    def force_stop(self) -> None:
+        """A second Ctrl-C: what was extracted is stored before the process stops."""
+        self._stop_timer()
+        self.flush()
 
     @property
     def run_id(self) -> int | None:
         return self.stats.get_value(RUN_ID_STAT)  # CrawlRunExtension's
 
+    def _stop_timer(self) -> None:
+        if self._timer is not None and self._timer.running:
+            self._timer.stop()
+
     def close_spider(self) -> None:
+        self._stop_timer()
         self.flush()
         self.store.close()
 
@@ -68,8 +97,11 @@ class StorePipeline:
         self.stats.inc_value("govarchive/reports/received")
         if len(self._batch) >= self.batch_size:
             self.flush()
+        else:
+            self._flush_if_due()
 
     def flush(self) -> None:
+        self._flushed_at = time.monotonic()
         self._flush_files()
         if not self._batch:
             return

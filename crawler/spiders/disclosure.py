@@ -59,6 +59,7 @@ from crawler.browser.choice import FAILURE_KIND, META_KEY, BrowserChoice, browse
 from crawler.extensions.crawl_run import PAGINATION_STAT
 from crawler.failures import OFFSITE, REDIRECT, failure_kind
 from crawler.items import FailureItem, FileItem, ReportItem, WithdrawnItem
+from crawler.middlewares.conditional import NotDue
 from crawler.middlewares.page_reader import CONTEXT, READING, fetched_at
 from crawler.middlewares.warc_capture import WARC_REF_KEY
 from crawler.profiles import Profile, load_profile
@@ -383,6 +384,11 @@ class DisclosureSpider(scrapy.Spider):
             yield FailureItem(url, f"http_{status}", f"HTTP {status}" + (f" after {retries} retries" if retries else ""))
             if reading is not None and reading.kind == WITHDRAWN:
                 yield WithdrawnItem(url, fetched_at(request), reading.message)
+            return
+        if failure.check(NotDue):  # a known document not due for a recheck: its stored report counts
+            if outcome := self.starts.get(request.meta.get("start")):
+                outcome.reports += 1
+            self._stat("not_due")
             return
         if request.meta.get(META_KEY) and not failure.check(IgnoreRequest):
             # the browser would not start, or the page would not render in time

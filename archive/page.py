@@ -28,9 +28,10 @@ from archive.extract import ExtractionError, extract
 from archive.extract.decode import decode_body
 from archive.extract.extractor import EXTRACTOR_VERSION
 from archive.extract.multipage import continuation_urls
+from archive.filetext import FileText, read_file_text
 from archive.headers import header_value, header_values
 from archive.report import Report, WarcRef
-from archive.store.search_index import tokenize_ahead
+from archive.store.search_index import tokenize_ahead, tokenize_file_ahead
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +97,7 @@ class PageReading:
     failure_kind: str | None = None  # FAILED / CHALLENGE: what the crawl records
     message: str = ""  # FAILED / CHALLENGE / WITHDRAWN / OTHER: why, for a person
     redirect: str | None = None  # OTHER: where a script-only redirect stub sends the browser
+    file_text: FileText | None = None  # FILE: what the file says (archive.filetext)
 
 
 def is_file_response(content_type: str | None, content_disposition: str | None, head: bytes) -> bool:
@@ -146,7 +148,8 @@ def _read(fetched: Fetched, context: PageContext) -> PageReading:
         return PageReading(OTHER, (f"HTTP {status}",), message=f"HTTP {status}")
     content_type = fetched.header("Content-Type")
     if context.role == ATTACHMENT or is_file_response(content_type, fetched.header("Content-Disposition"), fetched.body):
-        return PageReading(FILE, message="not an HTML page: a file (attachment, image or document)")
+        return PageReading(FILE, message="not an HTML page: a file (attachment, image or document)",
+                           file_text=tokenize_file_ahead(read_file_text(fetched.body, content_type, url)))
     if not fetched.body.strip():
         return PageReading(FAILED, failure_kind="extraction", message="empty response body: nothing to read")
     text, codec = decode_body(fetched.body, content_type, context.encoding)

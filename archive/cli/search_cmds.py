@@ -116,6 +116,8 @@ def _print_hits(hits, query: str) -> None:
         facts = " · ".join(x for x in ((h.publish_time or "")[:10], h.issuer, h.site) if x)
         if facts:
             _print_wrapped(console, Text(facts, style="dim"), width)
+        if h.attachment:
+            _print_wrapped(console, Text(f"in attachment {h.attachment}:", style="italic"), width)
         if h.snippet:
             _print_wrapped(console, _marked(h.snippet, h.marks), width, max_lines=2)
         console.print(Text(" " * indent + h.url, style="dim"), no_wrap=True, overflow="ignore", crop=False)

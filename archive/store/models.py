@@ -1,7 +1,8 @@
 """The database schema (SQLAlchemy 2.0 declarative). Migrations in `migrations/` create it.
 
 The full-text index is not a model: it is a SQLite FTS5 table (`report_fts`) or a PostgreSQL table
-with a tsvector column (`report_search`), created by the migrations and maintained by `search_index`.
+with a tsvector column (`report_search`), created by the migrations and maintained by `search_index`;
+attachments' text likewise (`file_fts` / `file_search`, one row per file).
 """
 
 from __future__ import annotations
@@ -58,6 +59,11 @@ class ReportRow(Base):
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     withdrawn_at: Mapped[str | None] = mapped_column(String(40))
     withdrawn_reason: Mapped[str | None] = mapped_column(Text)
+    # document identity (archive.identity): the canonical 文号, the body's SimHash, and the id of the
+    # first report of the same document (itself when there is no other)
+    doc_number_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    body_simhash: Mapped[str | None] = mapped_column(String(16))
+    document_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
 
 
 class ReportVersionRow(Base):
@@ -108,6 +114,10 @@ class FileRow(Base):
     warc_offset: Mapped[int | None] = mapped_column(BigInteger)
     warc_length: Mapped[int | None] = mapped_column(BigInteger)
     warc_record_id: Mapped[str | None] = mapped_column(String(100))
+    # what the file says (archive.filetext): a status, and the text when there is some
+    text_status: Mapped[str | None] = mapped_column(String(40))
+    text_length: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str | None] = mapped_column(Text)
 
 
 class Capture(Base):

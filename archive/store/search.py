@@ -25,12 +25,13 @@ from sqlalchemy import (
     table,
     text,
     tuple_,
+    union,
 )
 from sqlalchemy.dialects.postgresql import TSQUERY
 
 from archive.store import filters as filters_mod
 from archive.store.filters import Filters
-from archive.store.models import ReportRow, ReportVersionRow
+from archive.store.models import FileRow, ReportAttachment, ReportRow, ReportVersionRow
 from archive.store.query import Node, QueryError, Term, has_not, parse, positive_terms, to_fts5, to_tsquery
 from archive.store.tokens import runs
 
@@ -58,6 +59,8 @@ class Hit:
     score: float
     snippet: str = ""
     marks: list[tuple[int, int]] = field(default_factory=list)  # spans of the snippet that matched
+    attachment: str | None = None  # the attachment (its name, else URL) the snippet was cut from
+    document_id: int | None = None  # reports of one document share it (archive.identity)
 
     def marked_snippet(self, open_: str = MARK[0], close: str = MARK[1]) -> str:
         out, last = [], 0
@@ -146,13 +149,22 @@ def _select(
         match = expr if not title else f"{{title}} : {expr}" + (f" AND {expr}" if has_not(node) else "")
         if rest:  # everything else the query matches: the title tier's complement within the matches
             match = f"{expr} NOT {{title}} : {expr}"
-        stmt = (
-            select(*cols)
-            .select_from(fts.join(R, R.c.id == fts.c.rowid))
-            .where(text("report_fts MATCH :q").bindparams(bindparam("q", match, unique=True)))
-        )
+        matched = select(fts.c.rowid).where(text("report_fts MATCH :q").bindparams(bindparam("q", match, unique=True)))
+        if title:
+            stmt = select(*cols).select_from(fts.join(R, R.c.id == fts.c.rowid)).where(
+                text("report_fts MATCH :q").bindparams(bindparam("q", match, unique=True)))
+        else:
+            files = table("file_fts", column("rowid"))
+            in_files = _linking(files.c.rowid).where(
+                text("file_fts MATCH :fq").bindparams(bindparam("fq", expr, unique=True)))
+            if rest:
+                in_title = select(fts.c.rowid).where(text("report_fts MATCH :tq").bindparams(
+                    bindparam("tq", f"{{title}} : {expr}", unique=True)))
+                in_files = in_files.where(ReportAttachment.report_id.not_in(in_title))
+            stmt = select(*cols).where(R.c.id.in_(union(matched, in_files)))
     else:
         s = table("report_search", column("report_id"), column("tsv"), column("title_tsv"))
+        fs = table("file_search", column("file_id"), column("tsv"))
         tsq = cast(bindparam("q", to_tsquery(node)), TSQUERY)
         cond = s.c.tsv.op("@@")(tsq)
         if title:
@@ -175,15 +187,32 @@ def _select(
             if title:
                 title_cond = vec(s.c.title_tsv).op("@@")(tsq)
                 cond = (title_cond & cond) if has_not(node) else title_cond
+            else:  # or one of its attachments' text
+                in_files = _linking(fs.c.file_id).where(ReportAttachment.report_id == R.c.id)
+                cond = cond | in_files.where(fs.c.tsv.op("@@")(tsq)).exists()
             if rest:
                 cond = cond & ~vec(s.c.title_tsv).op("@@")(tsq)
             stmt = select(*cols).select_from(recent.join(R, R.c.id == recent.c.id)).where(cond)
         else:
             # a name per tier, so one statement can hold two tiers
-            found = select(s.c.report_id).where(cond).cte(f"found_{tier}")
+            found = select(s.c.report_id).where(cond)
+            if not title:  # or one of its attachments' text
+                in_files = _linking(fs.c.file_id).where(fs.c.tsv.op("@@")(tsq))
+                if rest:
+                    in_files = in_files.where(ReportAttachment.report_id.not_in(
+                        select(s.c.report_id).where(s.c.title_tsv.op("@@")(tsq))))
+                found = union(found, in_files)
+            found = found.cte(f"found_{tier}")
             found = found.prefix_with("MATERIALIZED")
             stmt = select(*cols).select_from(found.join(R, R.c.id == found.c.report_id))
     return filters_mod.apply(stmt.order_by(*RECENCY), filters)
+
+
+def _linking(file_id):
+    """SELECT report_id of the reports linking the files in the index table whose id column is `file_id`."""
+    A, F = ReportAttachment.__table__, FileRow.__table__
+    return select(A.c.report_id).select_from(A.join(F, F.c.url == A.c.url).join(
+        file_id.table, file_id == F.c.id))
 
 
 def _hit(r, score: float) -> Hit:
@@ -215,6 +244,24 @@ def _add_snippets(conn: Connection, hits: list[Hit], node: Node) -> None:
     pattern = term_pattern(positive_terms(node))
     for h in hits:
         h.snippet, h.marks = snippet(bodies.get(h.id, ""), pattern)
+    unmarked = [h for h in hits if not h.marks]
+    if pattern is None or not unmarked:
+        return
+    # the body does not show the match: one of the report's attachments does
+    A, F = ReportAttachment.__table__, FileRow.__table__
+    texts: dict[int, list[tuple[str, str]]] = {}
+    for row in conn.execute(
+        select(A.c.report_id, A.c.name, A.c.url, F.c.text).select_from(A.join(F, F.c.url == A.c.url))
+        .where(A.c.report_id.in_([h.id for h in unmarked]), F.c.text.is_not(None))
+        .order_by(A.c.report_id, A.c.position)
+    ):
+        texts.setdefault(row.report_id, []).append((row.name or row.url, row.text))
+    for h in unmarked:
+        for name, body in texts.get(h.id, []):
+            cut, marks = snippet(body, pattern)
+            if marks:
+                h.snippet, h.marks, h.attachment = cut, marks, name
+                break
 
 
 def term_pattern(terms: list[Term]) -> re.Pattern | None:

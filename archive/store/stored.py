@@ -51,12 +51,13 @@ def stored_from_row(row, report: Report) -> StoredReport:
 
 
 def merge_file_facts(conn: Connection, reports: list[Report]) -> None:
-    """Fill attachments' content_type/size/sha256 from the files table (joined by URL)."""
+    """Fill attachments' content_type/size/sha256 and text from the files table (joined by URL)."""
     urls = sorted({a.url for r in reports for a in r.attachments})
     facts = {}
     F = FileRow.__table__
     for k in range(0, len(urls), IN_CHUNK):
-        q = select(F.c.url, F.c.content_type, F.c.size, F.c.sha256).where(F.c.url.in_(urls[k : k + IN_CHUNK]))
+        q = select(F.c.url, F.c.content_type, F.c.size, F.c.sha256, F.c.text_status, F.c.text_length,
+                   F.c.text).where(F.c.url.in_(urls[k : k + IN_CHUNK]))
         facts.update({row.url: row for row in conn.execute(q)})
     for r in reports:
         merged = []
@@ -72,6 +73,9 @@ def merge_file_facts(conn: Connection, reports: list[Report]) -> None:
                         f.content_type or a.content_type,
                         f.size if f.size is not None else a.size,
                         f.sha256 or a.sha256,
+                        f.text_status,
+                        f.text_length,
+                        f.text,
                     )
                 )
         r.attachments = merged

@@ -3,7 +3,9 @@
 The reading (list with its links, detail with its report, challenge, withdrawal, file, failure) goes
 into `response.meta[READING]`; the spider only routes it. Pages are read in extraction worker
 processes (`GOVARCHIVE_EXTRACT_WORKERS`, 0: inline) so the event loop keeps downloading meanwhile;
-files and status-decided answers are read here without a worker. A page the browser rendered
+status-decided answers are read here without a worker. A file's text (archive/filetext) is read in a
+worker too, under the same timeout (`GOVARCHIVE_ATTACHMENT_TEXT`, on by default); a file whose reading
+times out or crashes its worker is still a file, with text status "failed". A page the browser rendered
 (crawler/browser) is read the same way, once per DOM state its pager showed, and its readings combined;
 a challenge in its document as the server sent it decides before any state. Placed below RedirectMiddleware,
 HttpCompressionMiddleware and RetryMiddleware, so it reads the final, decoded response once, and above
@@ -23,6 +25,8 @@ from archive.clock import iso_utc, now_iso
 from archive.discover import Discovery, Link
 from archive.extract import ExtractionError
 from archive.extract.pool import ExtractionPool, auto_workers
+from archive.filetext import FAILED as TEXT_FAILED
+from archive.filetext import FileText
 from archive.page import (
     ATTACHMENT,
     FAILED,
@@ -58,6 +62,7 @@ class PageReaderMiddleware:
         self.pool = ExtractionPool(extract_workers(settings.get("GOVARCHIVE_EXTRACT_WORKERS")), read_page,
                                    timeout=timeout if timeout > 0 else None)
         self.stats = crawler.stats
+        self.attachment_text = settings.getbool("GOVARCHIVE_ATTACHMENT_TEXT")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PageReaderMiddleware:
@@ -79,17 +84,28 @@ class PageReaderMiddleware:
                           request.meta.get(WARC_REF_KEY))
         if decided := status_reading(response.status):
             return decided
-        if is_file_response(fetched.header("Content-Type"), fetched.header("Content-Disposition"), response.body):
-            return PageReading(FILE)
         context = request.meta.get(CONTEXT) or PageContext(ATTACHMENT)
-        if context.role == ATTACHMENT:
-            return PageReading(FILE)
+        if context.role == ATTACHMENT or is_file_response(fetched.header("Content-Type"),
+                                                          fetched.header("Content-Disposition"), response.body):
+            return await self._read_file(fetched)
         rendering: Rendering | None = request.meta.get(RENDERING)
         if rendering is not None and rendering.states:
             reading = await self._read_rendering(fetched, rendering, context)
         else:
             reading = await self._run(fetched, context)
         self.stats.inc_value(f"govarchive/pages/{reading.kind}")
+        return reading
+
+    async def _read_file(self, fetched: Fetched) -> PageReading:
+        if not self.attachment_text:
+            return PageReading(FILE)
+        try:
+            reading = await self.pool.run(fetched.url, fetched, PageContext(ATTACHMENT))
+        except ExtractionError as exc:  # the worker timed out or crashed on this file
+            reading = PageReading(FAILED, message=str(exc))
+        if reading.kind != FILE or reading.file_text is None:
+            reading = PageReading(FILE, file_text=FileText(TEXT_FAILED, detail=reading.message))
+        self.stats.inc_value(f"govarchive/files/text/{reading.file_text.status}")
         return reading
 
     async def _run(self, fetched: Fetched, context: PageContext) -> PageReading:

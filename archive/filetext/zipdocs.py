@@ -70,7 +70,7 @@ def read_docx(body: bytes) -> FileText:
 def _docx_paragraphs(stream) -> Iterator[str]:
     """Each w:p's text (w:t runs, tabs and breaks as spaces), streamed so a large body stays small."""
     pieces: list[str] = []
-    for event, element in etree.iterparse(stream, events=("end",), **_parser_args()):
+    for _event, element in etree.iterparse(stream, events=("end",), **_parser_args()):
         tag = element.tag
         if tag == f"{W}t":
             pieces.append(element.text or "")
@@ -135,7 +135,7 @@ def _ofd_lines(stream) -> Iterator[str]:
     TextObject's Boundary y) join into one line, as a line set in several runs reads."""
     line: list[str] = []
     line_y: str | None = None
-    for event, element in etree.iterparse(stream, events=("end",), **_parser_args()):
+    for _event, element in etree.iterparse(stream, events=("end",), **_parser_args()):
         if _local(element.tag) != "TextObject":
             continue
         text = "".join(code.text or "" for code in element.iter() if _local(code.tag) == "TextCode")

@@ -24,26 +24,19 @@ from dataclasses import fields as dataclass_fields
 from sqlalchemy import (
     Connection,
     Engine,
-    bindparam,
     case,
-    cast,
-    column,
     func,
     literal,
-    literal_column,
     select,
-    table,
-    text,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import TSQUERY
 
 from archive.report import WarcRef
 from archive.store import filters as filters_mod
 from archive.store import search as engine
 from archive.store.filters import Filters
 from archive.store.models import Capture, CrawlRun, FileRow, ReportRow, ReportVersionRow, Site
-from archive.store.query import Node, parse, to_fts5, to_tsquery
+from archive.store.query import Node, parse
 from archive.store.search import Hit
 
 FACETS = ("site", "column", "issuer", "year", "withdrawn")
@@ -125,11 +118,7 @@ def _listing(filters: Filters | None):
 def _match_ids(conn: Connection, node: Node):
     """The ids of the reports matching the query, with the engine's compiled query (the same set
     as its `_select(title=False)`, without the join)."""
-    if conn.dialect.name == "sqlite":
-        match = text("report_fts MATCH :q").bindparams(bindparam("q", to_fts5(node), unique=True))
-        return select(column("rowid")).select_from(table("report_fts")).where(match)
-    s = table("report_search", column("report_id"), column("tsv"))
-    return select(s.c.report_id).where(s.c.tsv.op("@@")(cast(bindparam("q", to_tsquery(node), unique=True), TSQUERY)))
+    return engine.match_ids(conn, node)
 
 
 def _matching(conn: Connection, node: Node | None, filters: Filters | None, *cols):
@@ -224,10 +213,8 @@ def _facets(
     if node is None:
         matches = filters_mod.apply(select(R.c.site).select_from(R), filters).order_by(R.c.id.desc())
     else:
-        # newest archived first; on SQLite in the full-text index's own rowid order, which also keeps
-        # the planner driving from the index (a filter's index first probes it row by row)
-        newest = literal_column("report_fts.rowid") if conn.dialect.name == "sqlite" else R.c.id
-        matches = engine._select(conn, node, filters, title=False).order_by(None).order_by(newest.desc())
+        # newest archived first
+        matches = engine._select(conn, node, filters, title=False).order_by(None).order_by(R.c.id.desc())
     sample = (
         matches.with_only_columns(
             R.c.site, R.c.column, R.c.issuer, func.substr(R.c.publish_time, 1, 4).label("year"),

@@ -154,9 +154,7 @@ def _select(
             stmt = select(*cols).select_from(fts.join(R, R.c.id == fts.c.rowid)).where(
                 text("report_fts MATCH :q").bindparams(bindparam("q", match, unique=True)))
         else:
-            files = table("file_fts", column("rowid"))
-            in_files = _linking(files.c.rowid).where(
-                text("file_fts MATCH :fq").bindparams(bindparam("fq", expr, unique=True)))
+            in_files = _sqlite_file_matches(expr)
             if rest:
                 in_title = select(fts.c.rowid).where(text("report_fts MATCH :tq").bindparams(
                     bindparam("tq", f"{{title}} : {expr}", unique=True)))
@@ -206,6 +204,25 @@ def _select(
             found = found.prefix_with("MATERIALIZED")
             stmt = select(*cols).select_from(found.join(R, R.c.id == found.c.report_id))
     return filters_mod.apply(stmt.order_by(*RECENCY), filters)
+
+
+def match_ids(conn: Connection, node: Node):
+    """SELECT the ids of the reports the query matches, in their own fields or their attachments' text."""
+    if conn.dialect.name == "sqlite":
+        expr = to_fts5(node)
+        fts = table("report_fts", column("rowid"))
+        own = select(fts.c.rowid).where(text("report_fts MATCH :q").bindparams(bindparam("q", expr, unique=True)))
+        return union(own, _sqlite_file_matches(expr))
+    s = table("report_search", column("report_id"), column("tsv"))
+    fs = table("file_search", column("file_id"), column("tsv"))
+    tsq = cast(bindparam("q", to_tsquery(node), unique=True), TSQUERY)
+    return union(select(s.c.report_id).where(s.c.tsv.op("@@")(tsq)),
+                 _linking(fs.c.file_id).where(fs.c.tsv.op("@@")(tsq)))
+
+
+def _sqlite_file_matches(expr: str):
+    files = table("file_fts", column("rowid"))
+    return _linking(files.c.rowid).where(text("file_fts MATCH :fq").bindparams(bindparam("fq", expr, unique=True)))
 
 
 def _linking(file_id):

@@ -75,8 +75,7 @@ def write_files(conn: Connection, items: Sequence[tuple[int, FileText | None]]) 
     ids = [fid for fid, _ in items]
     rows = [{"id": fid, "text": file_tokens(t)} for fid, t in items if t is not None and t.text]
     if conn.dialect.name == "sqlite":
-        for k in range(0, len(ids), 500):
-            conn.execute(text("DELETE FROM file_fts WHERE rowid IN (%s)" % ",".join(map(str, ids[k:k + 500]))))
+        conn.execute(text("DELETE FROM file_fts WHERE rowid = :id"), [{"id": fid} for fid in ids])
         if rows:
             conn.execute(text("INSERT INTO file_fts (rowid, text) VALUES (:id, :text)"), rows)
     else:

@@ -31,6 +31,7 @@ from archive.extract.multipage import continuation_urls
 from archive.filetext import FileText, read_file_text
 from archive.headers import header_value, header_values
 from archive.report import Report, WarcRef
+from archive.store.documents import fingerprint_ahead
 from archive.store.search_index import tokenize_ahead, tokenize_file_ahead
 
 logger = logging.getLogger(__name__)
@@ -227,7 +228,7 @@ def _detail(fetched: Fetched, context: PageContext, text: str, codec: str, conte
     report.column = report.column or context.column
     report.extractor_version = EXTRACTOR_VERSION
     following = [] if context.role == SUBPAGE else continuation_urls(text, url)
-    return PageReading(DETAIL, reasons, report=tokenize_ahead(report), continuations=following)
+    return PageReading(DETAIL, reasons, report=fingerprint_ahead(tokenize_ahead(report)), continuations=following)
 
 
 def _profile_column(sel: Selector, xpaths: tuple[str, ...]) -> str | None:

@@ -120,6 +120,16 @@ class FileRow(Base):
     text: Mapped[str | None] = mapped_column(Text)
 
 
+class DocumentKey(Base):
+    """What links a report to the other reports of its document (archive.identity.document_keys):
+    `doc:` canonical 文号 and issuer, `simN:` a band of the body's SimHash, `file:` an attachment's digest."""
+
+    __tablename__ = "document_keys"
+
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+
+
 class Capture(Base):
     """Every response record written to the WARC files (pages, lists, robots.txt, files, errors)."""
 
@@ -161,3 +171,4 @@ class PayloadDigest(Base):
 
 Index("ix_captures_url", Capture.url)
 Index("ix_failures_kind", Failure.kind)
+Index("ix_document_keys_key", DocumentKey.key)

@@ -76,12 +76,16 @@ class Hit:
         return data
 
 
-def search(conn: Connection, query: str, filters: Filters | None = None, limit: int = 20) -> list[Hit]:
+def search(conn: Connection, query: str, filters: Filters | None = None, limit: int = 20, *,
+           distinct_documents: bool = False) -> list[Hit]:
     """Run a user query; QueryError (a ValueError with a readable message) if it cannot be run.
 
     Ranking: reports whose title alone satisfies the query come first (score 2), then reports that
     match anywhere (score 1); within each tier the newer publish date, then the newer id, wins.
+    With `distinct_documents`, only the best-ranked report of each document (archive.identity).
     """
+    if distinct_documents:
+        return _distinct(conn, query, filters, limit)
     node = parse(query)
     limit = max(1, min(int(limit), MAX_LIMIT))
     hits = [_hit(r, TITLE_SCORE) for r in _newest(conn, node, filters, title=True, limit=limit)]
@@ -94,10 +98,24 @@ def search(conn: Connection, query: str, filters: Filters | None = None, limit: 
     return hits
 
 
-def count(conn: Connection, query: str, filters: Filters | None = None) -> int:
-    """The number of reports the query matches (every one, whatever the limit of `search`)."""
+def _distinct(conn: Connection, query: str, filters: Filters | None, limit: int) -> list[Hit]:
+    """`limit` hits of distinct documents: asks for more hits until enough documents (or all hits) are in."""
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    asked = limit
+    while True:
+        hits = search(conn, query, filters, min(asked, MAX_LIMIT))
+        kept = list({h.document_id: h for h in reversed(hits)}.values())[::-1]  # the first hit of each
+        if len(kept) >= limit or len(hits) < asked or asked >= MAX_LIMIT:
+            return kept[:limit]
+        asked *= 4
+
+
+def count(conn: Connection, query: str, filters: Filters | None = None, *, distinct_documents: bool = False) -> int:
+    """The number of reports (or documents) the query matches, whatever the limit of `search`."""
     matches = _select(conn, parse(query), filters, title=False).order_by(None).subquery()
-    return conn.execute(select(func.count()).select_from(matches)).scalar_one()
+    what = func.count(func.distinct(func.coalesce(matches.c.document_id, matches.c.id))) if distinct_documents \
+        else func.count()
+    return conn.execute(select(what).select_from(matches)).scalar_one()
 
 
 def match_spans(text: str, query: str) -> list[tuple[int, int]]:
@@ -141,6 +159,7 @@ def _select(
         R.c.issuer,
         R.c.doc_number,
         R.c.withdrawn,
+        R.c.document_id,
     ]
     if conn.dialect.name == "sqlite":
         fts = table("report_fts", column("rowid"))
@@ -244,6 +263,7 @@ def _hit(r, score: float) -> Hit:
         r.doc_number,
         bool(r.withdrawn),
         score,
+        document_id=r.document_id or r.id,
     )
 
 

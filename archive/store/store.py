@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from archive.clock import iso_utc, now_iso
 from archive.filetext import FileText
 from archive.report import Report, WarcRef
-from archive.store import export, history, saving, search_index
+from archive.store import documents, export, history, saving, search_index
 from archive.store.digest_index import StoreDigestIndex
 from archive.store.engine import StoreError, make_engine, open_engine
 from archive.store.filters import Filters
@@ -152,6 +152,7 @@ class Store:
         with self.engine.begin() as conn:
             ids = {row.url: row.id for row in conn.execute(stmt, list(rows.values()))}
             search_index.write_files(conn, [(ids[url], texts[url]) for url in sorted(ids)])
+            documents.link_files(conn, sorted(ids))
 
     def record_capture(
         self, url: str, *, status: int | None, ref: WarcRef | None, run_id: int | None, kind: str
@@ -254,7 +255,9 @@ class Store:
             ).first()
             report = history.version_from_row(vrow).report
             merge_file_facts(conn, [report])
-        return stored_from_row(row, report)
+            record = stored_from_row(row, report)
+            record.published_elsewhere = documents.published_elsewhere(conn, row.id, record.document_id)
+        return record
 
     def get_report(self, id_or_url: int | str) -> Report | None:
         """The current version of a report (by id or URL), attachments merged with file facts."""
@@ -282,19 +285,20 @@ class Store:
                 raise StoreError(f"report {id_or_url!r} has no version {v} (versions: {sorted(versions)})")
         return history.diff(versions[v1], versions[v2])
 
-    def search(self, query: str, filters: Filters | None = None, limit: int = 20):
+    def search(self, query: str, filters: Filters | None = None, limit: int = 20, *,
+               distinct_documents: bool = False):
         """Full-text search (see archive.store.search); raises QueryError for an unusable query."""
         from archive.store.search import search
 
         with self.read_engine.connect() as conn:
-            return search(conn, query, filters, limit)
+            return search(conn, query, filters, limit, distinct_documents=distinct_documents)
 
-    def count_hits(self, query: str, filters: Filters | None = None) -> int:
-        """How many reports match the query (all of them, not only the ones `search` returns)."""
+    def count_hits(self, query: str, filters: Filters | None = None, *, distinct_documents: bool = False) -> int:
+        """How many reports (or documents) match the query (all, not only the ones `search` returns)."""
         from archive.store.search import count
 
         with self.read_engine.connect() as conn:
-            return count(conn, query, filters)
+            return count(conn, query, filters, distinct_documents=distinct_documents)
 
     def iter_records(self, filters: Filters | None = None, *, batch: int = 500) -> Iterator[StoredReport]:
         """Every matching report in id order, streamed with a server-side cursor."""

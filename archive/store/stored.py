@@ -23,10 +23,14 @@ class StoredReport:
     withdrawn_reason: str | None
     first_seen: str
     last_seen: str
+    doc_number_key: str | None = None  # the canonical 文号 (archive.identity)
+    document_id: int | None = None  # shared by the reports of one document
+    published_elsewhere: list[str] | None = None  # the other reports' URLs (looked up by `show`)
 
-    def to_dict(self) -> dict:
-        """Report.to_dict() plus the state keys (Report.from_dict ignores them)."""
-        return {
+    def to_dict(self, *, attachment_text: bool = True) -> dict:
+        """Report.to_dict() plus the state and identity keys (Report.from_dict ignores them); without
+        `attachment_text`, attachments keep their text status and length but not the text."""
+        data = {
             "id": self.id,
             **self.report.to_dict(),
             "withdrawn": self.withdrawn,
@@ -34,7 +38,15 @@ class StoredReport:
             "withdrawn_reason": self.withdrawn_reason,
             "first_seen": self.first_seen,
             "last_seen": self.last_seen,
+            "doc_number_key": self.doc_number_key,
+            "document_id": self.document_id,
         }
+        if self.published_elsewhere is not None:
+            data["published_elsewhere"] = self.published_elsewhere
+        if not attachment_text:
+            for attachment in data["attachments"]:
+                attachment.pop("text", None)
+        return data
 
 
 
@@ -47,6 +59,8 @@ def stored_from_row(row, report: Report) -> StoredReport:
         row.withdrawn_reason,
         row.first_seen,
         row.last_seen,
+        row.doc_number_key,
+        row.document_id or row.id,
     )
 
 

@@ -27,6 +27,14 @@ def upgrade() -> None:
         batch.add_column(sa.Column("document_id", sa.BigInteger(), nullable=True))
         batch.create_index(batch.f("ix_reports_doc_number_key"), ["doc_number_key"], unique=False)
         batch.create_index(batch.f("ix_reports_document_id"), ["document_id"], unique=False)
+    op.create_table(
+        "document_keys",
+        sa.Column("report_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("key", sa.String(length=300), nullable=False),
+        sa.ForeignKeyConstraint(["report_id"], ["reports.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("report_id", "key"),
+    )
+    op.create_index("ix_document_keys_key", "document_keys", ["key"], unique=False)
     create_file_index()
 
 
@@ -47,6 +55,8 @@ def create_file_index() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_document_keys_key", table_name="document_keys")
+    op.drop_table("document_keys")
     if op.get_bind().dialect.name == "sqlite":
         op.execute("DROP TABLE IF EXISTS file_fts")
     else:

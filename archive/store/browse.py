@@ -111,7 +111,7 @@ def _summary(conn: Connection, node: Node | None, filters: Filters | None, facet
 def _listing(filters: Filters | None):
     R = ReportRow.__table__
     cols = [R.c.id, R.c.url, R.c.title, R.c.site, R.c.column, R.c.publish_time, R.c.issuer,
-            R.c.doc_number, R.c.withdrawn]
+            R.c.doc_number, R.c.withdrawn, R.c.document_id]
     return filters_mod.apply(select(*cols).order_by(*engine.RECENCY), filters)
 
 

@@ -91,7 +91,7 @@ def _key_wrapped_files(conn: Connection, ids: Sequence[int]) -> set[int]:
         return set()
     have = set()
     for k in range(0, len(ids), IN_CHUNK):
-        have.update(conn.execute(select(K.c.report_id, K.c.key).where(K.c.report_id.in_(ids[k:k + IN_CHUNK]))).tuples())
+        have.update(conn.execute(select(K.c.report_id, K.c.key).where(K.c.report_id.in_(ids[k:k + IN_CHUNK]))).all())
     new = sorted(found - have)
     if new:
         conn.execute(K.insert(), [{"report_id": rid, "key": key} for rid, key in new])

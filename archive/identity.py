@@ -16,8 +16,8 @@ from __future__ import annotations
 import hashlib
 import re
 
-from archive.store.tokens import FULLWIDTH
-
+# Full-width ASCII (U+FF01–FF5E) to ASCII: the fold the search tokenizer applies to letters and digits.
+FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
 # Brackets a 文号's year is written in: 〔〕 is the standard (GB/T 9704), the others are common mistakes.
 OPEN_BRACKETS, CLOSE_BRACKETS = "〔[(（【［〖﹝", "〕])）】］〗﹞"
 _FOLD = {**FULLWIDTH, **{ord(c): "〔" for c in OPEN_BRACKETS}, **{ord(c): "〕" for c in CLOSE_BRACKETS}}

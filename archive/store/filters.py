@@ -8,6 +8,7 @@ from datetime import date
 
 from sqlalchemy import Select, or_
 
+from archive.identity import doc_number_query
 from archive.store.models import ReportRow
 
 
@@ -66,8 +67,6 @@ def apply(stmt: Select, f: Filters | None) -> Select:
     if f.issuer:
         stmt = stmt.where(r.issuer.like(_contains(f.issuer), escape="\\"))
     if f.doc_number:  # as written, or in any writing: the canonical forms (archive.identity)
-        from archive.identity import doc_number_query  # archive.identity imports archive.store.tokens
-
         stmt = stmt.where(or_(r.doc_number.like(_contains(f.doc_number), escape="\\"),
                               r.doc_number_key.like(_contains(doc_number_query(f.doc_number)), escape="\\")))
     if f.since:

@@ -47,10 +47,10 @@ class FileText:
 class TextCollector:
     """Lines of text up to MAX_TEXT_CHARS; `full` once the limit is reached, so readers can stop early."""
 
-    def __init__(self, limit: int = MAX_TEXT_CHARS) -> None:
+    def __init__(self, limit: int | None = None) -> None:
         self.lines: list[str] = []
         self.size = 0
-        self.limit = limit
+        self.limit = MAX_TEXT_CHARS if limit is None else limit
         self.full = False
 
     def add(self, line: str) -> None:

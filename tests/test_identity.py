@@ -106,8 +106,9 @@ def test_a_database_of_the_previous_schema_upgrades_and_keeps_its_reports(tmp_pa
     engine = create_engine(url)
     with engine.begin() as conn:
         command.upgrade(_alembic_config(conn), "0002")
-        conn.exec_driver_sql("INSERT INTO reports (url, site, title, content_hash, version, first_seen, last_seen, "
-                             "withdrawn) VALUES ('http://a.gov.cn/1.html', 'a.gov.cn', '旧报告', 'h', 1, 'x', 'x', 0)")
+        conn.exec_driver_sql("INSERT INTO reports (url, site, title, doc_number, content_hash, version, first_seen, "
+                             "last_seen, withdrawn) VALUES ('http://a.gov.cn/1.html', 'a.gov.cn', '旧报告', "
+                             "'云政发[2023]第5号', 'h', 1, 'x', 'x', 0)")
         conn.exec_driver_sql("INSERT INTO report_versions (report_id, version, content_hash, data) VALUES "
                              "(1, 1, 'h', '{\"url\": \"http://a.gov.cn/1.html\", \"title\": \"旧报告\"}')")
     engine.dispose()
@@ -117,3 +118,6 @@ def test_a_database_of_the_previous_schema_upgrades_and_keeps_its_reports(tmp_pa
     shown = govarchive("show", "1", "--db", url, "--json")
     assert shown.exit_code == 0, shown.output
     assert '"document_id": 1' in shown.stdout and '"published_elsewhere": []' in shown.stdout
+    assert '"doc_number_key": "云政发〔2023〕5号"' in shown.stdout
+    found = govarchive("export", "--db", url, "--doc-number", "云政发（2023）5号")
+    assert found.exit_code == 0 and "旧报告" in found.stdout

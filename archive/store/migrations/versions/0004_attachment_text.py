@@ -36,6 +36,19 @@ def upgrade() -> None:
     )
     op.create_index("ix_document_keys_key", "document_keys", ["key"], unique=False)
     create_file_index()
+    backfill_doc_number_keys()
+
+
+def backfill_doc_number_keys() -> None:
+    """The canonical 文号 of the reports already stored, so `--doc-number` finds every writing at once
+    (their document links come as they are saved again, or from a reprocess)."""
+    from archive.identity import doc_number_key
+
+    conn = op.get_bind()
+    rows = conn.execute(sa.text("SELECT id, doc_number FROM reports WHERE doc_number IS NOT NULL")).all()
+    updates = [{"k": doc_number_key(row.doc_number), "i": row.id} for row in rows]
+    if updates:
+        conn.execute(sa.text("UPDATE reports SET doc_number_key = :k WHERE id = :i"), updates)
 
 
 def create_file_index() -> None:

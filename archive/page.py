@@ -5,8 +5,8 @@ with the exchange (URL, status, headers, body, fetch time, WARC record) and what
 context (a start URL, a list's record link, page 2..N of an article, a site profile's hints), so the same
 bytes in the same context give the same answer whenever and however they are read. Recognition
 (`archive.recognize`), challenge detection (`archive.challenge`), withdrawal detection
-(`archive.withdrawal`), list links (`archive.discover`) and extraction (`archive.extract`) each live in
-their own module; this one only puts them in order.
+(`archive.withdrawal`), list links (`archive.discover`), extraction (`archive.extract`) and a file's text
+(`archive.filetext`) each live in their own module; this one only puts them in order.
 
 Nothing raises out of `read_page`: a page that cannot be read is a reading of kind FAILED with a named
 failure kind, so a crawl records it and a reprocess counts it.

@@ -62,7 +62,7 @@ def test_a_zip_bomb_disguised_as_docx_is_too_large_and_never_inflated():
 
 
 def test_a_file_past_the_size_limit_is_not_read(monkeypatch):
-    monkeypatch.setattr(importlib.import_module("archive.filetext.sniff"), "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(importlib.import_module("archive.filetext.formats"), "MAX_FILE_BYTES", 100)
     assert read_file_text(documents.docx(["x" * 200])).status == "too large"
 
 

@@ -10,6 +10,7 @@ same text. Every reader is bounded in what it reads (`limits`); the worker's tim
 
 from __future__ import annotations
 
+from archive.filetext.formats import read_file_text, sniff
 from archive.filetext.result import (
     DAMAGED,
     EMPTY,
@@ -22,7 +23,6 @@ from archive.filetext.result import (
     TOO_LARGE,
     FileText,
 )
-from archive.filetext.sniff import read_file_text, sniff
 
 __all__ = ["DAMAGED", "EMPTY", "ENCRYPTED", "FAILED", "NOT_A_DOCUMENT", "NOT_EXTRACTABLE", "NO_TEXT_LAYER",
            "TEXT", "TOO_LARGE", "FileText", "read_file_text", "sniff"]

@@ -168,11 +168,11 @@ def _select(
         match = expr if not title else f"{{title}} : {expr}" + (f" AND {expr}" if has_not(node) else "")
         if rest:  # everything else the query matches: the title tier's complement within the matches
             match = f"{expr} NOT {{title}} : {expr}"
-        matched = select(fts.c.rowid).where(text("report_fts MATCH :q").bindparams(bindparam("q", match, unique=True)))
+        matches = text("report_fts MATCH :q").bindparams(bindparam("q", match, unique=True))
         if title:
-            stmt = select(*cols).select_from(fts.join(R, R.c.id == fts.c.rowid)).where(
-                text("report_fts MATCH :q").bindparams(bindparam("q", match, unique=True)))
-        else:
+            stmt = select(*cols).select_from(fts.join(R, R.c.id == fts.c.rowid)).where(matches)
+        else:  # the report's own fields, or one of its attachments' text
+            matched = select(fts.c.rowid).where(matches)
             in_files = _sqlite_file_matches(expr)
             if rest:
                 in_title = select(fts.c.rowid).where(text("report_fts MATCH :tq").bindparams(

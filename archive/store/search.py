@@ -70,8 +70,13 @@ class Hit:
         return "".join(out) + self.snippet[last:]
 
     def to_dict(self) -> dict:
+        """The hit's JSON: `attachment` only when the snippet is an attachment's (the keys of a hit
+        from the report itself stay as they were); the document id is for collapsing, not shown."""
         data = asdict(self)
         data.pop("marks")
+        data.pop("document_id")
+        if data["attachment"] is None:
+            del data["attachment"]
         data["snippet"] = self.marked_snippet()
         return data
 

@@ -5,8 +5,8 @@ with the exchange (URL, status, headers, body, fetch time, WARC record) and what
 context (a start URL, a list's record link, page 2..N of an article, a site profile's hints), so the same
 bytes in the same context give the same answer whenever and however they are read. Recognition
 (`archive.recognize`), challenge detection (`archive.challenge`), withdrawal detection
-(`archive.withdrawal`), list links (`archive.discover`) and extraction (`archive.extract`) each live in
-their own module; this one only puts them in order.
+(`archive.withdrawal`), list links (`archive.discover`), extraction (`archive.extract`) and a file's text
+(`archive.filetext`) each live in their own module; this one only puts them in order.
 
 Nothing raises out of `read_page`: a page that cannot be read is a reading of kind FAILED with a named
 failure kind, so a crawl records it and a reprocess counts it.
@@ -29,15 +29,18 @@ from archive.extract.classify import MAX_PAGE_BYTES, check_bytes
 from archive.extract.decode import decode_body
 from archive.extract.extractor import EXTRACTOR_VERSION
 from archive.extract.multipage import continuation_urls
+from archive.filetext import FileText, read_file_text
 from archive.headers import header_value, header_values
 from archive.report import Report, WarcRef
-from archive.store.search_index import tokenize_ahead
+from archive.store.documents import fingerprint_ahead
+from archive.store.search_index import tokenize_ahead, tokenize_file_ahead
 
 logger = logging.getLogger(__name__)
 
 # What a page is.
 LIST, DETAIL, OTHER = recognize.LIST, recognize.DETAIL, recognize.OTHER
 CHALLENGE, WITHDRAWN, FILE, FAILED = "challenge", "withdrawn", "file", "failed"
+FILE_MESSAGE = "not an HTML page: a file (attachment, image or document)"
 # FAILED readings' failure kinds the cheap checks decide (the crawl's other kinds: crawler/failures.py).
 BINARY, TOO_LARGE = "binary", "too-large"
 # Why it was fetched (request.meta["role"] in a crawl; rebuilt from archived lists in a reprocess).
@@ -99,6 +102,7 @@ class PageReading:
     failure_kind: str | None = None  # FAILED / CHALLENGE: what the crawl records
     message: str = ""  # FAILED / CHALLENGE / WITHDRAWN / OTHER: why, for a person
     redirect: str | None = None  # OTHER: where a script-only redirect stub sends the browser
+    file_text: FileText | None = None  # FILE: what the file says (archive.filetext)
 
 
 def is_file_response(content_type: str | None, content_disposition: str | None, head: bytes) -> bool:
@@ -153,7 +157,7 @@ def quick_reading(fetched: Fetched, context: PageContext = PageContext(), max_by
     body = fetched.body
     if context.role == ATTACHMENT or is_file_response(fetched.header("Content-Type"),
                                                       fetched.header("Content-Disposition"), body):
-        return PageReading(FILE, message="not an HTML page: a file (attachment, image or document)")
+        return PageReading(FILE, message=FILE_MESSAGE)
     if not body.strip():
         return PageReading(FAILED, failure_kind="extraction", message="empty response body: nothing to read")
     try:  # size and binary: nothing decodes or parses a body they reject
@@ -163,10 +167,16 @@ def quick_reading(fetched: Fetched, context: PageContext = PageContext(), max_by
     return None
 
 
+def file_reading(fetched: Fetched) -> PageReading:
+    """A file's reading with what it says (archive/filetext): not cheap, so read where pages are read."""
+    text = read_file_text(fetched.body, fetched.header("Content-Type"), fetched.url)
+    return PageReading(FILE, message=FILE_MESSAGE, file_text=tokenize_file_ahead(text))
+
+
 def _read(fetched: Fetched, context: PageContext) -> PageReading:
     url, status = fetched.url, fetched.status
     if decided := quick_reading(fetched, context):
-        return decided
+        return file_reading(fetched) if decided.kind == FILE else decided
     content_type = fetched.header("Content-Type")
     text, codec = decode_body(fetched.body, content_type, context.encoding)
     tree: list[Selector] = []
@@ -243,7 +253,7 @@ def _detail(fetched: Fetched, context: PageContext, text: str, codec: str, conte
     report.column = report.column or context.column
     report.extractor_version = EXTRACTOR_VERSION
     following = [] if context.role == SUBPAGE else continuation_urls(text, url)
-    return PageReading(DETAIL, reasons, report=tokenize_ahead(report), continuations=following)
+    return PageReading(DETAIL, reasons, report=fingerprint_ahead(tokenize_ahead(report)), continuations=following)
 
 
 def _profile_column(sel: Selector, xpaths: tuple[str, ...]) -> str | None:

@@ -11,6 +11,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+ATTACHMENT_TEXT_KEYS = ("text_status", "text_length", "text")
 METADATA_KEYS = ("index_no", "doc_number", "issuer", "written_date", "topic", "validity", "keywords")
 
 
@@ -29,13 +30,17 @@ class Metadata:
 
 @dataclass
 class Attachment:
-    """A file linked from a report. Size, type and hash are known once the file was fetched."""
+    """A file linked from a report. Size, type, hash and text (archive.filetext) are known once the file
+    was fetched; until then the text fields are left out of the JSON."""
 
     url: str
     name: str | None = None
     content_type: str | None = None
     size: int | None = None
     sha256: str | None = None
+    text_status: str | None = None  # archive.filetext's statuses: "text", "no text layer", "damaged" …
+    text_length: int | None = None
+    text: str | None = None
 
 
 @dataclass
@@ -70,7 +75,12 @@ class Report:
     extractor_version: str | None = None  # archive.extract.extractor.EXTRACTOR_VERSION that made it
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        for attachment in data["attachments"]:
+            if attachment["text_status"] is None:  # not fetched (yet): nothing is known of its text
+                for key in ATTACHMENT_TEXT_KEYS:
+                    del attachment[key]
+        return data
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False)

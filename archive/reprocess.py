@@ -104,7 +104,7 @@ class _Rebuild:
         elif reading.kind == LIST:
             self._learn(reading, context)
         elif reading.kind == FILE:
-            self._add_file(response, fetched_at)
+            self._add_file(response, fetched_at, reading)
         elif reading.kind == WITHDRAWN:
             self.flush()  # the reports read before it first, as a crawl saves them before it sees a 404
             if self.store.mark_withdrawn(url, fetched_at, reading.message):
@@ -143,10 +143,11 @@ class _Rebuild:
         if len(self.batch) >= BATCH_SIZE:
             self.flush()
 
-    def _add_file(self, response: ArchivedResponse, fetched_at: str | None) -> None:
+    def _add_file(self, response: ArchivedResponse, fetched_at: str | None, reading: PageReading) -> None:
         self.files.append({"url": response.url, "content_type": response.header("Content-Type"),
                            "size": len(response.payload), "sha256": hashlib.sha256(response.payload).hexdigest(),
-                           "ref": response.ref, "run_id": self.run_id, "fetched_at": fetched_at})
+                           "ref": response.ref, "run_id": self.run_id, "fetched_at": fetched_at,
+                           "text": reading.file_text})
         self.summary.files += 1
         if len(self.files) >= BATCH_SIZE:
             self.flush()

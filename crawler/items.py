@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from archive.filetext import FileText
 from archive.report import Report, WarcRef
 
 
@@ -25,6 +26,7 @@ class FileItem:
     sha256: str
     ref: WarcRef | None
     fetched_at: str | None = None
+    text: FileText | None = None  # what it says (None: GOVARCHIVE_ATTACHMENT_TEXT off)
 
 
 @dataclass

@@ -79,6 +79,9 @@ GOVARCHIVE_FETCH_IMAGES = False
 GOVARCHIVE_EXTRACT_WORKERS = "auto"
 # Seconds one page may take in an extraction worker before it is a recorded "timeout" failure (0: no limit).
 GOVARCHIVE_EXTRACT_TIMEOUT = 60.0
+# Read the text of fetched attachments (PDF, Word, Excel, OFD, WPS: archive/filetext) in those workers,
+# under the same timeout, so it is stored and searched with the report; False keeps only their bytes.
+GOVARCHIVE_ATTACHMENT_TEXT = True
 
 # Pages only a browser can render (crawler/browser): single-page apps whose mount element stays empty
 # until their script bundle has fetched and drawn the list. Rendered by Debian's chromium package

@@ -34,8 +34,8 @@ def crawled(fixture_site, tmp_path_factory) -> Path:
     return workdir
 
 
-# Fields of a run, not of the report: which crawl run stored it.
-RUN_FIELDS = ("id",)
+# Fields of a run, not of the report: the ids the database gave it and its document.
+RUN_FIELDS = ("id", "document_id")
 
 
 def same_exports(crawl_db: str, crawl_dir: Path, rebuilt_db: str, rebuilt_dir: Path) -> dict[str, dict]:

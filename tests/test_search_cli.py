@@ -176,6 +176,7 @@ def test_export_csv_file_with_bom_and_filters(db, tmp_path):
 
 
 def test_db_upgrade(tmp_path):
+
     url = f"sqlite:///{tmp_path / 'new' / 'g.db'}"
     for _ in range(2):
         result = govarchive("db", "upgrade", "--db", url)

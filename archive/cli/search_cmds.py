@@ -22,7 +22,8 @@ def filter_options(func):
     @click.option("--site", help="Only this site (host name, e.g. www.example.gov.cn).")
     @click.option("--column", help="Only this column (栏目), exact name.")
     @click.option("--issuer", help="Issuing body contains this text (发布机构).")
-    @click.option("--doc-number", help="Document number contains this text (文号), e.g. 国办发.")
+    @click.option("--doc-number", help="Document number contains this text (文号), however it is written: "
+                                       "国办发[2024]7号 finds 国办发〔２０２４〕第７号.")
     @click.option("--since", help="Published on or after this date (YYYY-MM-DD, YYYY-MM or YYYY).")
     @click.option("--until", help="Published on or before this date (YYYY-MM-DD, YYYY-MM or YYYY).")
     @click.option("--withdrawn/--not-withdrawn", default=None, help="Only withdrawn / only current reports.")
@@ -54,8 +55,11 @@ def filter_options(func):
 @click.option(
     "--limit", "-n", default=20, show_default=True, type=click.IntRange(1, 1000), help="Hits to show."
 )
+@click.option("--distinct-documents", is_flag=True,
+              help="One hit per document: reposts of it on other sites or columns are left out.")
 @filter_options
-def search_cmd(words: tuple[str, ...], db_url: str, as_json: bool, limit: int, filters) -> None:
+def search_cmd(words: tuple[str, ...], db_url: str, as_json: bool, limit: int, distinct_documents: bool,
+               filters) -> None:
     """Full-text search in Chinese: words (AND), OR, NOT or -word, "phrases", (groups).
 
     The words may be given as one quoted argument or several (`search 财政 -预算` works too).
@@ -69,8 +73,9 @@ def search_cmd(words: tuple[str, ...], db_url: str, as_json: bool, limit: int, f
 
     with reading_store(db_url) as store:
         try:
-            hits = store.search(query, filters, limit)
-            total = len(hits) if as_json or len(hits) < limit else store.count_hits(query, filters)
+            hits = store.search(query, filters, limit, distinct_documents=distinct_documents)
+            total = len(hits) if as_json or len(hits) < limit else store.count_hits(
+                query, filters, distinct_documents=distinct_documents)
         except QueryError as exc:
             raise click.ClickException(f"cannot search for {_short(query)}: {exc}") from exc
     if as_json:
@@ -82,7 +87,8 @@ def search_cmd(words: tuple[str, ...], db_url: str, as_json: bool, limit: int, f
         click.echo(f"no reports found: nothing matches {searched}", err=True)
         return
     shown = f"all {total} shown" if total == len(hits) else f"the first {len(hits)} shown; --limit N for more"
-    click.echo(f"{total} report{'s' if total != 1 else ''} match {searched} ({shown})")
+    noun = "document" if distinct_documents else "report"
+    click.echo(f"{total} {noun}{'s' if total != 1 else ''} match {searched} ({shown})")
     _print_hits(hits, query)
 
 
@@ -116,6 +122,8 @@ def _print_hits(hits, query: str) -> None:
         facts = " · ".join(x for x in ((h.publish_time or "")[:10], h.issuer, h.site) if x)
         if facts:
             _print_wrapped(console, Text(facts, style="dim"), width)
+        if h.attachment:
+            _print_wrapped(console, Text(f"in attachment {h.attachment}:", style="italic"), width)
         if h.snippet:
             _print_wrapped(console, _marked(h.snippet, h.marks), width, max_lines=2)
         console.print(Text(" " * indent + h.url, style="dim"), no_wrap=True, overflow="ignore", crop=False)
@@ -271,6 +279,8 @@ def _print_record(rec) -> None:
         ("fetched", r.fetched_at),
         ("state", state),
         ("warc", f"{r.warc.filename} offset {r.warc.offset} length {r.warc.length}" if r.warc else None),
+        ("文号 (canon.)", rec.doc_number_key if rec.doc_number_key != r.metadata.doc_number else None),
+        ("document", rec.document_id),
     ]
     for key, value in facts:
         if value not in (None, ""):
@@ -283,7 +293,14 @@ def _print_record(rec) -> None:
             extra = ", ".join(
                 x for x in (a.content_type, f"{a.size} bytes" if a.size is not None else None) if x
             )
+            if a.text_status:
+                extra += f"{', ' if extra else ''}text: {a.text_status}"
+                extra += f", {a.text_length} characters" if a.text_length else ""
             console.print(f"  {a.name or ''} {a.url}" + (f" ({extra})" if extra else ""), markup=False)
+    if rec.published_elsewhere:
+        console.print("\nalso published at:", markup=False)
+        for url in rec.published_elsewhere:
+            console.print(f"  {url}", markup=False)
 
 
 @click.command("export")
@@ -297,8 +314,10 @@ def _print_record(rec) -> None:
     help="Output file (default: stdout); its directory must exist.",
 )
 @click.option("--bom", is_flag=True, help="CSV: start with a UTF-8 BOM so Excel shows Chinese correctly.")
+@click.option("--attachment-text", is_flag=True,
+              help="Include the attachments' full text (their text status and length are always there).")
 @filter_options
-def export_cmd(db_url: str, fmt: str, output: str, bom: bool, filters) -> None:
+def export_cmd(db_url: str, fmt: str, output: str, bom: bool, attachment_text: bool, filters) -> None:
     """Export reports as JSONL or CSV, streamed (constant memory for any number of reports).
 
     Example: govarchive export --format csv --bom -o reports.csv --since 2024-01-01
@@ -313,11 +332,11 @@ def export_cmd(db_url: str, fmt: str, output: str, bom: bool, filters) -> None:
         records = store.iter_records(filters)
         if output == "-":
             out = sys.stdout
-            count = export(records, out, fmt, bom=bom)
+            count = export(records, out, fmt, bom=bom, attachment_text=attachment_text)
             out.flush()
         else:
             with open(output, "w", encoding="utf-8", newline="") as out:
-                count = export(records, out, fmt, bom=bom)
+                count = export(records, out, fmt, bom=bom, attachment_text=attachment_text)
     click.echo(f"exported {count} reports", err=True)
 
 

@@ -25,19 +25,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import (
     Connection,
     Engine,
-    bindparam,
     case,
-    cast,
-    column,
     func,
     literal,
-    literal_column,
     select,
-    table,
-    text,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import TSQUERY
 
 from archive.report import WarcRef
 from archive.store import filters as filters_mod
@@ -45,7 +38,7 @@ from archive.store import matchset
 from archive.store import search as engine
 from archive.store.filters import Filters
 from archive.store.models import Capture, CrawlRun, FileRow, ReportRow, ReportVersionRow, Site
-from archive.store.query import Node, parse, to_fts5, to_tsquery
+from archive.store.query import Node, parse
 from archive.store.search import Hit
 
 FACETS = ("site", "column", "issuer", "year", "withdrawn")
@@ -138,18 +131,14 @@ def _summary(conn: Connection, node: Node | None, filters: Filters | None, facet
 def _listing(filters: Filters | None):
     R = ReportRow.__table__
     cols = [R.c.id, R.c.url, R.c.title, R.c.site, R.c.column, R.c.publish_time, R.c.issuer,
-            R.c.doc_number, R.c.withdrawn]
+            R.c.doc_number, R.c.withdrawn, R.c.document_id]
     return filters_mod.apply(select(*cols).order_by(*engine.RECENCY), filters)
 
 
 def _match_ids(conn: Connection, node: Node):
     """The ids of the reports matching the query, with the engine's compiled query (the same set
     as its `_select(title=False)`, without the join)."""
-    if conn.dialect.name == "sqlite":
-        match = text("report_fts MATCH :q").bindparams(bindparam("q", to_fts5(node), unique=True))
-        return select(column("rowid")).select_from(table("report_fts")).where(match)
-    s = table("report_search", column("report_id"), column("tsv"))
-    return select(s.c.report_id).where(s.c.tsv.op("@@")(cast(bindparam("q", to_tsquery(node), unique=True), TSQUERY)))
+    return engine.match_ids(conn, node)
 
 
 def _matching(conn: Connection, node: Node | None, filters: Filters | None, *cols):
@@ -246,10 +235,8 @@ def _facets(
     if node is None:
         matches = filters_mod.apply(select(R.c.site).select_from(R), filters).order_by(R.c.id.desc())
     else:
-        # newest archived first; on SQLite in the full-text index's own rowid order, which also keeps
-        # the planner driving from the index (a filter's index first probes it row by row)
-        newest = literal_column("report_fts.rowid") if conn.dialect.name == "sqlite" else R.c.id
-        matches = engine._select(conn, node, filters, title=False).order_by(None).order_by(newest.desc())
+        # newest archived first (own fields or an attachment's text: no one index to walk in order)
+        matches = engine._select(conn, node, filters, title=False).order_by(None).order_by(R.c.id.desc())
     return _facet_counts(conn, matches.limit(FACET_SAMPLE))
 
 

@@ -41,6 +41,8 @@ CSV_COLUMNS = (
         "withdrawn_reason",
         "first_seen",
         "last_seen",
+        "doc_number_key",
+        "document_id",
     ]
 )
 FORMATS = ("jsonl", "csv")
@@ -96,18 +98,20 @@ class _VersionView:
         self.warc_length, self.warc_record_id = row.warc_length, row.warc_record_id
 
 
-def write_jsonl(records: Iterable[StoredReport], out: IO[str]) -> int:
-    """One JSON object per line (Report.to_dict() plus id and withdrawal state); returns the count."""
+def write_jsonl(records: Iterable[StoredReport], out: IO[str], *, attachment_text: bool = False) -> int:
+    """One JSON object per line (Report.to_dict() plus id, withdrawal state and document identity;
+    attachments' text only with `attachment_text`); returns the count."""
     n = 0
     for rec in records:
-        out.write(json.dumps(rec.to_dict(), ensure_ascii=False) + "\n")
+        out.write(json.dumps(rec.to_dict(attachment_text=attachment_text), ensure_ascii=False) + "\n")
         n += 1
     return n
 
 
-def csv_row(rec: StoredReport) -> dict:
+def csv_row(rec: StoredReport, *, attachment_text: bool = False) -> dict:
     """A flat row: metadata fields as columns, lists joined by newlines, attachments as JSON."""
     r = rec.report
+    attachments = rec.to_dict(attachment_text=attachment_text)["attachments"]
     row = {
         "id": rec.id,
         "url": r.url,
@@ -118,7 +122,7 @@ def csv_row(rec: StoredReport) -> dict:
         "publish_time": r.publish_time,
         "source": r.source,
         "body_text": r.body_text,
-        "attachments": json.dumps([vars(a) for a in r.attachments], ensure_ascii=False)
+        "attachments": json.dumps(attachments, ensure_ascii=False)
         if r.attachments
         else "",
         "attachment_count": len(r.attachments),
@@ -132,6 +136,8 @@ def csv_row(rec: StoredReport) -> dict:
         "withdrawn_reason": rec.withdrawn_reason,
         "first_seen": rec.first_seen,
         "last_seen": rec.last_seen,
+        "doc_number_key": rec.doc_number_key,
+        "document_id": rec.document_id,
     }
     row.update({k: getattr(r.metadata, k) for k in METADATA_KEYS})
     for k in ("filename", "offset", "length", "record_id"):
@@ -139,7 +145,8 @@ def csv_row(rec: StoredReport) -> dict:
     return row
 
 
-def write_csv(records: Iterable[StoredReport], out: IO[str], *, bom: bool = False) -> int:
+def write_csv(records: Iterable[StoredReport], out: IO[str], *, bom: bool = False,
+              attachment_text: bool = False) -> int:
     """UTF-8 CSV with a header row; `bom` prefixes U+FEFF so Excel opens Chinese text correctly.
 
     Open `out` with newline="" (the csv module writes \\r\\n row endings itself)."""
@@ -149,14 +156,15 @@ def write_csv(records: Iterable[StoredReport], out: IO[str], *, bom: bool = Fals
     writer.writeheader()
     n = 0
     for rec in records:
-        writer.writerow(csv_row(rec))
+        writer.writerow(csv_row(rec, attachment_text=attachment_text))
         n += 1
     return n
 
 
-def export(records: Iterable[StoredReport], out: IO[str], fmt: str = "jsonl", *, bom: bool = False) -> int:
+def export(records: Iterable[StoredReport], out: IO[str], fmt: str = "jsonl", *, bom: bool = False,
+           attachment_text: bool = False) -> int:
     if fmt == "jsonl":
-        return write_jsonl(records, out)
+        return write_jsonl(records, out, attachment_text=attachment_text)
     if fmt == "csv":
-        return write_csv(records, out, bom=bom)
+        return write_csv(records, out, bom=bom, attachment_text=attachment_text)
     raise ValueError(f"unknown export format {fmt!r} (use one of: {', '.join(FORMATS)})")

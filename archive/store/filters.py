@@ -6,15 +6,16 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select
+from sqlalchemy import Select, or_
 
+from archive.identity import doc_number_query
 from archive.store.models import ReportRow
 
 
 @dataclass
 class Filters:
     """site and column match exactly; issuer and doc_number match a part (`国办发` finds
-    `国办发〔2024〕12号`); since/until are inclusive dates (YYYY-MM-DD, or YYYY / YYYY-MM) on the
+    `国办发〔2024〕12号`; a 文号 matches however it is written: `[2024]12号` finds it too); since/until are inclusive dates (YYYY-MM-DD, or YYYY / YYYY-MM) on the
     publish date; withdrawn None means both."""
 
     site: str | None = None
@@ -70,8 +71,9 @@ def apply(stmt: Select, f: Filters | None) -> Select:
         stmt = stmt.where(r.column == f.column)
     if f.issuer:
         stmt = stmt.where(r.issuer.like(_contains(f.issuer), escape="\\"))
-    if f.doc_number:
-        stmt = stmt.where(r.doc_number.like(_contains(f.doc_number), escape="\\"))
+    if f.doc_number:  # as written, or in any writing: the canonical forms (archive.identity)
+        stmt = stmt.where(or_(r.doc_number.like(_contains(f.doc_number), escape="\\"),
+                              r.doc_number_key.like(_contains(doc_number_query(f.doc_number)), escape="\\")))
     if f.since:
         stmt = stmt.where(r.publish_date >= f.since)
     if f.until:

@@ -8,7 +8,8 @@ the facets. Here each tier's match of a query without filters runs once, into a 
   sample come from the full-text index in its own order, which stops early: the FACET_SAMPLE highest
   ids (the most recently archived matches) and a count that stops past COUNT_CAP;
 - a page reaching past the title tier evaluates every match into a second table: the total is its
-  size, the facet sample its highest ids, the other matches its complement.
+  size, the facet sample its highest ids, the other matches its complement. Every match includes the
+  reports whose attachments' text matches (`file_fts`): when any does, the second table is filled at once.
 
 (Filtered searches take the engine's own queries, `browse._tiered`: reading tens of thousands of
 matches to apply a filter cost more than the engine's joins, measured with bench/web.py.)
@@ -52,6 +53,7 @@ class MatchSet:
     node: Node
     in_title: int
     span: int
+    in_files: bool = False  # some attachment's text matches: the full-text index alone is not every match
     total: int | None = None
     tables: list[str] = field(default_factory=list)
 
@@ -71,12 +73,14 @@ class MatchSet:
     def evaluate(self) -> None:
         """Every match into the ALL table; `total` is then exact."""
         if self.total is None:
-            _fill(self, ALL, engine.fts5_match(self.node))
+            self.conn.execute(insert(_create(self, ALL)).from_select(["id"], engine.match_ids(self.conn, self.node)))
             self.total = self.conn.execute(select(func.count()).select_from(_table(ALL))).scalar_one()
 
     def sample(self, size: int):
         """A select over `reports` of the `size` most recently archived matches (highest ids)."""
         R = ReportRow.__table__
+        if self.in_files:
+            self.evaluate()
         if self.total is not None:
             A = _table(ALL)
             return select(R.c.id).where(R.c.id.in_(select(A.c.id).order_by(A.c.id.desc()).limit(size)))
@@ -85,6 +89,8 @@ class MatchSet:
 
     def count_upto(self, cap: int) -> int:
         """The number of matches, or cap + 1 if there are more than cap."""
+        if self.in_files:
+            self.evaluate()
         if self.total is not None:
             return min(self.total, cap + 1)
         found = _fts_ids(engine.fts5_match(self.node)).limit(cap + 1).subquery()
@@ -112,7 +118,10 @@ def evaluated(conn: Connection, node: Node) -> Iterator[MatchSet]:
     """The matches of `node` on a SQLite connection, for the time of the block; the title tier is
     evaluated at once, every match when needed."""
     span = conn.execute(select(func.max(ReportRow.__table__.c.id))).scalar_one() or 0
-    matches = MatchSet(conn, node, in_title=0, span=span)
+    files = table("file_fts", column("rowid"))
+    in_files = conn.execute(select(files.c.rowid).where(text("file_fts MATCH :q").bindparams(
+        bindparam("q", engine.fts5_match(node), unique=True))).limit(1)).first() is not None
+    matches = MatchSet(conn, node, in_title=0, span=span, in_files=in_files)
     try:
         _fill(matches, TITLE, engine.fts5_match(node, title=True))
         matches.in_title = conn.execute(select(func.count()).select_from(_table(TITLE))).scalar_one()

@@ -1,7 +1,8 @@
 """The database schema (SQLAlchemy 2.0 declarative). Migrations in `migrations/` create it.
 
 The full-text index is not a model: it is a SQLite FTS5 table (`report_fts`) or a PostgreSQL table
-with a tsvector column (`report_search`), created by the migrations and maintained by `search_index`.
+with a tsvector column (`report_search`), created by the migrations and maintained by `search_index`;
+attachments' text likewise (`file_fts` / `file_search`, one row per file).
 """
 
 from __future__ import annotations
@@ -76,6 +77,11 @@ class ReportRow(Base):
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     withdrawn_at: Mapped[str | None] = mapped_column(String(40))
     withdrawn_reason: Mapped[str | None] = mapped_column(Text)
+    # document identity (archive.identity): the canonical 文号, the body's SimHash, and the id of the
+    # first report of the same document (itself when there is no other)
+    doc_number_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    body_simhash: Mapped[str | None] = mapped_column(String(16))
+    document_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
 
 
 class ReportVersionRow(Base):
@@ -126,6 +132,20 @@ class FileRow(Base):
     warc_offset: Mapped[int | None] = mapped_column(BigInteger)
     warc_length: Mapped[int | None] = mapped_column(BigInteger)
     warc_record_id: Mapped[str | None] = mapped_column(String(100))
+    # what the file says (archive.filetext): a status, and the text when there is some
+    text_status: Mapped[str | None] = mapped_column(String(40))
+    text_length: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str | None] = mapped_column(Text)
+
+
+class DocumentKey(Base):
+    """What links a report to the other reports of its document (archive.identity.document_keys):
+    `doc:` canonical 文号 and issuer, `simN:` a band of the body's SimHash, `file:` an attachment's digest."""
+
+    __tablename__ = "document_keys"
+
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
 
 
 class Capture(Base):
@@ -171,3 +191,4 @@ Index("ix_captures_url", Capture.url)
 Index("ix_captures_warc_record_id", Capture.warc_record_id)  # revisits followed to their original
 Index("ix_reports_site_column", ReportRow.site, ReportRow.column)  # the overview's counts
 Index("ix_failures_kind", Failure.kind)
+Index("ix_document_keys_key", DocumentKey.key)

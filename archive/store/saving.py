@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from archive.clock import iso_utc, now_iso
 from archive.report import Report, WarcRef
-from archive.store import search_index
+from archive.store import documents, search_index
 from archive.store.models import ReportAttachment, ReportRow, ReportVersionRow, Site
 
 IN_CHUNK = 500  # bound parameters per IN (...) list
@@ -150,6 +150,7 @@ def save_round(conn: Connection, items: list[tuple[int, Report, str]], run_id) -
             [version_values(rid, v, r, h, run_id, reason) for rid, v, r, h, reason in versions],
         )
         write_attachments(conn, versions, replace_ids=[c[0] for c in changed_items])
+        documents.link_reports(conn, [(rid, r) for rid, _, r, _, _ in versions])
         search_index.write(conn, [(rid, r) for rid, _, r, _, _ in new_items])
         if changed_items:
             old = load_versions(conn, [(c[0], c[1] - 1) for c in changed_items])

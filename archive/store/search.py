@@ -25,12 +25,13 @@ from sqlalchemy import (
     table,
     text,
     tuple_,
+    union,
 )
 from sqlalchemy.dialects.postgresql import TSQUERY
 
 from archive.store import filters as filters_mod
 from archive.store.filters import Filters
-from archive.store.models import ReportRow, ReportVersionRow
+from archive.store.models import FileRow, ReportAttachment, ReportRow, ReportVersionRow
 from archive.store.query import Node, QueryError, Term, has_not, parse, positive_terms, to_fts5, to_tsquery
 from archive.store.tokens import runs
 
@@ -58,6 +59,8 @@ class Hit:
     score: float
     snippet: str = ""
     marks: list[tuple[int, int]] = field(default_factory=list)  # spans of the snippet that matched
+    attachment: str | None = None  # the attachment (its name, else URL) the snippet was cut from
+    document_id: int | None = None  # reports of one document share it (archive.identity)
 
     def marked_snippet(self, open_: str = MARK[0], close: str = MARK[1]) -> str:
         out, last = [], 0
@@ -67,18 +70,27 @@ class Hit:
         return "".join(out) + self.snippet[last:]
 
     def to_dict(self) -> dict:
+        """The hit's JSON: `attachment` only when the snippet is an attachment's (the keys of a hit
+        from the report itself stay as they were); the document id is for collapsing, not shown."""
         data = asdict(self)
         data.pop("marks")
+        data.pop("document_id")
+        if data["attachment"] is None:
+            del data["attachment"]
         data["snippet"] = self.marked_snippet()
         return data
 
 
-def search(conn: Connection, query: str, filters: Filters | None = None, limit: int = 20) -> list[Hit]:
+def search(conn: Connection, query: str, filters: Filters | None = None, limit: int = 20, *,
+           distinct_documents: bool = False) -> list[Hit]:
     """Run a user query; QueryError (a ValueError with a readable message) if it cannot be run.
 
     Ranking: reports whose title alone satisfies the query come first (score 2), then reports that
     match anywhere (score 1); within each tier the newer publish date, then the newer id, wins.
+    With `distinct_documents`, only the best-ranked report of each document (archive.identity).
     """
+    if distinct_documents:
+        return _distinct(conn, query, filters, limit)
     node = parse(query)
     limit = max(1, min(int(limit), MAX_LIMIT))
     hits = [_hit(r, TITLE_SCORE) for r in _newest(conn, node, filters, title=True, limit=limit)]
@@ -91,10 +103,24 @@ def search(conn: Connection, query: str, filters: Filters | None = None, limit: 
     return hits
 
 
-def count(conn: Connection, query: str, filters: Filters | None = None) -> int:
-    """The number of reports the query matches (every one, whatever the limit of `search`)."""
+def _distinct(conn: Connection, query: str, filters: Filters | None, limit: int) -> list[Hit]:
+    """`limit` hits of distinct documents: asks for more hits until enough documents (or all hits) are in."""
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    asked = limit
+    while True:
+        hits = search(conn, query, filters, min(asked, MAX_LIMIT))
+        kept = list({h.document_id: h for h in reversed(hits)}.values())[::-1]  # the first hit of each
+        if len(kept) >= limit or len(hits) < asked or asked >= MAX_LIMIT:
+            return kept[:limit]
+        asked *= 4
+
+
+def count(conn: Connection, query: str, filters: Filters | None = None, *, distinct_documents: bool = False) -> int:
+    """The number of reports (or documents) the query matches, whatever the limit of `search`."""
     matches = _select(conn, parse(query), filters, title=False).order_by(None).subquery()
-    return conn.execute(select(func.count()).select_from(matches)).scalar_one()
+    what = func.count(func.distinct(func.coalesce(matches.c.document_id, matches.c.id))) if distinct_documents \
+        else func.count()
+    return conn.execute(select(what).select_from(matches)).scalar_one()
 
 
 def match_spans(text: str, query: str) -> list[tuple[int, int]]:
@@ -131,14 +157,21 @@ def _select(
     cols = hit_columns()
     if conn.dialect.name == "sqlite":
         fts = table("report_fts", column("rowid"))
-        match = fts5_match(node, title=title, rest=rest)
-        stmt = (
-            select(*cols)
-            .select_from(fts.join(R, R.c.id == fts.c.rowid))
-            .where(text("report_fts MATCH :q").bindparams(bindparam("q", match, unique=True)))
-        )
+        matches = text("report_fts MATCH :q").bindparams(
+            bindparam("q", fts5_match(node, title=title, rest=rest), unique=True))
+        if title:
+            stmt = select(*cols).select_from(fts.join(R, R.c.id == fts.c.rowid)).where(matches)
+        else:  # the report's own fields, or one of its attachments' text
+            matched = select(fts.c.rowid).where(matches)
+            in_files = _sqlite_file_matches(fts5_match(node))
+            if rest:
+                in_title = select(fts.c.rowid).where(text("report_fts MATCH :tq").bindparams(
+                    bindparam("tq", fts5_match(node, title=True), unique=True)))
+                in_files = in_files.where(ReportAttachment.report_id.not_in(in_title))
+            stmt = select(*cols).where(R.c.id.in_(union(matched, in_files)))
     else:
         s = table("report_search", column("report_id"), column("tsv"), column("title_tsv"))
+        fs = table("file_search", column("file_id"), column("tsv"))
         tsq = cast(bindparam("q", to_tsquery(node)), TSQUERY)
         cond = s.c.tsv.op("@@")(tsq)
         if title:
@@ -161,12 +194,22 @@ def _select(
             if title:
                 title_cond = vec(s.c.title_tsv).op("@@")(tsq)
                 cond = (title_cond & cond) if has_not(node) else title_cond
+            else:  # or one of its attachments' text
+                in_files = _linking(fs.c.file_id).where(ReportAttachment.report_id == R.c.id)
+                cond = cond | in_files.where(fs.c.tsv.op("@@")(tsq)).exists()
             if rest:
                 cond = cond & ~vec(s.c.title_tsv).op("@@")(tsq)
             stmt = select(*cols).select_from(recent.join(R, R.c.id == recent.c.id)).where(cond)
         else:
             # a name per tier, so one statement can hold two tiers
-            found = select(s.c.report_id).where(cond).cte(f"found_{tier}")
+            found = select(s.c.report_id).where(cond)
+            if not title:  # or one of its attachments' text
+                in_files = _linking(fs.c.file_id).where(fs.c.tsv.op("@@")(tsq))
+                if rest:
+                    in_files = in_files.where(ReportAttachment.report_id.not_in(
+                        select(s.c.report_id).where(s.c.title_tsv.op("@@")(tsq))))
+                found = union(found, in_files)
+            found = found.cte(f"found_{tier}")
             found = found.prefix_with("MATERIALIZED")
             stmt = select(*cols).select_from(found.join(R, R.c.id == found.c.report_id))
     return filters_mod.apply(stmt.order_by(*RECENCY), filters)
@@ -176,7 +219,7 @@ def hit_columns() -> list:
     """The columns of `reports` a Hit is made of (see `_hit`)."""
     R = ReportRow.__table__
     return [R.c.id, R.c.url, R.c.title, R.c.site, R.c.column, R.c.publish_time, R.c.issuer, R.c.doc_number,
-            R.c.withdrawn]
+            R.c.withdrawn, R.c.document_id]
 
 
 def fts5_match(node: Node, *, title: bool = False, rest: bool = False) -> str:
@@ -188,6 +231,32 @@ def fts5_match(node: Node, *, title: bool = False, rest: bool = False) -> str:
     if title:  # with an excluded term the title tier must still exclude it everywhere, hence the AND
         return f"{{title}} : {expr}" + (f" AND {expr}" if has_not(node) else "")
     return expr
+
+
+def match_ids(conn: Connection, node: Node):
+    """SELECT the ids of the reports the query matches, in their own fields or their attachments' text."""
+    if conn.dialect.name == "sqlite":
+        expr = fts5_match(node)
+        fts = table("report_fts", column("rowid"))
+        own = select(fts.c.rowid).where(text("report_fts MATCH :q").bindparams(bindparam("q", expr, unique=True)))
+        return union(own, _sqlite_file_matches(expr))
+    s = table("report_search", column("report_id"), column("tsv"))
+    fs = table("file_search", column("file_id"), column("tsv"))
+    tsq = cast(bindparam("q", to_tsquery(node), unique=True), TSQUERY)
+    return union(select(s.c.report_id).where(s.c.tsv.op("@@")(tsq)),
+                 _linking(fs.c.file_id).where(fs.c.tsv.op("@@")(tsq)))
+
+
+def _sqlite_file_matches(expr: str):
+    files = table("file_fts", column("rowid"))
+    return _linking(files.c.rowid).where(text("file_fts MATCH :fq").bindparams(bindparam("fq", expr, unique=True)))
+
+
+def _linking(file_id):
+    """SELECT report_id of the reports linking the files in the index table whose id column is `file_id`."""
+    A, F = ReportAttachment.__table__, FileRow.__table__
+    return select(A.c.report_id).select_from(A.join(F, F.c.url == A.c.url).join(
+        file_id.table, file_id == F.c.id))
 
 
 def _hit(r, score: float) -> Hit:
@@ -202,6 +271,7 @@ def _hit(r, score: float) -> Hit:
         r.doc_number,
         bool(r.withdrawn),
         score,
+        document_id=r.document_id or r.id,
     )
 
 
@@ -219,6 +289,24 @@ def _add_snippets(conn: Connection, hits: list[Hit], node: Node) -> None:
     pattern = term_pattern(positive_terms(node))
     for h in hits:
         h.snippet, h.marks = snippet(bodies.get(h.id, ""), pattern)
+    unmarked = [h for h in hits if not h.marks]
+    if pattern is None or not unmarked:
+        return
+    # the body does not show the match: one of the report's attachments does
+    A, F = ReportAttachment.__table__, FileRow.__table__
+    texts: dict[int, list[tuple[str, str]]] = {}
+    for row in conn.execute(
+        select(A.c.report_id, A.c.name, A.c.url, F.c.text).select_from(A.join(F, F.c.url == A.c.url))
+        .where(A.c.report_id.in_([h.id for h in unmarked]), F.c.text.is_not(None))
+        .order_by(A.c.report_id, A.c.position)
+    ):
+        texts.setdefault(row.report_id, []).append((row.name or row.url, row.text))
+    for h in unmarked:
+        for name, body in texts.get(h.id, []):
+            cut, marks = snippet(body, pattern)
+            if marks:
+                h.snippet, h.marks, h.attachment = cut, marks, name
+                break
 
 
 def term_pattern(terms: list[Term]) -> re.Pattern | None:

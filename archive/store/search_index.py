@@ -1,7 +1,8 @@
 """Writing reports into the full-text index: FTS5 on SQLite, a tsvector table on PostgreSQL.
 
 Three fields are indexed: title (weighted highest), meta (document number, issuer, source, keywords)
-and body. Each is turned into tokens by `archive.store.tokens`; the backends only store them.
+and body. Attachments' text has an index of its own, one row per file (`write_files`): a file is fetched
+after the report that links it and may be linked by several, and search joins the two. Each is turned into tokens by `archive.store.tokens`; the backends only store them.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, text
 
+from archive.filetext import FileText
 from archive.report import Report
 from archive.store.tokens import MAX_TOKEN_CHARS, index_tokens
 
@@ -49,6 +51,39 @@ def tokenize_ahead(report: Report) -> Report:
     """Compute the report's index tokens now (in an extraction worker, off the crawl's event loop)."""
     setattr(report, _AHEAD, (fields_of(report), indexed_fields(report)))
     return report
+
+
+def file_tokens(text: FileText) -> str:
+    """The token string of a file's text as indexed (computed by tokenize_file_ahead when it was)."""
+    ahead = getattr(text, _AHEAD, None)
+    if ahead is not None and ahead[0] == len(text.text):
+        return ahead[1]
+    return " ".join(index_tokens(text.text))
+
+
+def tokenize_file_ahead(text: FileText) -> FileText:
+    """As tokenize_ahead, for a file's text (in the extraction worker that read it)."""
+    if text.text:
+        setattr(text, _AHEAD, (len(text.text), " ".join(index_tokens(text.text))))
+    return text
+
+
+def write_files(conn: Connection, items: Sequence[tuple[int, FileText | None]]) -> None:
+    """Index (file id, text) pairs, replacing what was indexed for those files before."""
+    if not items:
+        return
+    ids = [fid for fid, _ in items]
+    rows = [{"id": fid, "text": file_tokens(t)} for fid, t in items if t is not None and t.text]
+    if conn.dialect.name == "sqlite":
+        conn.execute(text("DELETE FROM file_fts WHERE rowid = :id"), [{"id": fid} for fid in ids])
+        if rows:
+            conn.execute(text("INSERT INTO file_fts (rowid, text) VALUES (:id, :text)"), rows)
+    else:
+        for k in range(0, len(ids), 500):
+            conn.execute(text("DELETE FROM file_search WHERE file_id = ANY(:ids)"), {"ids": ids[k:k + 500]})
+        if rows:
+            conn.execute(text("INSERT INTO file_search (file_id, tsv) VALUES (:id, to_tsvector('simple', :text))"),
+                         rows)
 
 
 def write(

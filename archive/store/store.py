@@ -17,8 +17,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from archive.clock import iso_utc, now_iso
+from archive.filetext import FileText
 from archive.report import Report, WarcRef
-from archive.store import export, history, runs, saving
+from archive.store import documents, export, history, runs, saving, search_index
 from archive.store.digest_index import StoreDigestIndex
 from archive.store.engine import StoreError, make_engine, open_engine
 from archive.store.filters import Filters
@@ -170,8 +171,11 @@ class Store:
         """Batch form of save_file, one transaction: dicts with url, content_type, size, sha256, ref, run_id
         and fetched_at (default: now)."""
         now = now_iso()
-        rows = {
-            f["url"]: {
+        texts: dict[str, FileText | None] = {}
+        rows = {}
+        for f in files:
+            found = texts[f["url"]] = f.get("text")
+            rows[f["url"]] = {
                 "url": f["url"],
                 "content_type": f.get("content_type"),
                 "size": f.get("size"),
@@ -179,18 +183,22 @@ class Store:
                 "fetched_at": iso_utc(f["fetched_at"]) if f.get("fetched_at") else now,
                 "run_id": f.get("run_id"),
                 **warc_cols(f.get("ref")),
+                "text_status": found.status if found else None,
+                "text_length": found.length if found else None,
+                "text": (found.text or None) if found else None,
             }
-            for f in files
-        }
         if not rows:
             return
-        stmt = self._insert(FileRow.__table__)
+        F = FileRow.__table__
+        stmt = self._insert(F)
         columns = next(iter(rows.values())).keys()
         stmt = stmt.on_conflict_do_update(
             index_elements=["url"], set_={c: stmt.excluded[c] for c in columns if c != "url"}
-        )
+        ).returning(F.c.id, F.c.url)
         with self.engine.begin() as conn:
-            conn.execute(stmt, list(rows.values()))
+            ids = {row.url: row.id for row in conn.execute(stmt, list(rows.values()))}
+            search_index.write_files(conn, [(ids[url], texts[url]) for url in sorted(ids)])
+            documents.link_files(conn, sorted(ids))
 
     def record_capture(
         self, url: str, *, status: int | None, ref: WarcRef | None, run_id: int | None, kind: str
@@ -293,7 +301,9 @@ class Store:
             ).first()
             report = history.version_from_row(vrow).report
             merge_file_facts(conn, [report])
-        return stored_from_row(row, report)
+            record = stored_from_row(row, report)
+            record.published_elsewhere = documents.published_elsewhere(conn, row.id, record.document_id)
+        return record
 
     def get_report(self, id_or_url: int | str) -> Report | None:
         """The current version of a report (by id or URL), attachments merged with file facts."""
@@ -321,19 +331,20 @@ class Store:
                 raise StoreError(f"report {id_or_url!r} has no version {v} (versions: {sorted(versions)})")
         return history.diff(versions[v1], versions[v2])
 
-    def search(self, query: str, filters: Filters | None = None, limit: int = 20):
+    def search(self, query: str, filters: Filters | None = None, limit: int = 20, *,
+               distinct_documents: bool = False):
         """Full-text search (see archive.store.search); raises QueryError for an unusable query."""
         from archive.store.search import search
 
         with self.read_engine.connect() as conn:
-            return search(conn, query, filters, limit)
+            return search(conn, query, filters, limit, distinct_documents=distinct_documents)
 
-    def count_hits(self, query: str, filters: Filters | None = None) -> int:
-        """How many reports match the query (all of them, not only the ones `search` returns)."""
+    def count_hits(self, query: str, filters: Filters | None = None, *, distinct_documents: bool = False) -> int:
+        """How many reports (or documents) match the query (all, not only the ones `search` returns)."""
         from archive.store.search import count
 
         with self.read_engine.connect() as conn:
-            return count(conn, query, filters)
+            return count(conn, query, filters, distinct_documents=distinct_documents)
 
     def iter_records(self, filters: Filters | None = None, *, batch: int = 500) -> Iterator[StoredReport]:
         """Every matching report in id order, streamed with a server-side cursor."""
@@ -348,13 +359,14 @@ class Store:
 
         Needed because the SQLite index is contentless: removing a row takes the tokens it was
         indexed with, so the index must always match the tokenizer in use."""
-        from archive.store import search_index
-
         with self.engine.begin() as conn:
             if self.dialect == "sqlite":
                 conn.exec_driver_sql("INSERT INTO report_fts (report_fts) VALUES ('delete-all')")
             else:
                 conn.exec_driver_sql("DELETE FROM report_search")
+            F = FileRow.__table__
+            files = conn.execute(select(F.c.id, F.c.text_status, F.c.text).where(F.c.text.is_not(None))).all()
+            search_index.write_files(conn, [(row.id, FileText(row.text_status, row.text)) for row in files])
             items = []
             count = 0
             for rec in self.iter_records(batch=batch):

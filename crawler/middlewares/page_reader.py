@@ -3,8 +3,11 @@
 The reading (list with its links, detail with its report, challenge, withdrawal, file, failure) goes
 into `response.meta[READING]`; the spider only routes it. Pages are read in extraction worker
 processes (`GOVARCHIVE_EXTRACT_WORKERS`, 0: inline) so the event loop keeps downloading meanwhile;
-what the cheap checks decide (`archive.page.quick_reading`: the status, a file, an empty or binary body,
-one of GOVARCHIVE_PAGE_MAXSIZE or more) is read here, so such a body never crosses to a worker. A page the browser rendered
+what the cheap checks decide (`archive.page.quick_reading`: the status, an empty or binary body, one of
+GOVARCHIVE_PAGE_MAXSIZE or more) is read here, so such a body never crosses to a worker. A file's text
+(archive/filetext) is read in a worker too, under the same timeout (`GOVARCHIVE_ATTACHMENT_TEXT`, on by
+default); a file whose reading times out or crashes its worker is still a file, with text status "failed",
+and one too big to read never crosses. A page the browser rendered
 (crawler/browser) is read the same way, once per DOM state its pager showed, and its readings combined;
 a challenge in its document as the server sent it decides before any state. Placed below RedirectMiddleware,
 HttpCompressionMiddleware and RetryMiddleware, so it reads the final, decoded response once, and above
@@ -24,14 +27,19 @@ from archive.clock import iso_utc, now_iso
 from archive.discover import Discovery, Link
 from archive.extract import ExtractionError
 from archive.extract.pool import ExtractionPool, auto_workers
+from archive.filetext import FAILED as TEXT_FAILED
+from archive.filetext import FileText
+from archive.filetext.result import MAX_FILE_BYTES
 from archive.page import (
     ATTACHMENT,
     FAILED,
+    FILE,
     LIST,
     Fetched,
     PageContext,
     PageReading,
     challenge_reading,
+    file_reading,
     quick_reading,
     read_page,
 )
@@ -59,6 +67,7 @@ class PageReaderMiddleware:
         self.stats = crawler.stats
         # what may cross to a worker: the page size limit (a body that reached it was already refused)
         self.max_bytes = settings.getint("GOVARCHIVE_PAGE_MAXSIZE")
+        self.attachment_text = settings.getbool("GOVARCHIVE_ATTACHMENT_TEXT")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PageReaderMiddleware:
@@ -80,8 +89,10 @@ class PageReaderMiddleware:
                           request.meta.get(WARC_REF_KEY))
         context = request.meta.get(CONTEXT) or PageContext(ATTACHMENT)
         rendering: Rendering | None = request.meta.get(RENDERING)
-        # the cheap checks here, so a file, a binary body or one too big to read never crosses to a worker
+        # the cheap checks here, so a binary body or one too big to read never crosses to a worker
         if decided := quick_reading(fetched, context, 0 if rendering else self.max_bytes):
+            if decided.kind == FILE:
+                return await self._read_file(fetched)
             if decided.kind == FAILED:
                 self.stats.inc_value(f"govarchive/pages/{decided.kind}")
             return decided
@@ -90,6 +101,20 @@ class PageReaderMiddleware:
         else:
             reading = await self._run(fetched, context)
         self.stats.inc_value(f"govarchive/pages/{reading.kind}")
+        return reading
+
+    async def _read_file(self, fetched: Fetched) -> PageReading:
+        if not self.attachment_text:
+            return PageReading(FILE)
+        if len(fetched.body) > MAX_FILE_BYTES:  # its text is not read: the body need not cross to a worker
+            return file_reading(fetched)
+        try:
+            reading = await self.pool.run(fetched.url, fetched, PageContext(ATTACHMENT))
+        except ExtractionError as exc:  # the worker timed out or crashed on this file
+            reading = PageReading(FAILED, message=str(exc))
+        if reading.kind != FILE or reading.file_text is None:
+            reading = PageReading(FILE, file_text=FileText(TEXT_FAILED, detail=reading.message))
+        self.stats.inc_value(f"govarchive/files/text/{reading.file_text.status}")
         return reading
 
     async def _run(self, fetched: Fetched, context: PageContext) -> PageReading:

@@ -127,7 +127,8 @@ class StorePipeline:
         if not item.url or not item.sha256 or item.size is None:
             raise DropItem(f"attachment without url/sha256/size: {item!r:.200}")
         self._files.append({"url": item.url, "content_type": item.content_type, "size": item.size,
-                            "sha256": item.sha256, "ref": item.ref, "fetched_at": item.fetched_at})
+                            "sha256": item.sha256, "ref": item.ref, "fetched_at": item.fetched_at,
+                            "text": item.text})
         self.stats.inc_value("govarchive/files")
         self.stats.inc_value("govarchive/files_bytes", item.size)
         if len(self._files) >= self.batch_size:

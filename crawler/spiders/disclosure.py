@@ -355,10 +355,11 @@ class DisclosureSpider(scrapy.Spider):
         body = response.body
         linked = (response.meta.get("redirect_urls") or [response.url])[0]
         self._stat("files")
+        reading: PageReading | None = response.meta.get(READING)
         yield FileItem(url=linked, report_url=response.meta.get("report_url"),
                        content_type=response.headers.get(b"Content-Type", b"").decode("latin-1") or None,
                        size=len(body), sha256=hashlib.sha256(body).hexdigest(), ref=response.meta.get(WARC_REF_KEY),
-                       fetched_at=fetched_at(response.request))
+                       fetched_at=fetched_at(response.request), text=reading.file_text if reading else None)
 
     # --- failures ----------------------------------------------------------------------------------
 

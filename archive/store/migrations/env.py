@@ -7,12 +7,12 @@ from sqlalchemy import create_engine
 
 from archive.store.models import Base
 
-SEARCH_TABLES = {"report_fts", "report_search"}
+SEARCH_TABLES = {"report_fts", "report_search", "file_fts", "file_search"}
 
 
 def include_object(obj, name, type_, reflected, compare_to):
     """The search index is managed by hand (FTS5 / tsvector), not by autogenerate."""
-    return not (type_ == "table" and (name in SEARCH_TABLES or name.startswith("report_fts_")))
+    return not (type_ == "table" and (name in SEARCH_TABLES or name.startswith(("report_fts_", "file_fts_"))))
 
 
 def run_migrations() -> None:

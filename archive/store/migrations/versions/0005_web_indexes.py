@@ -1,7 +1,7 @@
 """indexes the web interface reads by: captures by WARC record id, reports by site and column
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 
 - `captures.warc_record_id`: an archived original that is a revisit is followed to the record its
   WARC-Refers-To names (`/reports/{id}/original`); without an index that is a scan of every capture.
@@ -14,7 +14,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

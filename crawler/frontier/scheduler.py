@@ -31,6 +31,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# Seconds between looks at the shared queue while this worker has nothing to download: Scrapy's engine
+# asks its scheduler again only every 5 s (its heartbeat) when nothing happens in this process, while
+# the other workers keep filling the queue.
+POLL_INTERVAL = 0.5
+
 
 def build_frontier(settings: Any, spider: Spider) -> Frontier:
     """This worker's view of the crawl of `spider`'s start URLs on the GOVARCHIVE_FRONTIER Redis."""
@@ -97,26 +102,44 @@ class FrontierScheduler(Scheduler):
             self.stats.inc_value("govarchive/frontier/returned", returned)
         self._beat = task.LoopingCall(self.frontier.heartbeat)
         self._beat.start(self.frontier.lease_ttl / 3, now=False)
+        self._poll = task.LoopingCall(self._wake_engine)
+        self._poll.start(POLL_INTERVAL, now=False)
         if queued := self.frontier.queued():
             logger.info("frontier %s: %d requests queued", self.frontier.key, queued)
 
     def close(self, reason: str) -> None:
-        if self._beat.running:
-            self._beat.stop()
+        for call in (self._beat, self._poll):
+            if call.running:
+                call.stop()
         # the crawl-run extension makes the worker leave the frontier (it has the summary to hand over)
+
+    def _wake_engine(self) -> None:
+        """Make the engine pull from the scheduler now (its slot's `nextcall`, which Scrapy itself triggers
+        after each download), so an idle worker picks up the requests other workers queued."""
+        slot = getattr(self.crawler.engine, "_slot", None)
+        if slot is not None and self.frontier.queued():
+            slot.nextcall.schedule()
 
     def enqueue_request(self, request: Request) -> bool:
         if request.meta.get(LOCAL_KEY):
             heapq.heappush(self._local, (-request.priority, next(self._order), request))
             self.stats.inc_value("scheduler/enqueued/local")
             return True
-        return super().enqueue_request(request)
+        if not request.dont_filter and self.df.request_seen(request):
+            self.df.log(request, self.spider)
+            return False
+        self.queue.push(request)
+        self.stats.inc_value("scheduler/enqueued/redis")
+        return True
 
     def next_request(self) -> Request | None:
         if self._local:
             return heapq.heappop(self._local)[2]
         self.frontier.reclaim()
-        return super().next_request()
+        request = self.queue.pop()
+        if request is not None:
+            self.stats.inc_value("scheduler/dequeued/redis")
+        return request
 
     def has_pending_requests(self) -> bool:
         """Asked by the engine only when this worker downloads and scrapes nothing: every request it took

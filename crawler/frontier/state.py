@@ -277,7 +277,7 @@ class Frontier:
             worker = raw.decode()
             if worker != self.worker and self.client.hlen(self.k(f"inflight:{worker}")):
                 return True
-        return bool(self.client.exists(self.k("started"))) and not self.client.exists(self.k("seeded"))
+        return not self.client.exists(self.k("seeded"))  # a worker may be joining before the seeding one
 
     # --- the start URLs and the crawl run ------------------------------------------------------------
 

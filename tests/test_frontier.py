@@ -185,6 +185,10 @@ def test_a_worker_killed_and_restarted_loses_nothing_and_refetches_only_its_in_f
     assert [code for code, _ in results] == [0, 0], [err[-2000:] for _, err in results]
 
     urls = [r[0] for r in rows(pg_url, "SELECT url FROM reports")]
+    missing = set(site.expected.detail_urls) - set(urls)
+    counts = fetch_counts(site, before)
+    Path("/tmp/fr1/debug.txt").write_text(repr([(u, counts[("GET", u.removeprefix(site.url))]) for u in sorted(missing)])
+                                          + "\n" + repr(in_flight) + "\n=====\n".join(err for _, err in results))
     assert sorted(urls) == sorted(site.expected.detail_urls), "reports lost or stored twice"
     counts = fetch_counts(site, before)
     twice = {page for page, n in counts.items() if n > 1}

@@ -282,8 +282,12 @@ class Frontier:
     # --- the start URLs and the crawl run ------------------------------------------------------------
 
     def claim_seeding(self) -> bool:
-        """True for exactly one worker of a crawl: the one that enqueues the start URLs."""
-        return bool(self.client.set(self.k("started"), self.worker, nx=True))
+        """True for exactly one worker of a crawl: the one that enqueues the start URLs (again, when it was
+        killed before it had enqueued them all: the duplicate filter drops those it had)."""
+        if self.client.set(self.k("started"), self.worker, nx=True):
+            return True
+        holder = self.client.get(self.k("started"))
+        return holder is not None and holder.decode() == self.worker and not self.client.exists(self.k("seeded"))
 
     def seeded(self) -> None:
         self.client.set(self.k("seeded"), self.worker)

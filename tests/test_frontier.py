@@ -235,6 +235,8 @@ def test_a_dead_workers_leases_go_back_to_the_queue(redis_prefix):
     client = redis.Redis.from_url(REDIS_URL)
     dead = Frontier(client, redis_prefix, "abc123", "dead", 1.0)
     dead.join([])
+    assert dead.claim_seeding()
+    dead.seeded()
     dead.push(b"request-1", -5)
     assert dead.pop() is not None and dead.queued() == 0
     client.delete(dead.k("alive:dead"))  # its liveness expired: killed, or its machine gone

@@ -273,3 +273,25 @@ def test_a_worker_id_unfit_for_file_names_is_a_usage_error(tmp_path):
     result = govarchive("crawl", "http://127.0.0.1:1/xxgk/", "--db", f"sqlite:///{tmp_path / 'g.db'}",
                         "--frontier", REDIS_URL, "-s", "GOVARCHIVE_FRONTIER_WORKER=a/b", cwd=tmp_path)
     assert result.exit_code == 2 and "worker id 'a/b'" in result.stderr
+
+
+def test_host_politeness_holds_for_the_cluster(redis_prefix):
+    """Two workers' middlewares on one host slot of concurrency 1 and a 10 s delay: one lease at a time,
+    and none again before the delay, whichever worker asks."""
+    from crawler.frontier.politeness import ClusterPolitenessMiddleware
+    from tests.conftest import project_crawler
+
+    def middleware(worker: str) -> ClusterPolitenessMiddleware:
+        crawler = project_crawler(GOVARCHIVE_FRONTIER=REDIS_URL, GOVARCHIVE_FRONTIER_PREFIX=redis_prefix,
+                                  GOVARCHIVE_FRONTIER_WORKER=worker)
+        return ClusterPolitenessMiddleware(crawler)
+
+    first, second = middleware("w1"), middleware("w2")
+    assert first.try_lease("example.gov.cn", "w1:1", 1, 0.0) == 0
+    assert second.try_lease("example.gov.cn", "w2:1", 1, 0.0) == -1  # the one slot is taken
+    first.release("example.gov.cn", "w1:1")
+    assert second.try_lease("example.gov.cn", "w2:1", 1, 0.0) == 0
+    second.release("example.gov.cn", "w2:1")
+    assert first.try_lease("other.gov.cn", "w1:2", 2, 10.0) == 0
+    wait = second.try_lease("other.gov.cn", "w2:2", 2, 10.0)
+    assert 0 < wait <= 10.0  # a free slot, but the delay since the last request holds for w2 too

@@ -85,16 +85,25 @@ class ClusterPolitenessMiddleware:
         slot = self.crawler.engine.downloader.get_slot_key(request)
         concurrency, delay = self.limits(slot)
         token = f"{self.worker}:{next(self._tokens)}"
-        keys = [f"{self.prefix}:{slot}:leases", f"{self.prefix}:{slot}:next"]
         while True:
-            wait_ms = int(self._acquire(keys=keys, args=[concurrency, int(delay * 1000), token, self.hold_ms]))
-            if wait_ms == 0:
+            wait = self.try_lease(slot, token, concurrency, delay)
+            if wait == 0:
                 break
             self.crawler.stats.inc_value("govarchive/frontier/host_waits")
-            await asyncio.sleep(FULL_POLL if wait_ms < 0 else wait_ms / 1000)
-        request.meta[TOKEN_KEY] = (keys[0], token)
+            await asyncio.sleep(FULL_POLL if wait < 0 else wait)
+        request.meta[TOKEN_KEY] = (slot, token)
+
+    def try_lease(self, slot: str, token: str, concurrency: int, delay: float) -> float:
+        """Take a lease on `slot` for the cluster: 0 when granted, else the seconds until the slot's delay
+        has passed, or -1 when `concurrency` leases are out."""
+        keys = [f"{self.prefix}:{slot}:leases", f"{self.prefix}:{slot}:next"]
+        wait_ms = int(self._acquire(keys=keys, args=[concurrency, int(delay * 1000), token, self.hold_ms]))
+        return wait_ms if wait_ms <= 0 else wait_ms / 1000
+
+    def release(self, slot: str, token: str) -> None:
+        self.client.zrem(f"{self.prefix}:{slot}:leases", token)
 
     def request_left_downloader(self, request: Request, spider: Any = None) -> None:
         held = request.meta.pop(TOKEN_KEY, None)
         if held is not None:
-            self.client.zrem(*held)
+            self.release(*held)

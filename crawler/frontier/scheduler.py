@@ -108,8 +108,8 @@ class FrontierScheduler(Scheduler):
             logger.info("frontier %s: %d requests queued", self.frontier.key, queued)
 
     def close(self, reason: str) -> None:
-        for call in (self._beat, self._poll):
-            if call.running:
+        for call in (getattr(self, "_beat", None), getattr(self, "_poll", None)):  # None: open() failed
+            if call is not None and call.running:
                 call.stop()
         # the crawl-run extension makes the worker leave the frontier (it has the summary to hand over)
 

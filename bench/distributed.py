@@ -1,11 +1,11 @@
 """Distributed crawl benchmark: 1, 2 and 4 workers on one Redis frontier and one PostgreSQL database.
 
     python bench/distributed.py                        # 300 detail pages, 100 ms per request, 1/2/4 workers
-    python bench/distributed.py --pages 500 --latency 0.2 --workers 1,2,4,8
+    python bench/distributed.py --pages 500 --latency 0.5 --per-worker 2 --workers 1,2,4,8
 
 The fixture site (fixtures/site) answers every request after `--latency` seconds, as a distant server
-does, so the crawl is I/O-bound. Each worker may keep CONCURRENT_REQUESTS=4 requests in flight (what
-one worker process can handle); the site's politeness limit, held for the whole cluster, is 16 at once
+does, so the crawl is I/O-bound. Each worker may keep `--per-worker` requests in flight
+(CONCURRENT_REQUESTS: what one worker process is allowed); the site's politeness limit, held for the whole cluster, is 16 at once
 and no delay. Each run crawls the whole site into a fresh PostgreSQL database under its own frontier
 key prefix. Reported: responses the site served, reports stored, pages/s over the crawl window (first to
 last answer of the site) and the ratio to the one-worker run measured in the same invocation. Needs
@@ -28,10 +28,8 @@ if str(ROOT) not in sys.path:
 
 REDIS_URL = os.environ.get("GOVARCHIVE_BENCH_REDIS", "redis://127.0.0.1:6379/14")
 PG_ADMIN = os.environ.get("GOVARCHIVE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-PER_WORKER = 4  # requests in flight per worker
 PER_HOST = 16  # the site's limit for the whole cluster
 SETTINGS = {
-    "CONCURRENT_REQUESTS": str(PER_WORKER),
     "CONCURRENT_REQUESTS_PER_DOMAIN": str(PER_HOST),
     "GOVARCHIVE_LOOPBACK_UNTHROTTLED": "False",  # the site's politeness as for a real host
     "DOWNLOAD_DELAY": "0",
@@ -57,7 +55,7 @@ def drop_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def run(site, workers: int) -> dict:
+def run(site, workers: int, per_worker: int) -> dict:
     from sqlalchemy import create_engine, text
 
     name, db = fresh_database()
@@ -68,7 +66,7 @@ def run(site, workers: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         args = [str(script), "crawl", *site.start_urls, "--db", db, "--warc-dir", f"{tmp}/warc", "--frontier", REDIS_URL,
                 "-s", f"GOVARCHIVE_FRONTIER_PREFIX={prefix}"]
-        for key, value in SETTINGS.items():
+        for key, value in {**SETTINGS, "CONCURRENT_REQUESTS": str(per_worker)}.items():
             args += ["-s", f"{key}={value}"]
         procs = [subprocess.Popen([*args, "-s", f"GOVARCHIVE_FRONTIER_WORKER=b{i}"], cwd=tmp,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -90,16 +88,17 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=300)
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--per-worker", type=int, default=4, help="requests in flight per worker")
     args = parser.parse_args()
     from fixtures.site.server import start_site
 
     site = start_site(0, detail_pages=args.pages, latency=args.latency)
     try:
-        results = [run(site, int(n)) for n in args.workers.split(",")]
+        results = [run(site, int(n), args.per_worker) for n in args.workers.split(",")]
     finally:
         site.stop()
     base = results[0]["pages_per_s"] or 1.0
-    print(f"{args.pages} detail pages, {args.latency * 1000:.0f} ms per request, {PER_WORKER} in flight per worker, "
+    print(f"{args.pages} detail pages, {args.latency * 1000:.0f} ms per request, {args.per_worker} in flight per worker, "
           f"{PER_HOST} per host for the cluster")
     print(f"{'workers':>7} {'served':>7} {'reports':>7} {'seconds':>8} {'pages/s':>8} {'ratio':>6}  exit")
     for r in results:

@@ -133,7 +133,11 @@ class CrawlRunExtension:
         summary = build_summary(self.stats.get_stats(), reason, time.monotonic() - self._t0)
         if self.frontier is not None:
             summary["worker"] = self.crawler.settings["GOVARCHIVE_FRONTIER_WORKER"]
-            everyone = self.frontier.leave(summary, finished=reason not in INTERRUPTED_REASONS)
+            try:
+                everyone = self.frontier.leave(summary, finished=reason not in INTERRUPTED_REASONS)
+            except Exception:  # Redis gone at the end: this worker's summary still says what it did
+                logger.exception("could not hand this worker's summary to the frontier")
+                everyone = None
             if everyone is None:  # other workers go on (or the crawl was interrupted): the run stays open
                 summary = worker_summary(summary)
                 self.stats.set_value(SUMMARY_STAT, summary)

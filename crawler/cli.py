@@ -15,6 +15,7 @@ import click
 from archive.cli import cli, main  # noqa: F401  (main is the console script)
 from archive.cli.common import db_option, open_store_for_writing
 from archive.config import default_db_url, default_warc_dir
+from crawler.frontier.cli import frontier_group
 
 SETTINGS_MODULE = "crawler.settings"
 SPIDER_NAME = "disclosure"
@@ -35,11 +36,15 @@ QUIET_TRACEBACKS = ("scrapy.downloadermiddlewares.robotstxt",)
 @click.option("--resume", is_flag=True,
               help="Carry on the last crawl of these URLs/profiles if it did not finish (interrupted, crashed, "
                    "killed): what it archived is read from its WARC files, not fetched again.")
+@click.option("--frontier", "frontier_url", metavar="redis://HOST:PORT/DB",
+              help="Share the queue, duplicate filter and crawl run with the other workers started with the same "
+                   "URLs/--site on this Redis (as -s GOVARCHIVE_FRONTIER=…); each writes its own WARC files.")
 @click.option("--explain", "explain_url", metavar="URL",
               help="Fetch one page and show what the crawler sees on it (kind and why, record links, pages, "
                    "endpoints, handlers); crawls nothing.")
 def crawl_cmd(urls: tuple[str, ...], sites: tuple[str, ...], base_url: str | None, db_url: str,
-              warc_dir: Path | None, overrides: tuple[str, ...], resume: bool, explain_url: str | None) -> None:
+              warc_dir: Path | None, overrides: tuple[str, ...], resume: bool, frontier_url: str | None,
+              explain_url: str | None) -> None:
     """Crawl disclosure columns (栏目) into the database and WARC files.
 
     Give the column URLs a person would open (http:// or https://; a bare host/path means http://),
@@ -68,10 +73,17 @@ def crawl_cmd(urls: tuple[str, ...], sites: tuple[str, ...], base_url: str | Non
         check_start_url(base_url, option="--base-url")
     check_profiles(sites, base_url)
     values = parse_overrides(overrides)
+    if frontier_url is not None:
+        values["GOVARCHIVE_FRONTIER"] = frontier_url
     settings = crawl_settings(values, db_url=db_url, warc_dir=warc_dir)
     check_overrides(values, settings)
     check_database(settings.get("GOVARCHIVE_DB"))
-    if resume:
+    if settings.get("GOVARCHIVE_FRONTIER"):
+        if resume:
+            raise click.UsageError("--resume and --frontier go separately: a frontier crawl resumes by itself "
+                                   "(start its workers again with the same URLs)")
+        check_frontier(settings)
+    elif resume:
         resume_setting(settings, list(urls), list(sites), base_url)
     summary = run_crawl(list(urls), list(sites), settings, base_url=base_url)
     if summary is None:
@@ -282,11 +294,28 @@ def check_database(db_url: str) -> None:
     open_store_for_writing(db_url).close()
 
 
+def check_frontier(settings: Any) -> None:
+    """A frontier URL that is one (else usage error, exit 2), a worker id fit for file names, and a
+    Redis that answers (else exit 1), before anything is crawled."""
+    from crawler.frontier.addon import check_worker_id
+    from crawler.frontier.state import FrontierError, connect, default_worker_id, parse_frontier_url
+
+    try:
+        parse_frontier_url(settings["GOVARCHIVE_FRONTIER"])
+        check_worker_id(settings.get("GOVARCHIVE_FRONTIER_WORKER") or default_worker_id())
+    except FrontierError as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        connect(settings["GOVARCHIVE_FRONTIER"]).close()
+    except FrontierError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def run_crawl(urls: list[str], sites: list[str], settings: Any, *, base_url: str | None = None
               ) -> dict[str, Any] | None:
     """Run the disclosure spider to the end; the crawl's summary, or None if it never started."""
     from archive.store import Store
-    from crawler.extensions.crawl_run import RUN_ID_STAT
+    from crawler.extensions.crawl_run import RUN_ID_STAT, SUMMARY_STAT
 
     process = StoppableProcess(settings)
     for name in QUIET_TRACEBACKS:
@@ -310,6 +339,8 @@ def run_crawl(urls: list[str], sites: list[str], settings: Any, *, base_url: str
     run_id = crawler.stats.get_value(RUN_ID_STAT) if crawler.stats else None
     if run_id is None:
         return None
+    if crawler.stats.get_value(SUMMARY_STAT) is not None and settings.get("GOVARCHIVE_FRONTIER"):
+        return crawler.stats.get_value(SUMMARY_STAT)  # this worker's, or the merged one if it was the last
     store = Store(settings["GOVARCHIVE_DB"])  # the run's record is the crawl's outcome
     try:
         run = store.get_run(run_id) or {}
@@ -383,3 +414,4 @@ def _add_schedule() -> None:
 
 
 _add_schedule()
+cli.add_command(frontier_group)

@@ -223,3 +223,21 @@ GOVARCHIVE_PROGRESS = "auto"
 GOVARCHIVE_PROGRESS_INTERVAL = 0.5
 # Print the end-of-crawl summary on stderr (it is recorded on the crawl run either way).
 GOVARCHIVE_SUMMARY = True
+
+# --- distributed crawl: the shared frontier (crawler/frontier) ----------------------------------------
+# Several workers share one Redis queue and duplicate filter, one database and one crawl run; each writes
+# its own WARC files. "" crawls alone (Scrapy's own in-memory scheduler).
+GOVARCHIVE_FRONTIER = ""  # redis://HOST:PORT/DB
+# Redis key prefix of every crawl on that Redis (a crawl's keys: PREFIX:DIGEST-OF-ITS-START-URLS:…).
+GOVARCHIVE_FRONTIER_PREFIX = "govarchive"
+# This worker's id: in its WARC file prefix, its warcinfo and its leases; "" is the host name. Give
+# each worker on one machine its own; a killed worker started again with the same id takes back at
+# once what it had taken from the queue.
+GOVARCHIVE_FRONTIER_WORKER = ""
+# Seconds a worker stays alive without renewing (every third of it): after that its leases go back to
+# the queue for the other workers.
+GOVARCHIVE_FRONTIER_LEASE_TTL = 30.0
+# Hold CONCURRENT_REQUESTS_PER_DOMAIN and DOWNLOAD_DELAY for the whole cluster (a lease per request in
+# Redis), not per worker.
+GOVARCHIVE_FRONTIER_POLITENESS = True
+ADDONS = {"crawler.frontier.addon.FrontierAddon": 0}

@@ -34,9 +34,11 @@ class RepairResult:
         return f"{self.path.name}: {self.action}, {self.records} records kept, {self.bytes_dropped} bytes dropped"
 
 
-def repair_directory(directory: Path | str) -> list[RepairResult]:
-    """Repair every `*.warc.gz.open` file directly in `directory`."""
-    return [repair_file(path) for path in sorted(Path(directory).glob(f"*.warc.gz{OPEN_SUFFIX}"))]
+def repair_directory(directory: Path | str, prefix: str | None = None) -> list[RepairResult]:
+    """Repair every `*.warc.gz.open` file directly in `directory`; with `prefix`, only the files named
+    `PREFIX-<timestamp>…` (one writer's own, when several write into one directory)."""
+    pattern = f"{prefix}-[0-9]*.warc.gz{OPEN_SUFFIX}" if prefix else f"*.warc.gz{OPEN_SUFFIX}"
+    return [repair_file(path) for path in sorted(Path(directory).glob(pattern))]
 
 
 def repair_file(path: Path) -> RepairResult:

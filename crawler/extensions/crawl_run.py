@@ -13,6 +13,11 @@ Outcome: "finished"; "failed" when not one page answered; "interrupted" when the
 sent by `govarchive crawl` before it stops the reactor, recorded at once because spider_closed never
 comes). While the crawl runs, the row's heartbeat is refreshed every GOVARCHIVE_HEARTBEAT_INTERVAL
 seconds; at the start, earlier runs whose process died are marked "crashed" (archive/store/runs.py).
+
+With a distributed frontier (GOVARCHIVE_FRONTIER) the run is one for all workers: the first worker
+creates it and the others read its id from the frontier; each stopping worker hands its summary to the
+frontier, and the last one of a finished crawl records the merged summary (`merge_summaries`). The
+summary of this worker's crawl, merged or its own, is left in the stats (`SUMMARY_STAT`).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 RUN_ID_STAT = "govarchive/run_id"
+SUMMARY_STAT = "govarchive/summary"
 PAGES_STAT = "govarchive/pages"
 PAGES_OK_STAT = "govarchive/pages_ok"
 # Set by the spider when it closes: the pager chains it stopped ({column, stopped, pages}).
@@ -91,6 +97,7 @@ class CrawlRunExtension:
         self.heartbeat_interval = crawler.settings.getfloat("GOVARCHIVE_HEARTBEAT_INTERVAL")
         self.stale_seconds = crawler.settings.getfloat("GOVARCHIVE_RUN_STALE_SECONDS")
         self._heartbeat: Any = None
+        self.frontier: Any = None  # crawler.frontier.state.Frontier with GOVARCHIVE_FRONTIER
         self._t0 = time.monotonic()
 
     @classmethod
@@ -107,8 +114,18 @@ class CrawlRunExtension:
         self.store = Store(self.db_url)
         for crashed in self.store.mark_crashed_runs(self.stale_seconds):
             logger.warning("crawl run %s ended without a record of its end: marked crashed", crashed)
-        self.run_id = self.store.start_run(start_urls(spider), site_name(spider), self.run_settings(),
-                                           resumes=self.resumes)
+        store = self.store
+
+        def create() -> int:
+            return store.start_run(start_urls(spider), site_name(spider), self.run_settings(), resumes=self.resumes)
+
+        if self.crawler.settings.get("GOVARCHIVE_FRONTIER"):
+            from crawler.frontier.scheduler import build_frontier
+
+            self.frontier = build_frontier(self.crawler.settings, spider)
+            self.run_id = self.frontier.run_id(create)
+        else:
+            self.run_id = create()
         self.stats.set_value(RUN_ID_STAT, self.run_id)
         logger.info("crawl run %s started (database %s)", self.run_id, safe_url(self.db_url))
         if self.heartbeat_interval > 0:
@@ -155,6 +172,23 @@ class CrawlRunExtension:
         if self.store is None:
             return  # recorded already (a forced stop)
         summary = build_summary(self.stats.get_stats(), reason, time.monotonic() - self._t0)
+        if self.frontier is not None:
+            summary["worker"] = self.crawler.settings["GOVARCHIVE_FRONTIER_WORKER"]
+            try:
+                everyone = self.frontier.leave(summary, finished=reason not in INTERRUPTED_REASONS)
+            except Exception:  # Redis gone at the end: this worker's summary still says what it did
+                logger.exception("could not hand this worker's summary to the frontier")
+                everyone = None
+            if everyone is None:  # other workers go on (or the crawl was interrupted): the run stays open
+                summary = worker_summary(summary)
+                self.stats.set_value(SUMMARY_STAT, summary)
+                if self.store is not None:
+                    self.store.close()
+                    self.store = None
+                self.crawler.signals.send_catch_log(crawl_run_finished, summary=summary)
+                return
+            summary = merge_summaries(everyone)
+        self.stats.set_value(SUMMARY_STAT, summary)
         if self.store is not None:
             try:
                 self.store.finish_run(summary["run_id"], summary)
@@ -238,6 +272,53 @@ def unaccounted_requests(stats: dict[str, Any]) -> int:
     settled = (stats.get("govarchive/spider/requests/answered", 0) + stats.get("govarchive/spider/requests/duplicates", 0)
                + sum(stats.get(key, 0) for key in SCRAPY_SKIPS.values()))
     return max(0, issued - settled)
+
+
+_SUMMED = ("pages", "pages_ok", "reports_new", "reports_changed", "reports_unchanged", "attachments", "withdrawn",
+           "failures_total", "warc_bytes", "warc_records", "warc_revisits", "warc_errors", "browser_pages",
+           "browser_exchanges", "browser_contexts_recycled", "requests", "bytes")
+_START_COUNTS = ("records", "offsite", "reports")
+
+
+def merge_summaries(summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The summary of a distributed crawl from its workers' (each worker's run of it, killed ones' lost):
+    counts added up, WARC files and repairs listed, start URLs' outcomes combined (one worker read the
+    start page, others the records it led to), the status of the whole."""
+    last = summaries[-1]
+    merged: dict[str, Any] = {**last, **{key: sum(s.get(key, 0) for s in summaries) for key in _SUMMED}}
+    for key in ("failures", "download_errors"):
+        total: dict[str, int] = {}
+        for s in summaries:
+            for name, n in (s.get(key) or {}).items():
+                total[name] = total.get(name, 0) + n
+        merged[key] = total
+    merged["warc_files"] = sorted(f for s in summaries for f in s.get("warc_files", []))
+    merged["warc_repaired"] = [r for s in summaries for r in s.get("warc_repaired", [])]
+    merged["seconds"] = max(s.get("seconds", 0) for s in summaries)
+    merged["workers"] = sorted({s["worker"] for s in summaries if s.get("worker")})
+    merged["status"] = "finished" if merged["pages_ok"] else "failed"
+    from crawler.start_outcomes import StartOutcome
+
+    outcomes: dict[str, StartOutcome] = {}
+    for s in summaries:
+        for start in s.get("starts", []):
+            outcome = outcomes.setdefault(start["url"], StartOutcome(start["url"]))
+            for key in _START_COUNTS:
+                setattr(outcome, key, getattr(outcome, key) + start.get(key, 0))
+            if start.get("kind") and outcome.kind is None:  # the worker that read the start page
+                outcome.kind, outcome.notes, outcome.failure = start["kind"], start.get("notes", []), start.get("failure")
+    merged["starts"] = [o.as_dict() for o in outcomes.values()]
+    merged["silent_starts"] = [{"url": o["url"], "problem": o["problem"]} for o in merged["starts"] if o["problem"]]
+    return merged
+
+
+def worker_summary(summary: dict[str, Any]) -> dict[str, Any]:
+    """One worker's summary while others go on: its start URLs' outcomes are partial (another worker may
+    have read a start page or the records it led to), so none is a problem yet; the last worker judges."""
+    out = {**summary, "silent_starts": []}
+    if out["status"] == "failed" and not out.get("pages"):
+        out["status"] = "finished"  # nothing was left for this worker: the others fetched it all
+    return out
 
 
 def safe_url(db_url: str) -> str:

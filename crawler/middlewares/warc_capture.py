@@ -75,7 +75,8 @@ class WarcCaptureMiddleware:
         self.run_id: int | None = None
         self.files: dict[str, int] = {}  # this crawl's WARC files -> bytes (the run's summary reads them)
         self.directory = Path(settings["GOVARCHIVE_WARC_DIR"])
-        self.prefix: str = settings["GOVARCHIVE_WARC_PREFIX"]
+        self.prefix: str = settings["GOVARCHIVE_WARC_PREFIX"]  # with a frontier, the worker id included
+        self.worker: str | None = settings["GOVARCHIVE_FRONTIER_WORKER"] if settings.get("GOVARCHIVE_FRONTIER") else None
         self.max_size = settings.getint("GOVARCHIVE_WARC_MAX_SIZE")
         self.record_captures = settings.getbool("GOVARCHIVE_RECORD_CAPTURES")
         self.batch_size = max(1, settings.getint("GOVARCHIVE_BATCH_SIZE"))
@@ -97,7 +98,8 @@ class WarcCaptureMiddleware:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.stats.set_value(WARC_FILES_STAT, self.files)  # the same dict, kept current for the progress line
         try:
-            repaired = repair_directory(self.directory)
+            # beside other frontier workers, only this worker's own files: theirs may be open right now
+            repaired = repair_directory(self.directory, self.prefix if self.worker else None)
         except Exception as exc:  # e.g. a closed file of the same name exists: leave both for a person
             logger.error("could not repair the unfinished WARC files in %s: %s", self.directory, exc)
             self.stats.set_value(WARC_REPAIRED_STAT, [{"error": str(exc)}])
@@ -119,7 +121,7 @@ class WarcCaptureMiddleware:
         settings = self.crawler.settings
         politeness = "; ".join(f"{name}={settings.get(name)}" for name in POLITENESS_SETTINGS)
         robots = "obey robots.txt" if settings.getbool("ROBOTSTXT_OBEY") else "robots.txt ignored"
-        return {
+        info = {
             "software": f"Scrapy {scrapy.__version__}",
             "format": "WARC File Format 1.1",
             "isPartOf": f"crawl-run-{run_id}",
@@ -129,6 +131,9 @@ class WarcCaptureMiddleware:
             "robots": robots,
             "http-header-user-agent": str(settings.get("USER_AGENT") or ""),
         }
+        if self.worker:
+            info["govarchive-worker"] = self.worker
+        return info
 
     def process_request(self, request: Request) -> None:
         request.meta[STARTED_KEY] = datetime.now(UTC)

@@ -58,6 +58,7 @@ from crawler import link_policy
 from crawler.browser.choice import FAILURE_KIND, META_KEY, BrowserChoice, browser_failure, is_shell
 from crawler.extensions.crawl_run import PAGINATION_STAT
 from crawler.failures import OFFSITE, REDIRECT, failure_kind
+from crawler.frontier import LOCAL_KEY
 from crawler.items import FailureItem, FileItem, ReportItem, WithdrawnItem
 from crawler.middlewares.conditional import NotDue
 from crawler.middlewares.page_reader import CONTEXT, READING, fetched_at
@@ -305,7 +306,8 @@ class DisclosureSpider(scrapy.Spider):
         complete = self.articles.add(report, continuations)
         if not complete:  # an article split over pages: read them all before the report leaves
             for url in continuations:
-                yield self._request(Link(url, RECORD_LINK), SUBPAGE)
+                # kept in this worker with a distributed frontier: the article is assembled here
+                yield self._request(Link(url, RECORD_LINK), SUBPAGE, **{LOCAL_KEY: True})
             return
         yield from self._reports(complete)
 

@@ -156,3 +156,24 @@ def test_reprocess_rebuilds_attachment_text_and_identity_from_the_warc_alone(sql
     assert [(a["text_status"], a["text"]) for a in rebuilt["attachments"]] == \
         [(a["text_status"], a["text"]) for a in original["attachments"]]
     assert rebuilt["published_elsewhere"] == [portals.expected.repost]
+
+
+@pytest.mark.parametrize("kind", ["pdf", "docx"])
+def test_the_web_search_page_finds_a_phrase_only_inside_an_attachment(crawled, portals, kind):
+    from fastapi.testclient import TestClient
+
+    from archive.store import open_existing_store
+    from archive.web.app import create_app
+
+    store = open_existing_store(crawled)
+    try:
+        with TestClient(create_app(store, None, replay_url=None)) as client:
+            page = client.get("/search", params={"q": PHRASES[kind]})
+            api = client.get("/api/search", params={"q": PHRASES[kind]})
+    finally:
+        store.close()
+    body = api.json()
+    assert body["total"] == 1 and [h["url"] for h in body["results"]] == [portals.expected.policy]
+    [hit] = body["results"]
+    assert page.status_code == 200 and hit["title"] in page.text and f'href="{hit["report"]}"' in page.text
+    assert f"<mark>{PHRASES[kind]}</mark>" in page.text and f".{kind}" in page.text  # the attachment named

@@ -52,7 +52,8 @@ def test_the_migrations_build_the_schema_the_models_describe(db_url):
             diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     finally:
         engine.dispose()
-    search = ("report_fts", "report_search", "ix_report_search", "ix_reports_recency")
+    search = ("report_fts", "report_search", "ix_report_search", "ix_reports_recency",  # the full-text indexes
+              "file_fts", "file_search", "ix_file_search")
 
     def name_of(diff) -> str:
         obj = (diff[0] if isinstance(diff, list) else diff)[1]

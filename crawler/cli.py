@@ -77,13 +77,13 @@ def crawl_cmd(urls: tuple[str, ...], sites: tuple[str, ...], base_url: str | Non
         values["GOVARCHIVE_FRONTIER"] = frontier_url
     settings = crawl_settings(values, db_url=db_url, warc_dir=warc_dir)
     check_overrides(values, settings)
-    check_database(settings.get("GOVARCHIVE_DB"))
-    if settings.get("GOVARCHIVE_FRONTIER"):
+    if settings.get("GOVARCHIVE_FRONTIER"):  # before the database, which a usage error must not create
         if resume:
             raise click.UsageError("--resume and --frontier go separately: a frontier crawl resumes by itself "
                                    "(start its workers again with the same URLs)")
         check_frontier(settings)
-    elif resume:
+    check_database(settings.get("GOVARCHIVE_DB"))
+    if resume:
         resume_setting(settings, list(urls), list(sites), base_url)
     summary = run_crawl(list(urls), list(sites), settings, base_url=base_url)
     if summary is None:

@@ -257,6 +257,14 @@ def test_a_bad_frontier_url_is_a_usage_error(url, words, tmp_path):
     result = govarchive("crawl", "http://127.0.0.1:1/xxgk/", "--db", f"sqlite:///{tmp_path / 'g.db'}",
                         "--frontier", url, cwd=tmp_path)
     assert result.exit_code == 2 and words in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "g.db").exists()  # a usage error creates no database
+
+
+def test_resume_with_a_frontier_is_a_usage_error(tmp_path):
+    result = govarchive("crawl", "http://127.0.0.1:1/xxgk/", "--db", f"sqlite:///{tmp_path / 'g.db'}",
+                        "--frontier", REDIS_URL, "--resume", cwd=tmp_path)
+    assert result.exit_code == 2 and "a frontier crawl resumes by itself" in result.stderr
+    assert not (tmp_path / "g.db").exists()
 
 
 def test_an_unreachable_frontier_is_a_one_line_error(tmp_path):

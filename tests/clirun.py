@@ -87,3 +87,15 @@ def _cwd(path: Path | None) -> Iterator[None]:
 
 def sqlite_url(workdir: Path) -> str:
     return f"sqlite:///{workdir / 'govarchive.db'}"
+
+
+def sql_rows(db_url: str, sql: str) -> list:
+    """The rows a SQL statement returns from the database at `db_url` (what a test reads back)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(text(sql)))
+    finally:
+        engine.dispose()

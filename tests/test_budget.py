@@ -7,9 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from tests.clirun import FAST, govarchive
+from tests.clirun import FAST, govarchive, sql_rows
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -20,12 +19,7 @@ def crawl(site, workdir: Path, *extra: str):
 
 
 def query(workdir: Path, sql: str) -> list:
-    engine = create_engine(f"sqlite:///{workdir / 'g.db'}")
-    try:
-        with engine.connect() as conn:
-            return list(conn.execute(text(sql)))
-    finally:
-        engine.dispose()
+    return sql_rows(f"sqlite:///{workdir / 'g.db'}", sql)
 
 
 def test_page_budget_interrupts_and_resume_finishes(site, tmp_path):

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from warcio.archiveiterator import ArchiveIterator
 
-from tests.clirun import FAST, command, govarchive
+from tests.clirun import FAST, command, govarchive, sql_rows
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -33,12 +33,7 @@ def db_url(workdir: Path) -> str:
 
 
 def query(workdir: Path, sql: str) -> list:
-    engine = create_engine(db_url(workdir))
-    try:
-        with engine.connect() as conn:
-            return list(conn.execute(text(sql)))
-    finally:
-        engine.dispose()
+    return sql_rows(db_url(workdir), sql)
 
 
 def runs(workdir: Path) -> list[dict]:

@@ -8,12 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.store.known import Known
 from crawler.middlewares.conditional import date_digits, recheck_due
-from tests.clirun import FAST, govarchive
+from tests.clirun import FAST, govarchive, sql_rows
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -29,12 +28,7 @@ def crawl(site, workdir: Path, *extra: str):
 
 
 def query(workdir: Path, sql: str) -> list:
-    engine = create_engine(f"sqlite:///{workdir / 'g.db'}")
-    try:
-        with engine.connect() as conn:
-            return list(conn.execute(text(sql)))
-    finally:
-        engine.dispose()
+    return sql_rows(f"sqlite:///{workdir / 'g.db'}", sql)
 
 
 def last_summary(workdir: Path) -> dict:

@@ -12,10 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 from warcio.archiveiterator import ArchiveIterator
 
-from tests.clirun import BASE_ENV, FAST, command
+from tests.clirun import BASE_ENV, FAST, command, sql_rows
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -35,12 +34,7 @@ def db_url(workdir: Path) -> str:
 
 
 def query(workdir: Path, sql: str) -> list:
-    engine = create_engine(db_url(workdir))
-    try:
-        with engine.connect() as conn:
-            return list(conn.execute(text(sql)))
-    finally:
-        engine.dispose()
+    return sql_rows(db_url(workdir), sql)
 
 
 def runs(workdir: Path) -> list[dict]:

@@ -132,6 +132,8 @@ DOWNLOAD_SLOTS = {GOVARCHIVE_LOOPBACK_SLOT: {"delay": 0.0, "concurrency": 8, "ji
 #   are replaced at their own orders: a redirect loop is a recorded failure, not a silent duplicate;
 #   decompression has a strict size limit and rejects truncated gzip before anything reads the body;
 #   the meta refresh is looked for in the first 4 KB without decoding the whole body.
+# - RobotsTxtMiddleware (100): Scrapy's, mended so that requests waiting for robots.txt are all checked
+#   (crawler/middlewares/robots.py).
 # - PageReaderMiddleware (100): reads the final, decoded response once (archive.page.read_page).
 # - AntibotMiddleware (90): acts on the reading (backs off, then stops requesting a challenging host).
 # - ScopeMiddleware (60): drops off-site requests (redirect targets) before RobotsTxtMiddleware (100)
@@ -141,6 +143,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.loopback.LoopbackSlotMiddleware": 50,
     "crawler.middlewares.scope.ScopeMiddleware": 60,
     "crawler.middlewares.antibot.AntibotMiddleware": 90,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.robots.RobotsTxtMiddleware": 100,
     "crawler.middlewares.page_reader.PageReaderMiddleware": 100,
     "crawler.middlewares.retry_after.RetryAfterMiddleware": 560,
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,

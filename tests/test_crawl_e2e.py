@@ -116,6 +116,19 @@ def test_disallowed_path_and_trap_were_not_fetched(site, first):
     assert not [p for p in paths if p.startswith(site.expected.trap_prefix)], "crawler walked into the calendar trap"
 
 
+def test_robots_txt_holds_for_every_request_waiting_for_it(site, tmp_path):
+    """Start URLs all wait for robots.txt at once; a disallowed one among them, however late, is refused
+    (Scrapy's own middleware let every waiter but the first through unchecked)."""
+    (private,) = site.expected.disallowed_urls
+    starts = [*site.start_urls[:3], private, *site.start_urls[3:]]
+    before = len(site.requests)
+    done = govarchive("crawl", *starts, "--db", db_url(tmp_path), "--warc-dir", str(tmp_path / "warc"), *FAST,
+                      cwd=tmp_path)
+    assert path_of(private) not in [path for _, path, _ in fetched(site, before)], done.stderr[-2000:]
+    assert "Forbidden by robots.txt" in done.stderr
+    assert query(tmp_path, f"SELECT url FROM reports WHERE url = '{private}'") == []
+
+
 def test_503_page_was_retried_and_archived(site, first):
     workdir, _, log = first
     (url,) = site.expected.flaky_urls

@@ -27,8 +27,6 @@ from tests.clirun import BASE_ENV, FAST, command, govarchive
 pytestmark = pytest.mark.timeout(300)
 
 REDIS_URL = os.environ.get("GOVARCHIVE_TEST_REDIS", "redis://127.0.0.1:6379/15")
-ROBOTS_BUG = ("since the merge with #12/#13 a page robots.txt disallows is sometimes fetched and stored by one of "
-              "the workers (issue #15 stays open until it is found)")
 
 
 @pytest.fixture
@@ -67,7 +65,8 @@ def worker_args(site, db: str, warc_dir: Path, prefix: str, worker: str) -> list
 
 
 def start_worker(site, db: str, warc_dir: Path, prefix: str, worker: str, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen([*command(), *worker_args(site, db, warc_dir, prefix, worker)], cwd=cwd,
+    log = f"/tmp/frdbg/{prefix}-{worker}-{time.time():.3f}.log"
+    return subprocess.Popen([*command(), *worker_args(site, db, warc_dir, prefix, worker), "-s", "LOG_LEVEL=DEBUG", "-s", f"LOG_FILE={log}"], cwd=cwd,
                             env={**os.environ, **BASE_ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
 
@@ -114,7 +113,6 @@ def warcinfo_workers(paths: list[Path]) -> dict[str, str]:
 
 
 @pytest.mark.postgres
-@pytest.mark.skip(reason=ROBOTS_BUG)
 def test_two_workers_store_every_report_once_and_fetch_every_page_once(slow_site, pg_url, redis_prefix, tmp_path):
     site = slow_site
     before = len(site.requests)
@@ -167,7 +165,6 @@ def acked(prefix: str, worker: str) -> int:
 
 
 @pytest.mark.postgres
-@pytest.mark.skip(reason=ROBOTS_BUG)
 def test_a_worker_killed_and_restarted_loses_nothing_and_refetches_only_its_in_flight_pages(
         slow_site, pg_url, redis_prefix, tmp_path):
     site = slow_site

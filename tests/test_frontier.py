@@ -65,8 +65,7 @@ def worker_args(site, db: str, warc_dir: Path, prefix: str, worker: str) -> list
 
 
 def start_worker(site, db: str, warc_dir: Path, prefix: str, worker: str, cwd: Path) -> subprocess.Popen:
-    log = f"/tmp/frdbg/{prefix}-{worker}-{time.time():.3f}.log"
-    return subprocess.Popen([*command(), *worker_args(site, db, warc_dir, prefix, worker), "-s", "LOG_LEVEL=DEBUG", "-s", f"LOG_FILE={log}"], cwd=cwd,
+    return subprocess.Popen([*command(), *worker_args(site, db, warc_dir, prefix, worker)], cwd=cwd,
                             env={**os.environ, **BASE_ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
 

@@ -194,6 +194,9 @@ def test_a_worker_killed_and_restarted_loses_nothing_and_refetches_only_its_in_f
     assert all(counts[("GET", u.removeprefix(site.url))] for u in site.expected.detail_urls)
 
     assert not list(warc_dir.glob("*.open")), "the killed worker's WARC file was not repaired on its restart"
+    (summary,) = [json.loads(r[0]) for r in rows(pg_url, "SELECT summary FROM crawl_runs")]
+    assert summary["status"] == "finished" and summary["lost_workers"] == 1 and summary["silent_starts"] == []
+    assert any("1 worker process(es) were killed" in err for _, err in results)
     files = sorted(warc_dir.glob("*.warc.gz"))
     assert warc_check(files).returncode == 0
     (run,) = rows(pg_url, "SELECT summary FROM crawl_runs")

@@ -175,11 +175,11 @@ class CrawlRunExtension:
         if self.frontier is not None:
             summary["worker"] = self.crawler.settings["GOVARCHIVE_FRONTIER_WORKER"]
             try:
-                everyone = self.frontier.leave(summary, finished=reason not in INTERRUPTED_REASONS)
+                ending = self.frontier.leave(summary, finished=reason not in INTERRUPTED_REASONS)
             except Exception:  # Redis gone at the end: this worker's summary still says what it did
                 logger.exception("could not hand this worker's summary to the frontier")
-                everyone = None
-            if everyone is None:  # other workers go on (or the crawl was interrupted): the run stays open
+                ending = None
+            if ending is None:  # other workers go on (or the crawl was interrupted): the run stays open
                 summary = worker_summary(summary)
                 self.stats.set_value(SUMMARY_STAT, summary)
                 if self.store is not None:
@@ -187,7 +187,7 @@ class CrawlRunExtension:
                     self.store = None
                 self.crawler.signals.send_catch_log(crawl_run_finished, summary=summary)
                 return
-            summary = merge_summaries(everyone)
+            summary = merge_summaries(ending.summaries, lost_workers=ending.lost)
         self.stats.set_value(SUMMARY_STAT, summary)
         if self.store is not None:
             try:
@@ -280,10 +280,12 @@ _SUMMED = ("pages", "pages_ok", "reports_new", "reports_changed", "reports_uncha
 _START_COUNTS = ("records", "offsite", "reports")
 
 
-def merge_summaries(summaries: list[dict[str, Any]]) -> dict[str, Any]:
+def merge_summaries(summaries: list[dict[str, Any]], lost_workers: int = 0) -> dict[str, Any]:
     """The summary of a distributed crawl from its workers' (each worker's run of it, killed ones' lost):
     counts added up, WARC files and repairs listed, start URLs' outcomes combined (one worker read the
-    start page, others the records it led to), the status of the whole."""
+    start page, others the records it led to), the status of the whole. With `lost_workers` (processes
+    killed, whose counts are gone) the start URLs are not judged: a report or a start page read by a
+    killed worker is stored but uncounted, and "nothing from URL" would be a false failure."""
     last = summaries[-1]
     merged: dict[str, Any] = {**last, **{key: sum(s.get(key, 0) for s in summaries) for key in _SUMMED}}
     for key in ("failures", "download_errors"):
@@ -308,7 +310,10 @@ def merge_summaries(summaries: list[dict[str, Any]]) -> dict[str, Any]:
             if start.get("kind") and outcome.kind is None:  # the worker that read the start page
                 outcome.kind, outcome.notes, outcome.failure = start["kind"], start.get("notes", []), start.get("failure")
     merged["starts"] = [o.as_dict() for o in outcomes.values()]
-    merged["silent_starts"] = [{"url": o["url"], "problem": o["problem"]} for o in merged["starts"] if o["problem"]]
+    merged["silent_starts"] = [] if lost_workers else [
+        {"url": o["url"], "problem": o["problem"]} for o in merged["starts"] if o["problem"]]
+    if lost_workers:
+        merged["lost_workers"] = lost_workers
     return merged
 
 

@@ -172,6 +172,9 @@ def render_summary(summary: dict[str, Any], run_id: int | None) -> Text:
     if summary.get("requests_unaccounted"):
         text.append(f"  lost       {summary['requests_unaccounted']} requests neither fetched nor recorded "
                     "(the crawl stopped early?)\n", style="bold yellow")
+    if summary.get("lost_workers"):
+        text.append(f"  workers    {summary['lost_workers']} worker process(es) were killed: their counts are "
+                    "missing above (their reports are stored); start URLs not judged\n", style="yellow")
     files = summary.get("warc_files") or []
     text.append(f"  WARC       {len(files)} file(s), {human_bytes(summary.get('warc_bytes', 0))}, "
                 f"{summary.get('warc_records', 0)} records ({summary.get('warc_revisits', 0)} revisits)")

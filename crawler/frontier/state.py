@@ -13,6 +13,7 @@ never mix with it. Keys under it:
     run / run-lock    the one crawl run of all workers (its id in the database)
     acked             hash: WORKER -> pages finished, and `t0`, when the crawl began (for the rate)
     summaries         list: each stopped worker's summary (JSON), merged by the last one to stop
+    joins             counter: worker processes that joined (more than the summaries: some were killed)
     info              hash: start URLs, for `govarchive frontier status`
 
 A popped request moves atomically from the queue to its worker's `inflight` hash (a lease); it leaves
@@ -39,7 +40,7 @@ import redis
 # Seconds a worker waits for the worker creating the crawl run to record its id.
 RUN_WAIT = 60.0
 DONE_KEYS = ("requests", "seen", "started", "seeded", "run", "run-lock", "workers", "summaries", "info",
-             "acked", "closing")
+             "acked", "closing", "joins")
 
 _POP = """
 local r = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
@@ -114,6 +115,15 @@ def default_worker_id() -> str:
 
 
 @dataclass
+class Ending:
+    """What the last worker of a finished crawl gets: every worker process's summary, and how many
+    processes joined and left none (killed: their counts are lost, their reports are in the database)."""
+
+    summaries: list[dict[str, Any]]
+    lost: int = 0
+
+
+@dataclass
 class WorkerStatus:
     worker: str
     alive: bool
@@ -170,6 +180,7 @@ class Frontier:
         self.heartbeat()
         pipe = self.client.pipeline()
         pipe.sadd(self.k("workers"), self.worker)
+        pipe.incr(self.k("joins"))
         pipe.hsetnx(self.k("info"), "start_urls", json.dumps(start_urls, ensure_ascii=False))
         pipe.hsetnx(self.k("acked"), "t0", str(time.time()))
         pipe.execute()
@@ -192,7 +203,7 @@ class Frontier:
         """Renew this worker's liveness (called every third of the lease TTL)."""
         self.client.set(self.k(f"alive:{self.worker}"), self._identity, px=int(self.lease_ttl * 1000))
 
-    def leave(self, summary: dict[str, Any], *, finished: bool) -> list[dict[str, Any]] | None:
+    def leave(self, summary: dict[str, Any], *, finished: bool) -> Ending | None:
         """This worker stops. Its unfinished leases go back to the queue (an interrupted worker's requests
         are someone else's next), its summary is kept; the summaries of every worker when it is the last
         one of a finished crawl (the crawl's keys are then removed: the next crawl starts afresh)."""
@@ -211,8 +222,9 @@ class Frontier:
         if not last:
             return None
         summaries = [json.loads(s) for s in self.client.lrange(self.k("summaries"), 0, -1)]
+        joins = int(self.client.get(self.k("joins")) or 0)
         self.client.delete(*(self.k(name) for name in DONE_KEYS))
-        return summaries
+        return Ending(summaries, max(0, joins - len(summaries)))
 
     # --- the queue -----------------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from parsel import Selector
 
 from archive import challenge, recognize, withdrawal
-from archive.discover import Discovery, Link, discover, looks_like_shell
+from archive.discover import Discovery, Link, discover, list_source, looks_like_shell
 from archive.endpoints import Endpoint, read_endpoint
 from archive.extract import ExtractionError, extract
 from archive.extract.classify import MAX_PAGE_BYTES, check_bytes
@@ -226,7 +226,7 @@ def _kind(url: str, text: str, sel, context: PageContext, content_type: str | No
         return OTHER, ("script",)
     if context.role == RECORD and recognize.looks_like_article(url, text):
         return DETAIL, ("article markers",)
-    found = recognize.recognize(url, text, sel())
+    found = recognize.recognize(url, text, sel(), list_source)
     if context.role == RECORD and (found.kind != LIST or set(found.reasons) <= WEAK_LIST_REASONS):
         return DETAIL, ("record link", *found.reasons)
     return found.kind, found.reasons

@@ -33,7 +33,7 @@ from archive import jsonlist, pagination, platforms, recognize
 from archive.extract.decode import decode_body
 from archive.linktypes import LIST, RECORD, Discovery, Link
 from archive.scripts import Fetch, Open, Scripts
-from archive.urls import absolute
+from archive.urls import absolute, host_of
 
 __all__ = ["LIST", "RECORD", "Discovery", "Link", "discover", "list_source", "looks_like_shell", "frame_sources"]
 
@@ -138,14 +138,14 @@ def looks_like_shell(text: str, sel: Selector) -> bool:
 def frame_sources(url: str, sel: Selector) -> list[str]:
     """On-site `<iframe>`/`<frame>` pages (a 信息公开目录 page whose list sits in a frame)."""
     base = recognize.base_url(url, sel)
-    host = urlsplit(url).netloc.lower()
+    host = host_of(url)
     found = []
     for el in sel.root.iter("iframe", "frame"):
         src = (el.get("src") or "").strip()
         if not src or any(word in src.lower() for word in _NOT_A_LIST_FRAME):
             continue
         target = absolute(base, src)
-        if target and urlsplit(target).netloc.lower() == host and target != url:
+        if target and host_of(target) == host and target != url:
             found.append(target)
     return list(dict.fromkeys(found))
 

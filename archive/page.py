@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from parsel import Selector
 
 from archive import challenge, recognize, withdrawal
-from archive.discover import Discovery, Link, discover, looks_like_shell
+from archive.discover import Discovery, Link, discover, list_source, looks_like_shell
 from archive.endpoints import Endpoint, read_endpoint
 from archive.extract import ExtractionError, extract
 from archive.extract.classify import MAX_PAGE_BYTES, check_bytes
@@ -41,8 +41,8 @@ logger = logging.getLogger(__name__)
 LIST, DETAIL, OTHER = recognize.LIST, recognize.DETAIL, recognize.OTHER
 CHALLENGE, WITHDRAWN, FILE, FAILED = "challenge", "withdrawn", "file", "failed"
 FILE_MESSAGE = "not an HTML page: a file (attachment, image or document)"
-# FAILED readings' failure kinds the cheap checks decide (the crawl's other kinds: crawler/failures.py).
-BINARY, TOO_LARGE = "binary", "too-large"
+# The failure kinds a reading names (the crawl's download failures: crawler/failures.py).
+EXTRACTION, ANTIBOT, BINARY, TOO_LARGE = "extraction", "antibot", "binary", "too-large"
 # Why it was fetched (request.meta["role"] in a crawl; rebuilt from archived lists in a reprocess).
 START, PAGE, RECORD, SUBPAGE, ATTACHMENT = "start", "page", "record", "subpage", "attachment"
 
@@ -124,13 +124,13 @@ def read_page(fetched: Fetched, context: PageContext = PageContext()) -> PageRea
         return _read(fetched, context)
     except Exception as exc:  # a bug or a parser crash on hostile bytes must cost this page only
         logger.warning("reading %s failed: %s: %s", fetched.url, type(exc).__name__, exc)
-        return PageReading(FAILED, failure_kind="extraction", message=f"{type(exc).__name__}: {exc}")
+        return PageReading(FAILED, failure_kind=EXTRACTION, message=f"{type(exc).__name__}: {exc}")
 
 
 def status_reading(status: int) -> PageReading | None:
     """The reading a status alone decides: a challenge (412/521) or a withdrawal (404/410)."""
     if reason := challenge.challenge_reason(status, (), None):
-        return PageReading(CHALLENGE, failure_kind="antibot", message=reason)
+        return _challenge(reason)
     if reason := withdrawal.status_reason(status):
         return PageReading(WITHDRAWN, message=reason)
     return None
@@ -142,7 +142,7 @@ def challenge_reading(fetched: Fetched) -> PageReading | None:
     text, _ = decode_body(fetched.body, fetched.header("Content-Type"))
     reason = challenge.challenge_reason(fetched.status, fetched.header_values("Set-Cookie"), text,
                                         lambda: _visible_chars(Selector(text=text)))
-    return PageReading(CHALLENGE, failure_kind="antibot", message=reason) if reason else None
+    return _challenge(reason) if reason else None
 
 
 def quick_reading(fetched: Fetched, context: PageContext = PageContext(), max_bytes: int = 0) -> PageReading | None:
@@ -159,7 +159,7 @@ def quick_reading(fetched: Fetched, context: PageContext = PageContext(), max_by
                                                       fetched.header("Content-Disposition"), body):
         return PageReading(FILE, message=FILE_MESSAGE)
     if not body.strip():
-        return PageReading(FAILED, failure_kind="extraction", message="empty response body: nothing to read")
+        return PageReading(FAILED, failure_kind=EXTRACTION, message="empty response body: nothing to read")
     try:  # size and binary: nothing decodes or parses a body they reject
         check_bytes(body, max_bytes or MAX_PAGE_BYTES)
     except ExtractionError as exc:
@@ -188,7 +188,7 @@ def _read(fetched: Fetched, context: PageContext) -> PageReading:
 
     cookies = fetched.header_values("Set-Cookie")
     if reason := challenge.challenge_reason(status, cookies, text, lambda: _visible_chars(sel())):
-        return PageReading(CHALLENGE, failure_kind="antibot", message=reason)
+        return _challenge(reason)
 
     if context.endpoint is not None:
         return PageReading(LIST, ("profile endpoint",),
@@ -226,7 +226,7 @@ def _kind(url: str, text: str, sel, context: PageContext, content_type: str | No
         return OTHER, ("script",)
     if context.role == RECORD and recognize.looks_like_article(url, text):
         return DETAIL, ("article markers",)
-    found = recognize.recognize(url, text, sel())
+    found = recognize.recognize(url, text, sel(), list_source)
     if context.role == RECORD and (found.kind != LIST or set(found.reasons) <= WEAK_LIST_REASONS):
         return DETAIL, ("record link", *found.reasons)
     return found.kind, found.reasons
@@ -244,7 +244,7 @@ def _detail(fetched: Fetched, context: PageContext, text: str, codec: str, conte
         if exc.kind == "no-content" and not context.force_detail and looks_like_shell(text, sel()):
             # a record drawn by its app's scripts: a browser can read it
             return PageReading(OTHER, (*reasons, SHELL), message=str(exc))
-        return PageReading(FAILED, reasons, failure_kind="extraction", message=str(exc))
+        return PageReading(FAILED, reasons, failure_kind=EXTRACTION, message=str(exc))
     if not context.force_detail and (reason := withdrawal.notice_reason(report)):
         return PageReading(WITHDRAWN, reasons, message=reason)
     report.fetched_at = fetched.fetched_at
@@ -254,6 +254,10 @@ def _detail(fetched: Fetched, context: PageContext, text: str, codec: str, conte
     report.extractor_version = EXTRACTOR_VERSION
     following = [] if context.role == SUBPAGE else continuation_urls(text, url)
     return PageReading(DETAIL, reasons, report=fingerprint_ahead(tokenize_ahead(report)), continuations=following)
+
+
+def _challenge(reason: str) -> PageReading:
+    return PageReading(CHALLENGE, failure_kind=ANTIBOT, message=reason)
 
 
 def _profile_column(sel: Selector, xpaths: tuple[str, ...]) -> str | None:

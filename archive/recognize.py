@@ -109,8 +109,14 @@ class Recognition:
     reasons: tuple[str, ...] = field(default=())
 
 
-def recognize(url: str, text: str, sel: Selector) -> Recognition:
-    """Classify one HTML (or Hanweb XML, or JSON) page. `text` is the decoded body, `sel` its parsed tree."""
+def recognize(url: str, text: str, sel: Selector,
+              list_source: Callable[[str, str, Selector], str | None] | None = None) -> Recognition:
+    """Classify one HTML (or Hanweb XML, or JSON) page. `text` is the decoded body, `sel` its parsed tree.
+
+    `list_source` says where a page without records of its own gets its list (an on-site frame, an
+    endpoint its script calls): `archive.discover.list_source`, passed in by the reader because
+    discovery builds on this module; without it such a page is other.
+    """
     if "<datastore" in text and ("<record" in text or "<totalrecord" in text.lower()):
         return Recognition(LIST, 0, 0, ("datastore",))
     if text.lstrip("\ufeff \t\r\n")[:1] in ("{", "[") and (data := jsonlist.parse(text)) is not None:
@@ -150,8 +156,7 @@ def recognize(url: str, text: str, sel: Selector) -> Recognition:
             return Recognition(LIST, dated, body_chars, ("few-dated-items",))
         if _EMPTY_LIST.search(text):
             return Recognition(LIST, 0, body_chars, ("empty-list",))
-    from archive.discover import list_source  # discovery reads scripts and frames; it imports this module
-    if body_chars < DETAIL_MIN_CHARS and (source := list_source(url, text, sel)):
+    if list_source is not None and body_chars < DETAIL_MIN_CHARS and (source := list_source(url, text, sel)):
         return Recognition(LIST, dated, body_chars, (source,))
     return Recognition(OTHER, dated, body_chars, ())
 

@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 ATTACHMENT_TEXT_KEYS = ("text_status", "text_length", "text")
-METADATA_KEYS = ("index_no", "doc_number", "issuer", "written_date", "topic", "validity", "keywords")
 
 
 @dataclass
@@ -26,6 +25,10 @@ class Metadata:
     topic: str | None = None
     validity: str | None = None
     keywords: str | None = None
+
+
+# The metadata keys in their JSON order: the dataclass above is their one definition.
+METADATA_KEYS = tuple(f.name for f in fields(Metadata))
 
 
 @dataclass

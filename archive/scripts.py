@@ -30,6 +30,8 @@ import tree_sitter_javascript
 from parsel import Selector
 from tree_sitter import Language, Node, Parser
 
+from archive.headers import header_value
+
 _PARSER = Parser(Language(tree_sitter_javascript.language()))
 
 # Calls into page functions nest this deep at most (onclick → openArticle → buildUrl).
@@ -558,10 +560,9 @@ class Scripts:
         if method == "send" and owner in run.xhr:
             verb, url, headers = run.xhr.pop(owner)
             body = args[0] if args and args[0] is not None else None
-            ctype = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
+            ctype, extra = _content_type_and_rest(headers)
             if ctype is None and body is not None:
                 ctype = FORM if isinstance(body, _Form) else "text/plain;charset=UTF-8"
-            extra = tuple((k, v) for k, v in headers.items() if k.lower() != "content-type")
             self._emit(run, url, verb, body, ctype, "XMLHttpRequest", extra=extra)
             return UNKNOWN
         if (method in _ENCODERS or callee in _ENCODERS) and args and _is_hole(args[0]):
@@ -622,11 +623,10 @@ class Scripts:
         verb = verb.upper() if isinstance(verb, str) else "GET"
         body = init.get("body")
         headers = init.get("headers") if isinstance(init.get("headers"), dict) else {}
-        ctype = next((v for k, v in headers.items() if k.lower() == "content-type" and isinstance(v, str)), None)
+        ctype, extra = _content_type_and_rest(headers)
         if ctype is None and body is not None:
             # a string body (JSON.stringify included) goes as text/plain unless the script says otherwise
             ctype = FORM if isinstance(body, _Form) else "text/plain;charset=UTF-8"
-        extra = tuple((k, v) for k, v in headers.items() if k.lower() != "content-type" and isinstance(v, str))
         self._emit(run, url, verb, body, ctype, "fetch", extra=extra)
 
     def _axios(self, method: str, args: list[Any], run: _Run) -> None:
@@ -666,6 +666,13 @@ class Scripts:
         headers = (("Content-Type", ctype),) if body is not None and ctype else ()
         headers += extra + ((XHR_HEADER,) if xhr else ())
         run.effects.append(Fetch(url, method, body, headers, api))
+
+
+def _content_type_and_rest(headers: dict[str, Any]) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+    """A script's request headers (setRequestHeader calls, fetch's `headers`): the Content-Type it sets,
+    and the other string-valued headers in order."""
+    strings = [(k, v) for k, v in headers.items() if isinstance(v, str)]
+    return header_value(strings, "Content-Type"), tuple((k, v) for k, v in strings if k.lower() != "content-type")
 
 
 # --- values ----------------------------------------------------------------------------------------------

@@ -26,15 +26,14 @@ from twisted.internet import error as net_error
 from twisted.python.failure import Failure
 from twisted.web.client import ResponseFailed
 
-from archive.page import BINARY, TOO_LARGE  # the kinds a page's cheap checks decide
+from archive.page import ANTIBOT, BINARY, EXTRACTION, TOO_LARGE  # the kinds a page's reading names
 
-__all__ = ["ANTIBOT", "BINARY", "DOWNLOAD", "OFFSITE", "REDIRECT", "TOO_LARGE", "TRUNCATED", "Rejected",
-           "SizeLimitReached", "failure_kind"]
+__all__ = ["ANTIBOT", "BINARY", "DOWNLOAD", "EXTRACTION", "OFFSITE", "REDIRECT", "TOO_LARGE", "TRUNCATED",
+           "Rejected", "SizeLimitReached", "failure_kind"]
 
 TRUNCATED = "truncated"
 REDIRECT = "redirect"
 OFFSITE = "offsite"
-ANTIBOT = "antibot"
 DOWNLOAD = "download"
 
 # Scrapy 2.19's own download exceptions first, then the Twisted ones older handlers (and tests) raise.

@@ -1,7 +1,7 @@
 """Link policy: which URLs the spider may follow, and which of them are attachments.
 
-Pure functions over URL strings (and response headers for attachments after the fetch), so the
-spider and the tests share one definition of "stays on the site" and "is a trap".
+Pure functions over URL strings, so the spider and the tests share one definition of "stays on the
+site" and "is a trap". (Whether a fetched response is a file is `archive.page.is_file_response`'s.)
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ ATTACHMENT_EXTENSIONS = frozenset({
     "pdf", "doc", "docx", "xls", "xlsx", "xlsm", "ppt", "pptx", "wps", "et", "dps", "ofd", "zip", "rar", "7z",
     "gz", "tar", "csv", "rtf", "txt", "ceb", "caj", "tif", "tiff",
 })
-IMAGE_EXTENSIONS = frozenset({"png", "jpg", "jpeg", "gif", "bmp", "webp"})
 # Download endpoints that serve files without an extension in the path (Hanweb downfile.jsp, /download/3412):
 # one definition, archive.extract.page_links.is_download_endpoint, shared with the extractor.
 
@@ -165,19 +164,3 @@ def is_attachment_url(url: str) -> bool:
     if is_download_endpoint(parts.path, parts.query):
         return True
     return any(extension("/" + v) in ATTACHMENT_EXTENSIONS for _, v in parse_qsl(parts.query))
-
-
-def is_image_url(url: str) -> bool:
-    return extension(url) in IMAGE_EXTENSIONS
-
-
-def is_attachment_response(content_type: str | None, content_disposition: str | None) -> bool:
-    """After the fetch: a file, not a page (Content-Disposition: attachment, or a non-HTML type)."""
-    if content_disposition and content_disposition.strip().lower().startswith("attachment"):
-        return True
-    if not content_type:
-        return False
-    mime = content_type.split(";", 1)[0].strip().lower()
-    if not mime:
-        return False
-    return not (mime.startswith("text/") or mime in ("application/xhtml+xml", "application/xml"))

@@ -71,9 +71,27 @@ def test_workers_give_the_same_reports_and_errors_as_inline_extraction():
     pages = fixture_pages(12)
     pages.append((b"", "http://gov.test/empty.html"))  # an ExtractionError crosses the process boundary
     pages.append((b"%PDF-1.7\n" + bytes(range(256)) * 8, "http://gov.test/file.html"))
+    pages.append((b"<!DOCTYPE html>", "http://gov.test/doctype.html"))  # lxml's ParserError does not pickle
     got = asyncio.run(extract_all(ExtractionPool(2, extract), pages))
     same(got, inline(pages))
-    assert [g.kind for g in got[-2:]] == ["empty", "binary"]
+    assert [g.kind for g in got[-3:]] == ["empty", "binary", "unparsable"]
+
+
+def test_a_page_the_parser_rejects_comes_back_from_a_worker_as_a_named_failure():
+    from archive.page import FAILED, RECORD, Fetched, PageContext, read_page
+
+    fetched = Fetched("http://gov.test/t20240301_1.html", 200, [("Content-Type", "text/html")], b"<!DOCTYPE html>")
+    pool = ExtractionPool(1, read_page)
+
+    async def run():
+        try:
+            return await pool.run(fetched.url, fetched, PageContext(RECORD))
+        finally:
+            pool.close()
+
+    reading = asyncio.run(run())
+    assert (reading.kind, reading.failure_kind) == (FAILED, "extraction")
+    assert reading.message.startswith("no parsable HTML document")
 
 
 def test_no_workers_extracts_inline():

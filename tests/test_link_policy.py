@@ -72,18 +72,6 @@ def test_attachment_urls_by_extension_and_download_endpoint(url, attachment):
     assert link_policy.is_attachment_url(url) is attachment
 
 
-@pytest.mark.parametrize(("content_type", "disposition", "attachment"), [
-    ("application/pdf", None, True),
-    ("application/octet-stream", None, True),
-    ("text/html; charset=utf-8", 'attachment; filename="a.html"', True),
-    ("text/html;charset=GBK", None, False),
-    ("text/xml;charset=UTF-8", None, False),
-    (None, None, False),
-])
-def test_attachment_responses_by_headers(content_type, disposition, attachment):
-    assert link_policy.is_attachment_response(content_type, disposition) is attachment
-
-
 def test_ports_are_part_of_the_site():
     policy = link_policy.LinkPolicy.for_start_urls(["http://127.0.0.1:8000/col/a/index.html"])
     assert policy.allows("http://127.0.0.1:8000/col/a/index_1.html")

@@ -26,25 +26,25 @@ from tests.clirun import FAST, govarchive
 pytestmark = pytest.mark.timeout(300)
 
 @pytest.fixture(scope="module")
-def site():
+def othersite():
     with start_site(port=0) as s:
         yield s
 
 
 @pytest.fixture(scope="module")
-def crawled(site, tmp_path_factory):
+def crawled(othersite, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("othersite")
     db = f"sqlite:///{workdir / 'govarchive.db'}"
-    result = govarchive("crawl", *site.start_urls, "--db", db, "--warc-dir", str(workdir / "warc"), *FAST,
+    result = govarchive("crawl", *othersite.start_urls, "--db", db, "--warc-dir", str(workdir / "warc"), *FAST,
                         cwd=workdir)
     # the sitemap page among the start URLs gives nothing to archive: the crawl says so and exits 1
     assert result.returncode == 1, result.stderr[-3000:]
     assert result.stderr.strip().splitlines()[-1] == (
-        f"Error: nothing from {site.url}/wzdt/index.html: neither a list nor a detail page (unknown platform)")
+        f"Error: nothing from {othersite.url}/wzdt/index.html: neither a list nor a detail page (unknown platform)")
     exported = govarchive("export", "--db", db, "--format", "jsonl", cwd=workdir)
     assert exported.returncode == 0, exported.stderr[-3000:]
     reports = [json.loads(line) for line in exported.stdout.splitlines() if line.strip()]
-    return {"workdir": workdir, "db": db, "reports": reports, "stderr": result.stderr, "log": site.requests}
+    return {"workdir": workdir, "db": db, "reports": reports, "stderr": result.stderr, "log": othersite.requests}
 
 
 def by_url(crawled) -> dict[str, dict]:
@@ -53,21 +53,21 @@ def by_url(crawled) -> dict[str, dict]:
 
 # --- the crawl, through the database ---------------------------------------------------------------------
 
-def test_every_detail_page_is_exactly_one_report(site, crawled):
+def test_every_detail_page_is_exactly_one_report(othersite, crawled):
     urls = [r["url"] for r in crawled["reports"]]
     assert len(urls) == len(set(urls)), "duplicate reports"
-    assert set(urls) == set(site.expected.detail_urls), crawled["stderr"][-2000:]
+    assert set(urls) == set(othersite.expected.detail_urls), crawled["stderr"][-2000:]
 
 
-def test_no_list_hub_sitemap_or_subpage_is_stored(site, crawled):
+def test_no_list_hub_sitemap_or_subpage_is_stored(othersite, crawled):
     stored = set(by_url(crawled))
-    for url in [*site.expected.list_urls, *site.expected.other_urls, *site.expected.subpage_urls]:
+    for url in [*othersite.expected.list_urls, *othersite.expected.other_urls, *othersite.expected.subpage_urls]:
         assert url not in stored
 
 
-def test_every_pagination_scheme_reached_its_last_page(site, crawled):
+def test_every_pagination_scheme_reached_its_last_page(othersite, crawled):
     fetched = {path for _, path, status in crawled["log"] if status == 200}
-    wanted = {urlsplit(u).path + (f"?{urlsplit(u).query}" if urlsplit(u).query else "") for u in site.expected.list_urls}
+    wanted = {urlsplit(u).path + (f"?{urlsplit(u).query}" if urlsplit(u).query else "") for u in othersite.expected.list_urls}
     wanted.discard("/xxgk/tzgg/list.jsp?pageNo=1")  # page 1 is the column URL itself
     wanted -= {"/zhengce/zuixin/index.htm", "/zfxxgk/fdzdgknr/index.shtml"}  # likewise: directory URLs
     assert wanted <= fetched, sorted(wanted - fetched)
@@ -75,29 +75,29 @@ def test_every_pagination_scheme_reached_its_last_page(site, crawled):
 
 
 @pytest.mark.parametrize("field", ["title", "publish_time"])
-def test_titles_and_publish_times(site, crawled, field):
+def test_titles_and_publish_times(othersite, crawled, field):
     reports = by_url(crawled)
     wrong = {}
-    for url, article in site.expected.articles.items():
+    for url, article in othersite.expected.articles.items():
         want = article.title if field == "title" else article.publish_time
         if url in reports and reports[url][field] != want:
             wrong[url] = (reports[url][field], want)
     assert not wrong
 
 
-def test_bodies_are_complete_and_free_of_furniture(site, crawled):
+def test_bodies_are_complete_and_free_of_furniture(othersite, crawled):
     reports = by_url(crawled)
     furniture = ("浏览次数", "字体", "分享到", "扫一扫", "打印本页", "关闭窗口", "我要纠错", "上一篇", "下一篇", "相关文章",
                  "责任编辑", "主办单位", "网站标识码", "ICP备", "所在的位置", "热点专题", "附件：")
-    for url, article in site.expected.articles.items():
+    for url, article in othersite.expected.articles.items():
         lines = reports[url]["body_text"].splitlines()
         assert lines == [*article.paragraphs, *(p for page in article.pages for p in page)], url
         assert not [f for f in furniture if f in reports[url]["body_text"]], url
 
 
-def test_multi_page_article_is_one_report_with_every_page_in_order(site, crawled):
-    report = by_url(crawled)[site.expected.multipage_url]
-    article = site.expected.articles[site.expected.multipage_url]
+def test_multi_page_article_is_one_report_with_every_page_in_order(othersite, crawled):
+    report = by_url(crawled)[othersite.expected.multipage_url]
+    article = othersite.expected.articles[othersite.expected.multipage_url]
     text = report["body_text"]
     positions = [text.index(p) for p in [*article.paragraphs, *article.pages[0], *article.pages[1]]]
     assert positions == sorted(positions)
@@ -106,10 +106,10 @@ def test_multi_page_article_is_one_report_with_every_page_in_order(site, crawled
         with open(path, "rb") as fh:
             warc_uris |= {r.rec_headers.get_header("WARC-Target-URI") for r in ArchiveIterator(fh)
                           if r.rec_type in ("response", "revisit")}
-    assert {site.expected.multipage_url, *site.expected.subpage_urls} <= warc_uris
+    assert {othersite.expected.multipage_url, *othersite.expected.subpage_urls} <= warc_uris
 
 
-def test_reprocess_rebuilds_every_report_multi_page_articles_included(site, crawled, tmp_path):
+def test_reprocess_rebuilds_every_report_multi_page_articles_included(othersite, crawled, tmp_path):
     rebuilt = f"sqlite:///{tmp_path / 'rebuilt.db'}"
     result = govarchive("reprocess", str(crawled["workdir"] / "warc"), "--db", rebuilt, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -117,21 +117,21 @@ def test_reprocess_rebuilds_every_report_multi_page_articles_included(site, craw
     again = {r["url"]: r for r in map(json.loads, exported.stdout.splitlines())}
     original = by_url(crawled)
     assert set(again) == set(original)  # no page 2..N became a report of its own
-    assert not set(site.expected.subpage_urls) & set(again)
+    assert not set(othersite.expected.subpage_urls) & set(again)
     for url, report in original.items():
         assert again[url]["body_text"] == report["body_text"], url
         assert again[url]["content_hash"] == report["content_hash"], url
 
 
-def test_article_linked_from_two_columns_is_one_report(site, crawled):
-    assert [r["url"] for r in crawled["reports"]].count(site.expected.two_column_url) == 1
+def test_article_linked_from_two_columns_is_one_report(othersite, crawled):
+    assert [r["url"] for r in crawled["reports"]].count(othersite.expected.two_column_url) == 1
 
 
-def test_attachments_without_extension_are_stored_and_linked(site, crawled):
+def test_attachments_without_extension_are_stored_and_linked(othersite, crawled):
     reports = by_url(crawled)
     linked = {a["url"] for r in reports.values() for a in r["attachments"]}
-    assert set(site.expected.attachment_urls) <= linked
-    for url in site.expected.extensionless_attachment_urls:
+    assert set(othersite.expected.attachment_urls) <= linked
+    for url in othersite.expected.extensionless_attachment_urls:
         owner = next(r["url"] for r in reports.values() if any(a["url"] == url for a in r["attachments"]))
         shown = govarchive("show", owner, "--db", crawled["db"], "--json", cwd=crawled["workdir"])
         assert shown.returncode == 0, shown.stderr
@@ -139,22 +139,22 @@ def test_attachments_without_extension_are_stored_and_linked(site, crawled):
         assert attachment["sha256"] and attachment["size"] and attachment["content_type"], attachment
 
 
-def test_chinese_file_names_are_linked_to_their_fetched_files(site, crawled):
+def test_chinese_file_names_are_linked_to_their_fetched_files(othersite, crawled):
     reports = by_url(crawled)
-    owner = next(u for u, a in site.expected.articles.items() if any(".docx" in p for p, _ in a.attachments))
+    owner = next(u for u, a in othersite.expected.articles.items() if any(".docx" in p for p, _ in a.attachments))
     shown = govarchive("show", owner, "--db", crawled["db"], "--json", cwd=crawled["workdir"])
     attachments = json.loads(shown.stdout.splitlines()[0])["attachments"]
     assert len(attachments) == len(reports[owner]["attachments"]) == 3
     assert all(a["sha256"] for a in attachments), attachments
 
 
-def test_search_finds_a_gb2312_article(site, crawled):
+def test_search_finds_a_gb2312_article(othersite, crawled):
     found = govarchive("search", "非物质文化遗产", "--db", crawled["db"], "--json", "--limit", "100",
                        cwd=crawled["workdir"])
     assert found.returncode == 0, found.stderr
     hits = [json.loads(line) for line in found.stdout.splitlines() if line.strip()]
     urls = {h.get("url") for h in hits}
-    gb_pages = {u for u, a in site.expected.articles.items() if "非物质文化遗产" in a.title and a.encoding == "gb2312"}
+    gb_pages = {u for u, a in othersite.expected.articles.items() if "非物质文化遗产" in a.title and a.encoding == "gb2312"}
     assert gb_pages and gb_pages <= urls
 
 
@@ -222,14 +222,14 @@ EXTRACT_CASES = {
 
 
 @pytest.fixture(scope="module")
-def extracted(site, tmp_path_factory):
+def extracted(othersite, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("othersite-extract")
     out = {}
     for path in EXTRACT_CASES:
         page = workdir / (path.strip("/").replace("/", "_"))
-        with urllib.request.urlopen(site.url + path, timeout=10) as resp:  # noqa: S310 (127.0.0.1)
+        with urllib.request.urlopen(othersite.url + path, timeout=10) as resp:  # noqa: S310 (127.0.0.1)
             page.write_bytes(resp.read())
-        result = govarchive("extract", str(page), "--url", site.url + path, cwd=workdir)
+        result = govarchive("extract", str(page), "--url", othersite.url + path, cwd=workdir)
         assert result.returncode == 0, result.stderr
         out[path] = json.loads(result.stdout)
     return out
@@ -237,15 +237,15 @@ def extracted(site, tmp_path_factory):
 
 @pytest.mark.parametrize("field", ["title", "publish_time", "source", "column", "breadcrumb", "metadata"])
 @pytest.mark.parametrize("path", list(EXTRACT_CASES))
-def test_extract_fields(site, extracted, path, field):
+def test_extract_fields(othersite, extracted, path, field):
     assert extracted[path][field] == EXTRACT_CASES[path][field]
 
 
 @pytest.mark.parametrize("path", list(EXTRACT_CASES))
-def test_extract_body_and_attachments(site, extracted, path):
+def test_extract_body_and_attachments(othersite, extracted, path):
     want = EXTRACT_CASES[path]
     report = extracted[path]
     lines = report["body_text"].splitlines()
     assert (lines[0], lines[-1], len(lines)) == (want["first_line"], want["last_line"], want["lines"])
-    assert [(a["url"], a["name"]) for a in report["attachments"]] == [(site.url + u, n) for u, n in want["attachments"]]
-    assert report["url"] == site.url + path and report["site"] == "127.0.0.1"
+    assert [(a["url"], a["name"]) for a in report["attachments"]] == [(othersite.url + u, n) for u, n in want["attachments"]]
+    assert report["url"] == othersite.url + path and report["site"] == "127.0.0.1"

@@ -43,6 +43,7 @@ JSL_STUB = (b"<html><body><script>document.cookie=('_')+('_')+('jsl_clearance')+
     (200, [], html("<script>var __jsluid='x'</script>")),
     (200, [], html("<script>document.cookie='wzws_cid=1'</script>")),  # 360 网站卫士
     (200, [], html("<form action='/WZWS_CONFIRM'></form>")),
+    (200, [], html("<script>var wzwschallenge='1a2b';</script>")),  # 360's challenge variable
     (200, [], html("<script>yunsuo_session_verify()</script>")),  # 云锁
     (200, [], html("<script src='/safedog/waf.js'></script>")),  # 安全狗
     (200, [], html("<script src='/_guard/auto.js'></script>")),
@@ -50,6 +51,8 @@ JSL_STUB = (b"<html><body><script>document.cookie=('_')+('_')+('jsl_clearance')+
     (200, ["__jsluid_s=abc; path=/"], html("<script>location.reload()</script>")),  # cookie only
     (200, ["wzws_cid=0a1b; path=/"], html("<script>var x=1</script>")),
     (200, ["FSSBBIl1UgzbN7N80S=abc; path=/"], html("<script>x()</script>")),  # 瑞数 cookie pair
+    (200, ["NOh8RTWx6K2dOT=abc; path=/"], html("<script>x()</script>")),  # 瑞数's …OS/…OT pair
+    (200, ["__jsl_clearance_s=1700000000.1|0|abc; path=/"], html("<script>x()</script>")),  # 加速乐 cookie
 ])
 def test_challenge_rules(status, cookies, body):
     headers = [("Content-Type", "text/html"), *(("Set-Cookie", c) for c in cookies)]
@@ -74,11 +77,18 @@ def test_gone_statuses_are_withdrawals(status):
 
 
 @pytest.mark.parametrize("notice", ["该信息已撤销", "此文件已废止", "本条信息已被删除。", "内容已下线", "该稿件已撤回",
-                                    "页面已失效"])
+                                    "页面已失效", "该文章已撤稿"])
 def test_withdrawal_notice_pages(notice):
     body = html(f"<h1>{notice}</h1><div class='TRS_Editor'><p>{notice}</p></div>", "<meta name='ArticleTitle' content='x'>")
     reading = read_page(fetched(body, url="http://gov.test/c/202403/t20240301_1.html"), PageContext(page.RECORD))
     assert reading.kind == page.WITHDRAWN and reading.message.startswith("withdrawal notice")
+
+
+def test_a_notice_in_the_title_of_a_page_with_only_an_attachment_is_a_withdrawal():
+    body = html("<h1>该信息已删除</h1><div class='TRS_Editor'><a href='/a.pdf'>附件.pdf</a></div>",
+                "<meta name='ArticleTitle' content='该信息已删除'>")
+    reading = read_page(fetched(body, url="http://gov.test/c/202403/t20240301_1.html"), PageContext(page.RECORD))
+    assert reading.kind == page.WITHDRAWN and reading.message == "withdrawal notice: 该信息已删除"
 
 
 def test_a_long_article_that_mentions_repeal_is_an_article():

@@ -10,12 +10,13 @@ from parsel import Selector
 from scrapy.responsetypes import responsetypes
 
 from archive import recognize
+from archive.discover import list_source
 
 PARA = "为深入贯彻落实党中央、国务院关于优化营商环境的决策部署，进一步提升政务服务质效，结合我市实际，现就有关事项通知如下。"
 
 
 def kind(html: str, url: str = "http://gov.test/page.html") -> str:
-    return recognize.recognize(url, html, Selector(text=html)).kind
+    return recognize.recognize(url, html, Selector(text=html), list_source).kind
 
 
 def page(body: str, head: str = "") -> str:
@@ -124,7 +125,7 @@ def fetch(url: str):
 
 def recognized(url: str) -> str:
     response = fetch(url)
-    return recognize.recognize(response.url, response.text, response.selector).kind
+    return recognize.recognize(response.url, response.text, response.selector, list_source).kind
 
 
 def test_every_fixture_detail_page_is_a_detail_page(site):

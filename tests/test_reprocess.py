@@ -123,6 +123,42 @@ def test_reprocess_twice_changes_nothing(crawled, tmp_path):
     assert set(json.loads(result.stdout)["reports"]) == {"unchanged"}
 
 
+def test_a_newer_extractor_makes_re_extracted_versions_only_where_the_content_changed(crawled, tmp_path,
+                                                                                     monkeypatch):
+    """The same WARC records read again by an extractor whose rules changed one page's body: that report
+    gets version 2 ("re-extracted", the new extractor version); every other report stays as it was."""
+    import archive.page
+    from archive.extract.extractor import EXTRACTOR_VERSION
+
+    rebuilt = f"sqlite:///{tmp_path / 'rebuilt.db'}"
+    assert govarchive("reprocess", str(crawled / "warc"), "--db", rebuilt, cwd=tmp_path).returncode == 0
+    before = export(rebuilt, tmp_path)
+    target = sorted(before)[0]
+    older = archive.page.extract
+
+    def newer_extract(body: bytes, url: str, **options):
+        report = older(body, url, **options)
+        if url == target:
+            report.body_text += "\n新规则读出的一段。"
+            report.content_hash = report.compute_content_hash()
+        return report
+
+    monkeypatch.setattr(archive.page, "extract", newer_extract)
+    monkeypatch.setattr(archive.page, "EXTRACTOR_VERSION", "next")
+    result = govarchive("reprocess", str(crawled / "warc"), "--db", rebuilt, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["reports"] == {"changed": 1, "unchanged": len(before) - 1}
+    after = export(rebuilt, tmp_path)
+    assert (after[target]["version"], after[target]["extractor_version"]) == (2, "next")
+    assert after[target]["body_text"].endswith("新规则读出的一段。")
+    assert all(after[u] == before[u] for u in before if u != target)
+    assert {before[u]["extractor_version"] for u in before} == {EXTRACTOR_VERSION}
+    shown = govarchive("show", target, "--versions", "--json", "--db", rebuilt, cwd=tmp_path)
+    assert [json.loads(line)["reason"] for line in shown.stdout.splitlines()] == ["new", "re-extracted"]
+    again = govarchive("reprocess", str(crawled / "warc"), "--db", rebuilt, cwd=tmp_path)
+    assert json.loads(again.stdout)["reports"] == {"unchanged": len(before)}
+
+
 def _response(writer: WARCWriter, url: str, body: bytes, content_type: str, status: str = "200 OK") -> None:
     headers = StatusAndHeaders(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))],
                                protocol="HTTP/1.0")

@@ -435,6 +435,24 @@ def test_multi_page_article_is_one_report_with_every_page_in_order():
     assert [i.kind for i in items if isinstance(i, FailureItem)] == ["http_404"]
 
 
+@pytest.mark.parametrize("page_two", [b"<!DOCTYPE html>", b"<!DOCTYPE html>\n<html>", b"   "])
+def test_an_unreadable_page_two_costs_its_own_page_not_the_article(page_two):
+    """A body lxml cannot parse (it raised ParserError out of the callback once) as page 2 of 2: the
+    report leaves with page 1's body and page 2 is an extraction failure."""
+    para = "为深入贯彻落实党中央、国务院关于优化营商环境的决策部署，进一步提升政务服务质效，结合我市实际，现就有关事项通知如下。"
+    nav = "<a href='t20240301_8.html'>1</a> <a href='t20240301_8_1.html'>2</a> <a href='t20240301_8_1.html'>下一页</a>"
+    url = "http://gov.test/col/a/202403/t20240301_8.html"
+    spider = make_spider()
+    (request,) = parse(spider, respond(spider, url, _article_page("某某公告", [para], nav), RECORD))
+    assert request.url == url.replace(".html", "_1.html")
+    items = parse(spider, HtmlResponse(request.url, body=page_two, headers={"Content-Type": "text/html"},
+                                       request=request))
+    (report,) = [i.report for i in items if isinstance(i, ReportItem)]
+    assert report.url == url and report.title == "某某公告" and report.body_text.splitlines() == [para]
+    (failure,) = [i for i in items if isinstance(i, FailureItem)]
+    assert failure.url == request.url and failure.kind == "extraction" and "page of an article" in failure.detail
+
+
 def test_more_links_are_followed_from_start_pages_only():
     lis = "".join(f"<li><a href='/c/t2024030{i}_{i}.html'>第{i}条公开信息的完整标题文字</a><span>2024-03-0{i}</span></li>"
                   for i in range(1, 4))

@@ -40,6 +40,7 @@ from archive.store.filters import Filters
 from archive.store.models import Capture, CrawlRun, FileRow, ReportRow, ReportVersionRow, Site
 from archive.store.query import Node, parse
 from archive.store.search import Hit
+from archive.urls import site_of
 
 FACETS = ("site", "column", "issuer", "year", "withdrawn")
 FACET_SAMPLE = 2000  # facets count at most this many matches, the most recently archived ones
@@ -313,8 +314,6 @@ def overview(conn: Connection, *, runs: int = 500) -> list[SiteSummary]:
 
 
 def _last_runs(conn: Connection, limit: int) -> dict[str, dict]:
-    from urllib.parse import urlsplit
-
     C = CrawlRun.__table__
     found: dict[str, dict] = {}
     for row in conn.execute(
@@ -330,7 +329,7 @@ def _last_runs(conn: Connection, limit: int) -> dict[str, dict]:
         status = (summary or {}).get("status") or ("running" if row.finished_at is None else "finished")
         info = {"id": row.id, "started_at": row.started_at, "finished_at": row.finished_at, "status": status}
         for url in urls if isinstance(urls, list) else []:
-            host = (urlsplit(str(url)).hostname or "").lower()
+            host = site_of(str(url))
             if host:
                 found.setdefault(host, info)
     return found

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from archive.clock import iso_utc
 from archive.store.models import CrawlRun, SiteLock
+from archive.urls import site_of
 
 RUNNING = "running"
 CRASHED = "crashed"
@@ -129,11 +130,9 @@ def list_runs(conn: Connection, *, site: str | None = None, limit: int | None = 
 
 
 def _matches(site: str, name: str | None, urls: list[str]) -> bool:
-    from urllib.parse import urlsplit
-
     wanted = site.strip().lower()
     names = [n.strip().lower() for n in (name or "").split(",")]
-    return wanted in names or any((urlsplit(u).hostname or "").lower() == wanted for u in urls)
+    return wanted in names or any(site_of(u) == wanted for u in urls)
 
 
 def last_run(conn: Connection, site: str, status: str | None = None) -> RunInfo | None:

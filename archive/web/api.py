@@ -13,10 +13,10 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from archive.store import QueryError, browse
-from archive.web.app import Archive, BadRequest
 from archive.web.pages import report_or_404
 from archive.web.params import MAX_PAGE_SIZE, PAGE_SIZE, ParamError, SearchParams
 from archive.web.templating import marked
+from archive.web.webarchive import Archive, BadRequest
 
 router = APIRouter(prefix="/api", tags=["api"])
 

@@ -9,54 +9,24 @@ FastAPI's own documentation pages are left out: they load their script from a CD
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from archive import __version__
 from archive.store import Store
-from archive.web import templating
+from archive.web import api, archived, feeds, pages, templating
 from archive.web.replay_link import ReplayLink
 from archive.web.security import SecurityMiddleware
 from archive.web.warcfiles import WarcFiles
+from archive.web.webarchive import BadRequest, NotFound, WebArchive, archive_of
 
 STATIC_DIR = Path(__file__).with_name("static")
-
-
-class NotFound(LookupError):
-    """Nothing at this address (unknown report, attachment, feed); the message says what is missing."""
-
-
-class BadRequest(ValueError):
-    """A parameter the server cannot use; the message says which and why."""
-
-
-@dataclass
-class WebArchive:
-    """What every route needs: the store, the WARC files, the replay link and the templates."""
-
-    store: Store
-    warcs: WarcFiles
-    replay: ReplayLink
-    templates: Environment
-
-    def render(self, name: str, status_code: int = 200, **context) -> HTMLResponse:
-        html = self.templates.get_template(name).render(**context)
-        return HTMLResponse(html, status_code=status_code)
-
-
-def archive_of(request: Request) -> WebArchive:
-    return request.app.state.archive
-
-
-Archive = Annotated[WebArchive, Depends(archive_of)]  # what a route declares to get the WebArchive
 
 
 def create_app(
@@ -67,8 +37,6 @@ def create_app(
     allowed_hosts: Iterable[str] | None = None,
 ) -> FastAPI:
     """The web interface over `store` (only read), with archived bytes from `warc_dir`."""
-    from archive.web import api, archived, feeds, pages
-
     app = FastAPI(
         title="govarchive",
         version=__version__,

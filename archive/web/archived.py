@@ -17,10 +17,10 @@ from fastapi.responses import StreamingResponse
 
 from archive.report import WarcRef
 from archive.store import browse
-from archive.web.app import Archive, NotFound, WebArchive
 from archive.web.pages import report_or_404
 from archive.web.security import ARCHIVED_CSP
 from archive.web.warcfiles import ArchivedRecord, RecordUnavailable
+from archive.web.webarchive import Archive, NotFound, WebArchive
 
 router = APIRouter(include_in_schema=False)
 MEDIA_TYPE_RE = re.compile(r"^[\w.+-]+/[\w.+-]+(\s*;\s*[\w.-]+=(\"[^\"]*\"|[\w.-]+))*$")

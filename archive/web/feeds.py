@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from archive.store import Filters, browse
-from archive.web.app import Archive, NotFound
+from archive.web.webarchive import Archive, NotFound
 
 router = APIRouter()
 ATOM = "http://www.w3.org/2005/Atom"

@@ -14,9 +14,9 @@ from fastapi.responses import HTMLResponse
 from archive.store import QueryError, StoredReport, StoreError, browse
 from archive.store.query import parse, positive_terms
 from archive.store.search import term_pattern
-from archive.web.app import Archive, BadRequest, NotFound, WebArchive
 from archive.web.params import ParamError, SearchParams
 from archive.web.sanitize import clean_body
+from archive.web.webarchive import Archive, BadRequest, NotFound, WebArchive
 
 router = APIRouter(include_in_schema=False)
 FACET_SHOWN = 12

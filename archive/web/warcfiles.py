@@ -18,6 +18,7 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
+from archive.headers import header_value
 from archive.report import WarcRef
 from archive.warc.reader import WARC_SUFFIXES
 from archive.warc.writer import OPEN_SUFFIX
@@ -43,8 +44,7 @@ class ArchivedRecord:
     refers_to: str | None  # WARC-Refers-To of a revisit: the record holding the payload
 
     def header(self, name: str) -> str | None:
-        lower = name.lower()
-        return next((v for k, v in self.headers if k.lower() == lower), None)
+        return header_value(self.headers, name)
 
 
 class WarcFiles:

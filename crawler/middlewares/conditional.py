@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
 from archive.headers import header_value
-from archive.page import ATTACHMENT, RECORD
+from archive.page import ATTACHMENT, RECORD, PageContext
 from archive.resume import as_archived
 from archive.store import Store
 from archive.store.known import Known, known_documents
@@ -107,16 +107,15 @@ class ConditionalRequestMiddleware:
         return self._known
 
     def process_request(self, request: Request) -> None:
-        role = request.meta.get("role")
-        if request.method != "GET" or role not in (RECORD, ATTACHMENT) or not request.meta.get(CONTEXT) \
+        context: PageContext | None = request.meta.get(CONTEXT)  # what the spider says the page is
+        if request.method != "GET" or context is None or context.role not in (RECORD, ATTACHMENT) \
                 or request.meta.get(BROWSER_KEY):  # a browser rendering needs the whole page, never a 304
             return None
         known = self.known().get(request.url)
         if known is None or known.ref is None:
             return None
-        context = request.meta.get(CONTEXT)
-        link = getattr(context, "link", None)
-        if not recheck_due(known, getattr(link, "date", None), datetime.now(UTC), self.young_days, self.old_every_days):
+        listed = context.link.date if context.link is not None else None
+        if not recheck_due(known, listed, datetime.now(UTC), self.young_days, self.old_every_days):
             self.stats.inc_value(STAT + "not_due")
             raise NotDue(f"not due for a recheck: {request.url}")
         capture = self._capture(known)

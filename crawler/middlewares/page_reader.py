@@ -32,6 +32,7 @@ from archive.filetext import FileText
 from archive.filetext.result import MAX_FILE_BYTES
 from archive.page import (
     ATTACHMENT,
+    EXTRACTION,
     FAILED,
     FILE,
     LIST,
@@ -121,7 +122,7 @@ class PageReaderMiddleware:
         try:
             return await self.pool.run(fetched.url, fetched, context)
         except ExtractionError as exc:  # the worker timed out or crashed on this page
-            return PageReading(FAILED, failure_kind="extraction", message=str(exc))
+            return PageReading(FAILED, failure_kind=EXTRACTION, message=str(exc))
 
     async def _read_rendering(self, fetched: Fetched, rendering: Rendering, context: PageContext) -> PageReading:
         if rendering.document is not None and (challenge := challenge_reading(rendering.document)):

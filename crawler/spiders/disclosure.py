@@ -57,7 +57,7 @@ from archive.report import Report
 from crawler import link_policy
 from crawler.browser.choice import FAILURE_KIND, META_KEY, BrowserChoice, browser_failure, is_shell
 from crawler.extensions.crawl_run import PAGINATION_STAT
-from crawler.failures import OFFSITE, REDIRECT, failure_kind
+from crawler.failures import ANTIBOT, EXTRACTION, OFFSITE, REDIRECT, failure_kind
 from crawler.frontier import LOCAL_KEY
 from crawler.items import FailureItem, FileItem, ReportItem, WithdrawnItem
 from crawler.middlewares.conditional import NotDue
@@ -284,7 +284,7 @@ class DisclosureSpider(scrapy.Spider):
         url = response.url
         if not self.browser.renders_shells():
             if response.meta.get("role") == RECORD:
-                yield FailureItem(url, "extraction", f"{reading.message} (an app shell; GOVARCHIVE_BROWSER=never)")
+                yield FailureItem(url, EXTRACTION, f"{reading.message} (an app shell; GOVARCHIVE_BROWSER=never)")
             else:
                 logger.info("neither a list nor a detail page, not followed: %s (an app shell; GOVARCHIVE_BROWSER=never)",
                             url)
@@ -316,7 +316,7 @@ class DisclosureSpider(scrapy.Spider):
             yield from self._reports(self.articles.add(reading.report, []))
             return
         owner = f"page of an article: {reading.message or reading.kind}"
-        yield FailureItem(response.url, reading.failure_kind or "extraction", owner)
+        yield FailureItem(response.url, reading.failure_kind or EXTRACTION, owner)
         yield from self._reports(self.articles.skip(response.url))
 
     def _reports(self, reports: list[Report]) -> Iterator[Any]:
@@ -332,11 +332,11 @@ class DisclosureSpider(scrapy.Spider):
     def _not_a_report(self, response: Response, reading: PageReading) -> Iterator[Any]:
         url = response.url
         if reading.kind == CHALLENGE:
-            yield FailureItem(url, "antibot", reading.message)
+            yield FailureItem(url, ANTIBOT, reading.message)
         elif reading.kind == WITHDRAWN:
             yield WithdrawnItem(url, fetched_at(response.request), reading.message)
         elif reading.kind == FAILED:
-            yield FailureItem(url, reading.failure_kind or "extraction", reading.message)
+            yield FailureItem(url, reading.failure_kind or EXTRACTION, reading.message)
         elif reading.redirect and self._allowed(reading.redirect, record=True):
             # a script-only redirect stub (转载/链接型文档): the record is where it sends the browser
             yield self._request(Link(reading.redirect, RECORD_LINK), RECORD, response.meta.get("column"),
@@ -381,7 +381,7 @@ class DisclosureSpider(scrapy.Spider):
             status = response.status
             reading = response.meta.get(READING) or status_reading(status)
             if reading is not None and reading.kind == CHALLENGE:
-                yield FailureItem(url, "antibot", reading.message)
+                yield FailureItem(url, ANTIBOT, reading.message)
                 return
             retries = request.meta.get("retry_times", 0)
             yield FailureItem(url, f"http_{status}", f"HTTP {status}" + (f" after {retries} retries" if retries else ""))

@@ -78,13 +78,14 @@ def crawl_cmd(urls: tuple[str, ...], sites: tuple[str, ...], base_url: str | Non
     settings = crawl_settings(values, db_url=db_url, warc_dir=warc_dir)
     check_overrides(values, settings)
     if settings.get("GOVARCHIVE_FRONTIER"):  # before the database, which a usage error must not create
-        if resume:
-            raise click.UsageError("--resume and --frontier go separately: a frontier crawl resumes by itself "
-                                   "(start its workers again with the same URLs)")
         check_frontier(settings)
     check_database(settings.get("GOVARCHIVE_DB"))
     if resume:
-        resume_setting(settings, list(urls), list(sites), base_url)
+        targets, site = resume_targets(list(urls), list(sites), base_url)
+        if settings.get("GOVARCHIVE_FRONTIER"):
+            frontier_resume_note(settings, targets)
+        else:
+            resume_setting(settings, targets, site)
     summary = run_crawl(list(urls), list(sites), settings, base_url=base_url)
     if summary is None:
         raise click.ClickException("the crawl could not start (see the messages above)")
@@ -100,19 +101,23 @@ def crawl_cmd(urls: tuple[str, ...], sites: tuple[str, ...], base_url: str | Non
         raise click.ClickException("; ".join(f"nothing from {s['url']}: {s['problem']}" for s in silent))
 
 
-def resume_setting(settings: Any, urls: list[str], sites: list[str], base_url: str | None) -> None:
-    """GOVARCHIVE_RESUME_RUN: the last run of the same crawl, when it did not finish."""
-    from archive.resume import resumable_run
-    from archive.store import Store
-    from crawler.profiles import load_profile
+def resume_targets(urls: list[str], sites: list[str], base_url: str | None) -> tuple[list[str], str | None]:
+    """The crawl's start URLs and site name, as the spider will have them."""
+    from crawler.profiles import load_profile, start_targets
 
     names = [part.strip() for name in sites for part in name.split(",") if part.strip()]
     profiles = [load_profile(name, base_url=base_url) for name in names]
-    start = [u if "://" in u else "http://" + u for u in urls] + [u for p in profiles for u in p.start_urls]
-    site = ",".join(p.name for p in profiles) or None
+    return start_targets(urls, profiles), ",".join(p.name for p in profiles) or None
+
+
+def resume_setting(settings: Any, targets: list[str], site: str | None) -> None:
+    """GOVARCHIVE_RESUME_RUN: the last run of the same crawl, when it did not finish."""
+    from archive.resume import resumable_run
+    from archive.store import Store
+
     store = Store(settings["GOVARCHIVE_DB"])
     try:
-        run_id = resumable_run(store, site, list(dict.fromkeys(start)))
+        run_id = resumable_run(store, site, targets)
     finally:
         store.close()
     if run_id is None:
@@ -121,6 +126,26 @@ def resume_setting(settings: Any, urls: list[str], sites: list[str], base_url: s
         return
     click.echo(f"resuming crawl run {run_id}", err=True)
     settings.set("GOVARCHIVE_RESUME_RUN", run_id, priority="cmdline")
+
+
+def frontier_resume_note(settings: Any, targets: list[str]) -> None:
+    """With a frontier, the crawl's state in Redis is what carries on (any worker started with the same
+    targets joins it, --resume or not); say whether there is one to carry on."""
+    from crawler.frontier.state import Frontier, connect, crawl_id
+
+    url = settings["GOVARCHIVE_FRONTIER"]
+    client = connect(url)
+    try:
+        crawl = Frontier(client, settings["GOVARCHIVE_FRONTIER_PREFIX"], crawl_id(targets), "-", 30.0)
+        if not client.exists(crawl.k("info")):
+            click.echo(f"nothing to resume on the frontier {url}: no unfinished crawl of these start URLs; "
+                       "crawling afresh", err=True)
+            return
+        status = crawl.status()
+    finally:
+        client.close()
+    click.echo(f"resuming the distributed crawl {status.key} (run {status.run_id}): {status.queued} requests "
+               f"queued, {status.seen} seen", err=True)
 
 
 def resume_command() -> str:

@@ -76,6 +76,13 @@ class Profile:
         return sorted({host_of(u) for u in self.start_urls} - {""})
 
 
+def start_targets(urls: list[str], profiles: list[Profile]) -> list[str]:
+    """A crawl's start URLs: the URLs given (a bare host/path means http://), then the profiles', each
+    once. What names a crawl: its resumable run, its key on a frontier."""
+    given = [u if "://" in u else "http://" + u for u in urls]
+    return list(dict.fromkeys([*given, *(u for p in profiles for u in p.start_urls)]))
+
+
 def available_profiles(directory: Path = SITES_DIR) -> list[str]:
     return sorted(p.stem for p in directory.glob("*.yaml"))
 

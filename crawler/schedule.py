@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -80,13 +81,25 @@ def crawl_command(name: str, *, db_url: str, warc_dir: Path | None, base_url: st
     return command
 
 
+def lock_name(site: str, settings: Any) -> str:
+    """The lock a scheduler takes to crawl `site`: the site's, or with a frontier the site's for this
+    worker (schedulers on several machines each start their worker of the one distributed crawl, and
+    never two workers of the same id)."""
+    if not settings.get("GOVARCHIVE_FRONTIER"):
+        return site
+    from crawler.frontier.state import default_worker_id
+
+    return f"{site}@{settings.get('GOVARCHIVE_FRONTIER_WORKER') or default_worker_id()}"
+
+
 def crawl_if_due(store: Store, item: Scheduled, command_for: Callable[[str, bool], list[str]],
-                 lease: float, echo: Callable[[str], None]) -> int | None:
+                 lease: float, echo: Callable[[str], None], lock_of: Callable[[str], str] = str) -> int | None:
     """Take the site's lock, check again that it is due (another process may have just crawled it), and
     run its crawl while renewing the lease; the crawl's exit code, None when another process holds the
     lock, -1 when it is no longer due."""
     name = item.name
-    if not store.acquire_site_lock(name, lease):
+    lock = lock_of(name)
+    if not store.acquire_site_lock(lock, lease):
         return None
     try:
         state = check_due(store, name, item.schedule, local_now())
@@ -98,18 +111,19 @@ def crawl_if_due(store: Store, item: Scheduled, command_for: Callable[[str, bool
             try:
                 return child.wait(timeout=max(1.0, lease / 3))
             except subprocess.TimeoutExpired:
-                if not store.renew_site_lock(name, lease):
-                    echo(f"warning: the lock of {name} was taken over while its crawl ran")
+                if not store.renew_site_lock(lock, lease):
+                    echo(f"warning: the lock of {lock} was taken over while its crawl ran")
             except KeyboardInterrupt:
                 # the terminal sent the child the same Ctrl-C: let it stop gracefully and record its run
                 child.wait()
                 raise
     finally:
-        store.release_site_lock(name)
+        store.release_site_lock(lock)
 
 
 def schedule_once(store: Store, profiles: list[Scheduled], *, lease: float, stale_seconds: float,
-                  command_for: Callable[[str, bool], list[str]], echo: Callable[[str], None]) -> tuple[int, list[Due]]:
+                  command_for: Callable[[str, bool], list[str]], echo: Callable[[str], None],
+                  lock_of: Callable[[str], str] = str) -> tuple[int, list[Due]]:
     """Crawl every due profile once; (worst exit code of the crawls, the state of each profile)."""
     for crashed in store.mark_crashed_runs(stale_seconds):  # so that their site is resumed
         echo(f"crawl run {crashed} ended without a record of its end: marked crashed")
@@ -121,7 +135,7 @@ def schedule_once(store: Store, profiles: list[Scheduled], *, lease: float, stal
         if not state.due:
             echo(f"{name}: not due (next at {state.next_at.isoformat(timespec='seconds')})")
         else:
-            code = crawl_if_due(store, item, command_for, lease, echo)
+            code = crawl_if_due(store, item, command_for, lease, echo, lock_of)
             if code is None:
                 echo(f"{name}: skipped, another process is crawling it")
             elif code == -1:
@@ -174,7 +188,9 @@ def schedule_cmd(sites: tuple[str, ...], once: bool, base_url: str | None, db_ur
                  overrides: tuple[str, ...]) -> None:
     """Run the site profiles' cron schedules: each profile is crawled when its schedule has fired since
     its last finished run (or it never ran), never twice at once across processes (a lock in the
-    database). Without --once it keeps running, sleeping until the next crawl is due.
+    database). Without --once it keeps running, sleeping until the next crawl is due. With
+    -s GOVARCHIVE_FRONTIER=redis://… every machine's scheduler starts its own worker of the one distributed
+    crawl (the lock is the site's for that worker id).
 
     Example: govarchive schedule --site fixture --once --db sqlite:///data/govarchive.db
     """
@@ -197,7 +213,7 @@ def schedule_cmd(sites: tuple[str, ...], once: bool, base_url: str | None, db_ur
     try:
         while True:
             worst, checked = schedule_once(store, profiles, lease=lease, stale_seconds=stale, command_for=command_for,
-                                           echo=echo)
+                                           echo=echo, lock_of=lambda site: lock_name(site, settings))
             if once:
                 if worst:
                     raise SystemExit(worst)

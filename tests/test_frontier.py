@@ -261,11 +261,32 @@ def test_a_bad_frontier_url_is_a_usage_error(url, words, tmp_path):
     assert not (tmp_path / "g.db").exists()  # a usage error creates no database
 
 
-def test_resume_with_a_frontier_is_a_usage_error(tmp_path):
+@pytest.mark.postgres
+def test_a_worker_stopped_by_its_budget_resumes_the_distributed_crawl_with_resume(
+        slow_site, pg_url, redis_prefix, tmp_path):
+    site = slow_site
+    warc_dir = tmp_path / "warc"
+    args = worker_args(site, pg_url, warc_dir, redis_prefix, "w1")
+    stopped = govarchive(*args, "-s", "GOVARCHIVE_MAX_PAGES=8", cwd=tmp_path)
+    assert stopped.exit_code == 130, stopped.stderr[-2000:]
+    resume_line = next(line for line in stopped.stderr.splitlines() if "Resume with:" in line)
+    assert "--frontier" in resume_line and resume_line.endswith("--resume")
+
+    resumed = govarchive(*args, "--resume", cwd=tmp_path)
+    assert resumed.exit_code == 0, resumed.stderr[-2000:]
+    assert "resuming the distributed crawl" in resumed.stderr and "requests queued" in resumed.stderr
+    urls = [r[0] for r in rows(pg_url, "SELECT url FROM reports")]
+    assert sorted(urls) == sorted(site.expected.detail_urls)
+    (run,) = rows(pg_url, "SELECT summary FROM crawl_runs")
+    assert json.loads(run[0])["status"] == "finished"
+
+
+def test_resume_with_a_frontier_holding_no_such_crawl_starts_afresh(redis_prefix, tmp_path):
     result = govarchive("crawl", "http://127.0.0.1:1/xxgk/", "--db", f"sqlite:///{tmp_path / 'g.db'}",
-                        "--frontier", REDIS_URL, "--resume", cwd=tmp_path)
-    assert result.exit_code == 2 and "a frontier crawl resumes by itself" in result.stderr
-    assert not (tmp_path / "g.db").exists()
+                        "--frontier", REDIS_URL, "-s", f"GOVARCHIVE_FRONTIER_PREFIX={redis_prefix}", "--resume",
+                        *FAST, cwd=tmp_path)
+    assert "nothing to resume on the frontier" in result.stderr and "crawling afresh" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_an_unreachable_frontier_is_a_one_line_error(tmp_path):
@@ -303,3 +324,31 @@ def test_host_politeness_holds_for_the_cluster(redis_prefix):
     assert first.try_lease("other.gov.cn", "w1:2", 2, 10.0) == 0
     wait = second.try_lease("other.gov.cn", "w2:2", 2, 10.0)
     assert 0 < wait <= 10.0  # a free slot, but the delay since the last request holds for w2 too
+
+
+@pytest.mark.postgres
+def test_two_schedulers_with_a_frontier_each_start_a_worker_of_one_crawl(slow_site, pg_url, redis_prefix, tmp_path):
+    """With GOVARCHIVE_FRONTIER, a scheduler's lock is the site's for its worker: schedulers on two
+    machines (here two worker ids) both crawl, as workers of one distributed crawl and one run."""
+    site = slow_site
+    profile = tmp_path / "cluster.yaml"
+    paths = "".join(f"  - {url.removeprefix(site.url)}\n" for url in site.start_urls)
+    profile.write_text(f'name: cluster\nbase_url: http://127.0.0.1:1\nstart_urls:\n{paths}schedule: "@daily"\n',
+                       encoding="utf-8")
+
+    def scheduler(worker: str) -> subprocess.Popen:
+        args = ["schedule", "--site", str(profile), "--once", "--base-url", site.url, "--db", pg_url,
+                "--warc-dir", str(tmp_path / "warc"), "-s", f"GOVARCHIVE_FRONTIER={REDIS_URL}",
+                "-s", f"GOVARCHIVE_FRONTIER_PREFIX={redis_prefix}", "-s", f"GOVARCHIVE_FRONTIER_WORKER={worker}",
+                "-s", "GOVARCHIVE_EXTRACT_WORKERS=0", *FAST]
+        return subprocess.Popen([*command(), *args], cwd=tmp_path, env={**os.environ, **BASE_ENV},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    procs = [scheduler(name) for name in ("m1", "m2")]
+    outputs = [p.communicate(timeout=240)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [out[-2000:] for out in outputs]
+    assert all("cluster: due, crawling" in out for out in outputs), outputs
+    urls = [r[0] for r in rows(pg_url, "SELECT url FROM reports")]
+    assert sorted(urls) == sorted(site.expected.detail_urls)
+    (run,) = rows(pg_url, "SELECT summary FROM crawl_runs")
+    assert sorted(json.loads(run[0])["workers"]) == ["m1", "m2"]

@@ -63,7 +63,7 @@ from crawler.items import FailureItem, FileItem, ReportItem, WithdrawnItem
 from crawler.middlewares.conditional import NotDue
 from crawler.middlewares.page_reader import CONTEXT, READING, fetched_at
 from crawler.middlewares.warc_capture import WARC_REF_KEY
-from crawler.profiles import Profile, load_profile
+from crawler.profiles import Profile, load_profile, start_targets
 from crawler.start_outcomes import STARTS_STAT, UNLINKED, StartOutcome
 
 logger = logging.getLogger(__name__)
@@ -93,9 +93,7 @@ class DisclosureSpider(scrapy.Spider):
                  *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.profiles: list[Profile] = [load_profile(name, base_url=base_url) for name in _split(site)]
-        urls = [u if "://" in u else "http://" + u for u in _split(url)]
-        urls += [u for p in self.profiles for u in p.start_urls]
-        self.start_urls = list(dict.fromkeys(urls))
+        self.start_urls = start_targets(_split(url), self.profiles)
         if not self.start_urls:
             raise ValueError("the disclosure spider needs column URLs (-a url=URL[,URL]) or a profile (-a site=NAME)")
         self.site_name = ",".join(p.name for p in self.profiles) or None

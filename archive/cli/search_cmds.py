@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from archive.cli.common import db_option, reading_store
+from archive.cli.common import db_option, output_console, output_option, reading_store
 
 DB_OPTION = db_option()
 
@@ -105,12 +105,11 @@ def _searched(query: str, filters) -> str:
 def _print_hits(hits, query: str) -> None:
     """Each hit as a short block that fits the terminal (80 columns when not a terminal): the id and
     the title (matches highlighted), date · issuer · site, the snippet, the URL whole on one line."""
-    from rich.console import Console
     from rich.text import Text
 
     from archive.store.search import match_spans
 
-    console = Console(highlight=False)
+    console = output_console(highlight=False)
     indent = 7
     width = max(console.width - indent, 20)
     for h in hits:
@@ -225,7 +224,6 @@ VERSION_COLUMNS = ("version", "fetched at", "status", "content hash", "title", "
 def _print_versions(versions) -> None:
     """A table on a terminal; plain aligned columns, never cut, when piped or redirected."""
     from rich.cells import cell_len
-    from rich.console import Console
     from rich.table import Table
 
     rows = [
@@ -239,7 +237,7 @@ def _print_versions(versions) -> None:
         )
         for v in versions
     ]
-    console = Console()
+    console = output_console()
     if console.is_terminal:
         table = Table()
         for name in VERSION_COLUMNS:
@@ -261,10 +259,9 @@ def _shown(db_url: str) -> str:
 
 
 def _print_record(rec) -> None:
-    from rich.console import Console
 
     r = rec.report
-    console = Console(highlight=False)
+    console = output_console(highlight=False)
     console.print(f"[bold]{r.title or '(no title)'}[/bold]", markup=True)
     state = f"withdrawn {rec.withdrawn_at} ({rec.withdrawn_reason})" if rec.withdrawn else "current"
     facts = [
@@ -306,13 +303,7 @@ def _print_record(rec) -> None:
 @click.command("export")
 @DB_OPTION
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, writable=True),
-    default="-",
-    help="Output file (default: stdout); its directory must exist.",
-)
+@output_option("Output file (default: stdout); its directory must exist.")
 @click.option("--bom", is_flag=True, help="CSV: start with a UTF-8 BOM so Excel shows Chinese correctly.")
 @click.option("--attachment-text", is_flag=True,
               help="Include the attachments' full text (their text status and length are always there).")
@@ -322,12 +313,8 @@ def export_cmd(db_url: str, fmt: str, output: str, bom: bool, attachment_text: b
 
     Example: govarchive export --format csv --bom -o reports.csv --since 2024-01-01
     """
-    from pathlib import Path
-
     from archive.store.export import export
 
-    if output != "-" and not Path(output).absolute().parent.is_dir():
-        raise click.ClickException(f"cannot write {output}: the directory {Path(output).parent} does not exist")
     with reading_store(db_url) as store:
         records = store.iter_records(filters)
         if output == "-":

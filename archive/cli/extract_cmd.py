@@ -31,6 +31,11 @@ def extract_command(file: Path, url: str | None, encoding: str | None, any_page:
     page_url = url or file.resolve().as_uri()
     fetched = Fetched(page_url, 200, [], file.read_bytes())
     reading = read_page(fetched, PageContext(RECORD, force_detail=any_page, encoding=encoding))
+    if reading.kind == DETAIL and reading.report is not None and not reading.report.title and not any_page:
+        # a crawl has the list's record title to fall back on; a lone file without one is no document
+        text = len(reading.report.body_text or "")
+        raise click.ClickException(f"not a detail page: no title, and {text} characters of text "
+                                   f"(--any extracts it anyway): {file}")
     if reading.kind == DETAIL and reading.report is not None:
         reading.report.fetched_at = reading.report.status = None  # a file, not a fetch
         click.echo(reading.report.to_json())

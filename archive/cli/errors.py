@@ -145,6 +145,9 @@ def run_handled(call: Any, prog_name: str) -> int:
     """Run `call` (the click main in non-standalone mode); the exit code, errors printed as one line."""
     try:
         result = call()
+    except click.exceptions.NoArgsIsHelpError as exc:  # `govarchive`, `govarchive db`: the help, as is
+        exc.show()
+        return EXIT_USAGE
     except click.UsageError as exc:
         ctx = exc.ctx
         where = ctx.command_path if ctx is not None else prog_name

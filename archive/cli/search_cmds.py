@@ -68,6 +68,7 @@ def search_cmd(words: tuple[str, ...], db_url: str, as_json: bool, limit: int, d
 
     Example: govarchive search '财政 预算 -草案' --since 2024 --site www.example.gov.cn
     """
+    _no_mistyped_options(words)
     query = " ".join(words)
     from archive.store import QueryError
 
@@ -90,6 +91,16 @@ def search_cmd(words: tuple[str, ...], db_url: str, as_json: bool, limit: int, d
     noun = "document" if distinct_documents else "report"
     click.echo(f"{total} {noun}{'s' if total != 1 else ''} match {searched} ({shown})")
     _print_hits(hits, query)
+
+
+def _no_mistyped_options(words: tuple[str, ...]) -> None:
+    """Unknown options are let through for the query's `-word` (NOT), but `--anything` is no query word:
+    `--format json` searched for as words would look like "nothing matches"."""
+    ctx = click.get_current_context()
+    for word in words:
+        if word.startswith("--") and len(word) > 2:
+            options = [name for param in ctx.command.params for name in param.opts if name.startswith("--")]
+            raise click.NoSuchOption(word.split("=", 1)[0], possibilities=options, ctx=ctx)
 
 
 def _searched(query: str, filters) -> str:

@@ -117,7 +117,9 @@ class ProgressExtension:
 
     def engine_stopped(self) -> None:
         if self.summary_enabled and self.summary is not None:
-            self.console.print(render_summary(self.summary, self.summary.get("run_id")))
+            # a log (cron, a pipe) keeps each line whole; a terminal wraps to its width
+            self.console.print(render_summary(self.summary, self.summary.get("run_id")),
+                               soft_wrap=not self.console.is_terminal)
 
     def _route_logging(self, real_stderr: Any, proxy: Any) -> None:
         """Scrapy's log handler holds the real stderr; point it at the Live proxy while it runs."""

@@ -6,7 +6,9 @@ not be, no traceback. The commands are taken from the real click group, never fr
 
 from __future__ import annotations
 
+import functools
 import gzip
+import http.server
 import json
 import os
 import re
@@ -16,6 +18,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -328,6 +331,26 @@ def test_crawl_start_url_is_checked_up_front(url, first_line, tmp_path):
     result = govarchive("crawl", url, "--db", f"sqlite:///{tmp_path / 'g.db'}", cwd=tmp_path)
     assert_clean(result, 2, first_line)
     assert "DNS" not in result.stderr and not list(tmp_path.iterdir())  # nothing fetched, nothing created
+
+
+def test_crawl_of_an_ordinary_page_says_it_gave_nothing(tmp_path):
+    """`crawl http://HOST/` on a page that is neither a list nor a detail used to end "0 new", exit 0."""
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "index.html").write_text("<html><head><title>关于我们</title></head><body><h1>关于我们</h1>"
+                                     "<p>本网站由某某单位主办。</p><a href='/'>首页</a></body></html>", encoding="utf-8")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        result = govarchive("crawl", url, "--db", f"sqlite:///{tmp_path / 'g.db'}", "--warc-dir", str(tmp_path / "warc"),
+                            *FAST, cwd=tmp_path)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 1 and "Traceback" not in result.output
+    assert result.stderr.splitlines()[-1] == f"Error: nothing from {url}: neither a list nor a detail page (unknown platform)"
 
 
 @pytest.mark.parametrize("setting, first_line", [

@@ -730,3 +730,13 @@ def test_crawl_a_start_page_that_fails_is_named_with_its_failure(site, tmp_path)
     assert result.returncode == 1 and "Traceback" not in result.output
     # one whole line in a log, in the failure row's words (not Scrapy's "Ignoring non-200 response")
     assert f"  nothing from {start}: the start page failed: http_404: HTTP 404" in result.stderr.splitlines()
+
+
+def test_export_to_a_csv_file_writes_csv(db, tmp_path):
+    """`export -o reports.csv` without --format filled the .csv file with JSON lines."""
+    out = tmp_path / "reports.csv"
+    result = govarchive("export", "--db", db, "-o", str(out))
+    assert result.returncode == 0 and result.error_line == "exported 4 reports", result.output
+    assert out.read_text(encoding="utf-8").startswith("id,url,site,column,")
+    assert govarchive("export", "--db", db, "-o", str(out), "--format", "jsonl").returncode == 0
+    assert out.read_text(encoding="utf-8").startswith('{"id": 1,')

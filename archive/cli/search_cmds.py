@@ -313,19 +313,22 @@ def _print_record(rec) -> None:
 
 @click.command("export")
 @DB_OPTION
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default=None,
+              help="Output format [default: csv for -o FILE.csv, else jsonl].")
 @output_option("Output file (default: stdout); its directory must exist.")
 @click.option("--bom", is_flag=True, help="CSV: start with a UTF-8 BOM so Excel shows Chinese correctly.")
 @click.option("--attachment-text", is_flag=True,
               help="Include the attachments' full text (their text status and length are always there).")
 @filter_options
-def export_cmd(db_url: str, fmt: str, output: str, bom: bool, attachment_text: bool, filters) -> None:
+def export_cmd(db_url: str, fmt: str | None, output: str, bom: bool, attachment_text: bool, filters) -> None:
     """Export reports as JSONL or CSV, streamed (constant memory for any number of reports).
 
     Example: govarchive export --format csv --bom -o reports.csv --since 2024-01-01
     """
     from archive.store.export import export
 
+    # `-o reports.csv` alone must not fill a .csv file with JSON lines
+    fmt = fmt or ("csv" if output.lower().endswith(".csv") else "jsonl")
     with reading_store(db_url) as store:
         records = store.iter_records(filters)
         if output == "-":

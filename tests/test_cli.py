@@ -745,3 +745,13 @@ def test_export_to_a_csv_file_writes_csv(db, tmp_path):
     assert out.read_text(encoding="utf-8").startswith("id,url,site,column,")
     assert govarchive("export", "--db", db, "-o", str(out), "--format", "jsonl").returncode == 0
     assert out.read_text(encoding="utf-8").startswith('{"id": 1,')
+
+
+def test_extract_a_list_page_without_url_says_how_to_resolve_its_links(tmp_path):
+    page = tmp_path / "index.html"
+    page.write_text("<ul>" + "".join(f"<li><a href='/c/t2024030{d}_{d}.html'>关于第{d}号事项的通知公告内容</a>"
+                                     f"<span>2024-03-0{d}</span></li>" for d in range(1, 6)) + "</ul>", encoding="utf-8")
+    result = govarchive("extract", str(page))
+    assert_clean(result, 1, "Error: not a detail page: list page with ")
+    assert result.error_line.endswith("records (--any extracts it anyway; --url gives the address its links "
+                                      f"resolve against): {page}")

@@ -42,8 +42,10 @@ def extract_command(file: Path, url: str | None, encoding: str | None, any_page:
         return
     if reading.kind == LIST:
         records = len(reading.links.records) if reading.links else 0
+        # against a file:// address its relative record links lead nowhere a crawl would go
+        hint = "; --url gives the address its links resolve against" if url is None and not records else ""
         raise click.ClickException(f"not a detail page: list page with {records} records "
-                                   f"(--any extracts it anyway): {file}")
+                                   f"(--any extracts it anyway{hint}): {file}")
     if reading.kind == FILE:  # its message already says what it is
         raise click.ClickException(f"{reading.message}: {file}")
     what = reading.message or reading.kind

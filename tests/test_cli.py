@@ -755,3 +755,20 @@ def test_extract_a_list_page_without_url_says_how_to_resolve_its_links(tmp_path)
     assert_clean(result, 1, "Error: not a detail page: list page with ")
     assert result.error_line.endswith("records (--any extracts it anyway; --url gives the address its links "
                                       f"resolve against): {page}")
+
+
+def test_a_broken_pipe_that_is_not_stdout_is_an_error_not_a_quiet_141():
+    """A server hanging up mid-command also raises BrokenPipeError: that is a failure to report, not a
+    reader of our output that left (click alone said nothing and exited 1)."""
+    code = textwrap.dedent("""
+        from archive.cli import cli
+
+        @cli.command("hung-up")
+        def hung_up():
+            raise BrokenPipeError(32, "Broken pipe")
+
+        cli.main(["hung-up"], prog_name="govarchive")
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                          env={**os.environ, **BASE_ENV})
+    assert (done.returncode, done.stderr) == (1, "Error: BrokenPipeError: [Errno 32] Broken pipe\n")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import signal
 import sys
 import traceback
@@ -95,7 +96,9 @@ class GovarchiveGroup(click.Group):
         (click's own answer to a closed pipe would be exit 1, a failure)."""
         try:
             return super().invoke(ctx)
-        except BrokenPipeError:
+        except BrokenPipeError as exc:
+            if not _stdout_reader_left():  # a socket's (a server that hung up): an error, said as one
+                raise click.ClickException(one_line(describe(exc))) from exc
             _to_devnull(sys.stdout)
             raise click.exceptions.Exit(EXIT_READER_LEFT) from None
 
@@ -175,6 +178,18 @@ def run_handled(call: Any, prog_name: str) -> int:
 
 def _error(message: str) -> None:
     click.echo(f"Error: {message}", err=True)
+
+
+def _stdout_reader_left() -> bool:
+    """Whether stdout is a pipe whose reader has gone (poll says POLLERR); a stream without a
+    descriptor (tests' capture) is taken at its word."""
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):
+        return True
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(events & select.POLLERR for _, events in poller.poll(0))
 
 
 def _to_devnull(stream: Any) -> None:

@@ -6,7 +6,9 @@ not be, no traceback. The commands are taken from the real click group, never fr
 
 from __future__ import annotations
 
+import functools
 import gzip
+import http.server
 import json
 import os
 import re
@@ -16,7 +18,8 @@ import stat
 import subprocess
 import sys
 import textwrap
-from datetime import UTC, datetime
+import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -27,7 +30,8 @@ from archive.report import Metadata, Report, WarcRef
 from archive.store import Store
 from archive.warc import Exchange, WarcWriter
 from crawler.cli import cli
-from tests.clirun import FAST, govarchive
+from tests.clirun import BASE_ENV, FAST, govarchive, sql_rows
+from tests.clirun import command as govarchive_command
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -84,7 +88,7 @@ def write_warc(directory: Path, pages: int = 3) -> Path:
             url=f"http://www.example.gov.cn/art/2024/{i}.html", status=200, reason=b"OK",
             response_headers=[(b"Content-Type", b"text/html; charset=utf-8")],
             body=f"<html><head><title>通知{i}</title></head><body>{'正文。' * 200}</body></html>".encode(),
-            started_at=datetime(2024, 2, 29, 1, 2, i, tzinfo=UTC)))
+            started_at=datetime(2024, 2, 29, 1, 2, tzinfo=UTC) + timedelta(seconds=i)))
     writer.close()
     (path,) = writer.files
     return Path(path)
@@ -329,6 +333,26 @@ def test_crawl_start_url_is_checked_up_front(url, first_line, tmp_path):
     assert "DNS" not in result.stderr and not list(tmp_path.iterdir())  # nothing fetched, nothing created
 
 
+def test_crawl_of_an_ordinary_page_says_it_gave_nothing(tmp_path):
+    """`crawl http://HOST/` on a page that is neither a list nor a detail used to end "0 new", exit 0."""
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "index.html").write_text("<html><head><title>关于我们</title></head><body><h1>关于我们</h1>"
+                                     "<p>本网站由某某单位主办。</p><a href='/'>首页</a></body></html>", encoding="utf-8")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        result = govarchive("crawl", url, "--db", f"sqlite:///{tmp_path / 'g.db'}", "--warc-dir", str(tmp_path / "warc"),
+                            *FAST, cwd=tmp_path)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 1 and "Traceback" not in result.output
+    assert result.stderr.splitlines()[-1] == f"Error: nothing from {url}: neither a list nor a detail page (unknown platform)"
+
+
 @pytest.mark.parametrize("setting, first_line", [
     ("DOWNLOAD_DELAY=abc", "Error: -s DOWNLOAD_DELAY=abc: DOWNLOAD_DELAY is a number of seconds"),
     ("GOVARCHIVE_WARC_ENABLED=maybe", "Error: -s GOVARCHIVE_WARC_ENABLED=maybe: GOVARCHIVE_WARC_ENABLED is true or false"),
@@ -446,11 +470,24 @@ def test_reprocess_warnings_name_file_offset_and_problem(warcs, tmp_path):
     assert all(line.isprintable() for line in warnings) and "NoneType" not in result.output
 
 
-def test_export_into_a_missing_directory(db, tmp_path):
-    out = tmp_path / "does" / "not" / "exist.jsonl"
-    result = govarchive("export", "--db", db, "-o", str(out))
+OUTPUT_COMMANDS = {"export": ["export", "--db", "{db}"], "warc index": ["warc", "index", "--warc-dir", "{warc}"],
+                   "warc pack": ["warc", "pack", "--warc-dir", "{warc}"]}
+
+
+@pytest.mark.parametrize("verb", OUTPUT_COMMANDS)
+def test_output_into_a_missing_directory(verb, db, warcs, tmp_path):
+    out = tmp_path / "does" / "not" / "exist.out"
+    args = [a.format(db=db, warc=warcs["good"]) for a in OUTPUT_COMMANDS[verb]]
+    result = govarchive(*args, "-o", str(out))
     assert_clean(result, 1, f"Error: cannot write {out}: the directory {out.parent} does not exist")
-    assert not (tmp_path / "does").exists()
+    assert not (tmp_path / "does").exists()  # warc index used to create the directories and say "written"
+
+
+@pytest.mark.parametrize("verb", OUTPUT_COMMANDS)
+def test_output_into_a_directory_is_a_usage_error(verb, db, warcs, tmp_path):
+    args = [a.format(db=db, warc=warcs["good"]) for a in OUTPUT_COMMANDS[verb]]
+    result = govarchive(*args, "-o", str(tmp_path))
+    assert_clean(result, 2, f"Error: Invalid value for '-o' / '--output': File '{tmp_path}' is a directory.")
 
 
 @pytest.mark.parametrize("how", ["-v", "GOVARCHIVE_DEBUG=1"])
@@ -537,3 +574,201 @@ def test_options_that_were_undocumented_have_help():
     crawl = govarchive("crawl", "--help").stdout
     assert "NAME|PATH" in crawl and "--base-url URL" in crawl
     assert "sqlite:///data/govarchive.db" in govarchive("reprocess", "--help").stdout
+
+
+# --- a reader that leaves early: `| head` ------------------------------------------------------------
+
+
+@pytest.fixture
+def big_db(tmp_path) -> str:
+    """300 reports of a few KB each: any listing of them is far more than a pipe's buffer (64 KiB)."""
+    url = f"sqlite:///{tmp_path / 'big.db'}"
+    reports = []
+    for n in range(1, 301):
+        r = Report(url=f"http://www.example.gov.cn/art/2024/{n}.html", site="www.example.gov.cn", column="通知公告",
+                   title=f"关于第{n}号安全生产事项的通知", publish_time="2024-03-01", body_text="安全生产责任制。" * 300,
+                   fetched_at="2026-12-01T08:00:00+00:00", status=200)
+        r.content_hash = r.compute_content_hash()
+        reports.append(r)
+    with Store(url) as store:
+        store.save_reports(reports)
+    return url
+
+
+READERS_INTO_HEAD = {
+    "search": ["search", "安全生产", "--limit", "300", "--db", "{db}"],
+    "search --json": ["search", "安全生产", "--json", "--limit", "300", "--db", "{db}"],
+    "export": ["export", "--db", "{db}"],
+    "export csv": ["export", "--format", "csv", "--db", "{db}"],
+    "show": ["show", "1", "--db", "{db}"],
+    "warc index": ["warc", "index", "--warc-dir", "{warc}"],
+}
+
+
+@pytest.mark.parametrize("verb", READERS_INTO_HEAD)
+def test_a_read_command_piped_into_head_ends_quietly_with_141(verb, big_db, tmp_path):
+    """`govarchive VERB … | head -1`: the reader leaves after one line; the command ends at once with the
+    status of a Unix tool ended by SIGPIPE (141), nothing on stderr (click alone said exit 1)."""
+    warc = write_warc(tmp_path / "warc", pages=600).parent if verb == "warc index" else None
+    args = [a.format(db=big_db, warc=warc) for a in READERS_INTO_HEAD[verb]]
+    proc = subprocess.Popen([*govarchive_command(), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, **BASE_ENV}, cwd=tmp_path)
+    assert proc.stdout.readline()
+    proc.stdout.close()  # what head does after its line
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, stderr
+    assert stderr == ""
+
+
+@pytest.mark.parametrize("how", ["govarchive crawl", "scrapy crawl"])
+def test_a_crawl_whose_stderr_reader_leaves_still_ends_and_records_its_run(how, site, tmp_path):
+    """`govarchive crawl … 2>&1 | head -3` hung forever once head left (rich's SystemExit on the broken
+    pipe escaped the reactor while the summary was printed): it must crawl to the end and record it."""
+    db = f"sqlite:///{tmp_path / 'g.db'}"
+    progress = ["-s", "GOVARCHIVE_PROGRESS=on", "-s", "GOVARCHIVE_PROGRESS_INTERVAL=0.1"]
+    if how == "govarchive crawl":
+        args = [*govarchive_command(), "crawl", *site.start_urls, "--db", db, "--warc-dir", str(tmp_path / "warc")]
+    else:
+        args = [sys.executable, "-m", "scrapy", "crawl", "disclosure", "-a", "url=" + ",".join(site.start_urls),
+                "-s", f"GOVARCHIVE_DB={db}", "-s", f"GOVARCHIVE_WARC_DIR={tmp_path / 'warc'}", "-s", "LOG_LEVEL=WARNING"]
+    proc = subprocess.Popen([*args, *FAST, *progress], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, **BASE_ENV}, cwd=ROOT if how == "scrapy crawl" else tmp_path)
+    try:
+        assert proc.stderr.readline()
+        proc.stderr.close()  # every later line (progress, summary) meets a closed pipe
+        assert proc.wait(timeout=180) == 0
+    finally:
+        if proc.poll() is None:  # it hung: do not leave it behind
+            proc.kill()
+            proc.wait()
+    ((status, summary),) = sql_rows(db, "SELECT status, summary FROM crawl_runs")
+    assert status == "finished" and json.loads(summary)["reports_new"] > 0
+
+
+# --- newcomers' mistakes -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("verb", [["warc", "index"], ["warc", "pack"], ["replay"]], ids=" ".join)
+def test_a_warc_directory_without_warc_files_is_an_error(verb, tmp_path):
+    empty = tmp_path / "warc"
+    empty.mkdir()
+    result = govarchive(*verb, "--warc-dir", str(empty), env={"GOVARCHIVE_PYWB_VENV": str(tmp_path / "venv")},
+                        cwd=tmp_path)
+    assert_clean(result, 1, f"Error: no WARC files (*.warc, *.warc.gz) under {empty}")
+    assert files_under(tmp_path) == {empty}  # no empty index, no package, no pywb installed
+
+
+def test_warc_repair_of_a_missing_directory_is_an_error(tmp_path):
+    assert_clean(govarchive("warc", "repair", "--warc-dir", str(tmp_path / "nope")), 1,
+                 f"Error: WARC directory not found: {tmp_path / 'nope'}")
+
+
+@pytest.mark.parametrize("what, first_line", [
+    ("an empty directory", "Error: no WARC files (*.warc, *.warc.gz) under {path}"),
+    ("an HTML page", "Error: {path} is not a WARC file (it starts with neither a WARC record nor gzip, "
+                     "and its name does not end in .warc or .warc.gz)"),
+])
+def test_reprocess_refuses_what_holds_no_warc_before_creating_a_database(what, first_line, tmp_path):
+    path = tmp_path / "input"
+    if what == "an empty directory":
+        path.mkdir()
+    else:
+        path.write_text("<!DOCTYPE html><html><body>通知公告</body></html>", encoding="utf-8")
+    result = govarchive("reprocess", str(path), "--db", f"sqlite:///{tmp_path / 'r.db'}")
+    assert_clean(result, 1, first_line.format(path=path))
+    assert not (tmp_path / "r.db").exists()
+
+
+@pytest.mark.parametrize("body, first_line", [
+    ("<ul>" + "".join(f"<li><a href='/c/t2024030{d}_{d}.html'>关于第{d}号事项的通知公告内容</a><span>2024-03-0{d}</span></li>"
+                      for d in range(1, 6)) + "</ul>",
+     "Error: not a detail page: list page with 5 records (--any extracts it anyway): "),
+    ("<body>short</body>", "Error: not a detail page: no title, and 5 characters of text (--any extracts it anyway): "),
+    ("<!DOCTYPE html>", "Error: not a detail page: no parsable HTML document: "),
+])
+def test_extract_says_what_a_page_that_is_no_document_is(body, first_line, tmp_path):
+    page = tmp_path / "page.html"
+    page.write_text(body, encoding="utf-8")
+    result = govarchive("extract", str(page), "--url", "http://gov.test/c/")
+    assert_clean(result, 1, first_line)
+    assert result.stdout == "" and result.error_line.endswith(str(page))
+
+
+@pytest.mark.parametrize("args, first_line", [
+    (["--format", "json"], "Error: No such option '--format'. (see 'govarchive search --help')"),
+    (["--jsno"], "Error: No such option '--jsno'. (Did you mean one of: '--json', '--since'?)"),
+    (["--sine=2024"], "Error: No such option '--sine'."),
+])
+def test_search_a_mistyped_option_is_a_usage_error_not_query_words(args, first_line, db):
+    result = govarchive("search", "安全生产", *args, "--db", db)
+    assert_clean(result, 2, first_line)
+    assert result.stdout == "" and "nothing matches" not in result.stderr
+
+
+def test_search_a_negated_word_is_still_a_query_word(db):
+    result = govarchive("search", "安全生产", "-财政", "--json", "--db", db)
+    assert result.returncode == 0 and len(result.stdout.splitlines()) == 3, result.output
+
+
+@pytest.mark.parametrize("group", [[], ["db"], ["warc"], ["frontier"]], ids=lambda g: " ".join(["govarchive", *g]))
+def test_a_group_without_its_command_prints_its_help(group):
+    result = govarchive(*group)
+    assert result.returncode == 2
+    assert result.error_line == f"Usage: {' '.join(['govarchive', *group])} [OPTIONS] COMMAND [ARGS]..."
+    assert "Commands:" in result.stderr and "Error:" not in result.stderr  # the help, not a one-line error
+
+
+@pytest.mark.parametrize("path", [("search",), ("db", "upgrade"), ("crawl",), ("reprocess",)], ids=" ".join)
+def test_a_directory_given_as_the_sqlite_file(path, tmp_path):
+    warc = write_warc(tmp_path / "warc")
+    extra = {"search": ["财政"], "crawl": ["http://127.0.0.1:1/"], "reprocess": [str(warc)]}.get(path[0], [])
+    result = govarchive(*path, *extra, "--db", f"sqlite:///{tmp_path}", cwd=tmp_path)
+    assert_clean(result, 1, f"Error: {tmp_path} is a directory, not a database file: give the file, "
+                            f"e.g. sqlite:///{tmp_path / 'govarchive.db'}")
+    assert not (tmp_path / "govarchive.db").exists()
+
+
+def test_crawl_a_start_page_that_fails_is_named_with_its_failure(site, tmp_path):
+    start = f"{site.url}/col/no-such-column/index.html"
+    result = govarchive("crawl", start, "--db", f"sqlite:///{tmp_path / 'g.db'}", "--warc-dir", str(tmp_path / "warc"),
+                        *FAST, cwd=tmp_path, env={"COLUMNS": "80"})
+    assert result.returncode == 1 and "Traceback" not in result.output
+    # one whole line in a log, in the failure row's words (not Scrapy's "Ignoring non-200 response")
+    assert f"  nothing from {start}: the start page failed: http_404: HTTP 404" in result.stderr.splitlines()
+
+
+def test_export_to_a_csv_file_writes_csv(db, tmp_path):
+    """`export -o reports.csv` without --format filled the .csv file with JSON lines."""
+    out = tmp_path / "reports.csv"
+    result = govarchive("export", "--db", db, "-o", str(out))
+    assert result.returncode == 0 and result.error_line == "exported 4 reports", result.output
+    assert out.read_text(encoding="utf-8").startswith("id,url,site,column,")
+    assert govarchive("export", "--db", db, "-o", str(out), "--format", "jsonl").returncode == 0
+    assert out.read_text(encoding="utf-8").startswith('{"id": 1,')
+
+
+def test_extract_a_list_page_without_url_says_how_to_resolve_its_links(tmp_path):
+    page = tmp_path / "index.html"
+    page.write_text("<ul>" + "".join(f"<li><a href='/c/t2024030{d}_{d}.html'>关于第{d}号事项的通知公告内容</a>"
+                                     f"<span>2024-03-0{d}</span></li>" for d in range(1, 6)) + "</ul>", encoding="utf-8")
+    result = govarchive("extract", str(page))
+    assert_clean(result, 1, "Error: not a detail page: list page with ")
+    assert result.error_line.endswith("records (--any extracts it anyway; --url gives the address its links "
+                                      f"resolve against): {page}")
+
+
+def test_a_broken_pipe_that_is_not_stdout_is_an_error_not_a_quiet_141():
+    """A server hanging up mid-command also raises BrokenPipeError: that is a failure to report, not a
+    reader of our output that left (click alone said nothing and exited 1)."""
+    code = textwrap.dedent("""
+        from archive.cli import cli
+
+        @cli.command("hung-up")
+        def hung_up():
+            raise BrokenPipeError(32, "Broken pipe")
+
+        cli.main(["hung-up"], prog_name="govarchive")
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                          env={**os.environ, **BASE_ENV})
+    assert (done.returncode, done.stderr) == (1, "Error: BrokenPipeError: [Errno 32] Broken pipe\n")

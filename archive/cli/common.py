@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -16,6 +17,8 @@ import click
 from archive.config import default_db_url
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from archive.store import Store
 
 DB_DEFAULT_TEXT = "$GOVARCHIVE_DB or sqlite:///data/govarchive.db"
@@ -29,6 +32,20 @@ def quiet_warcio() -> None:
     logging.getLogger("warcio").setLevel(logging.ERROR)
 
 
+def output_console(**options: Any) -> Console:
+    """A rich Console on stdout whose closed pipe (`search … | head`) is a BrokenPipeError for the one
+    error handler, which ends quietly with 141; rich's own answer is SystemExit(1), a failure."""
+    from rich.console import Console
+
+    console = Console(**options)
+    console.on_broken_pipe = _reader_left  # type: ignore[method-assign]
+    return console
+
+
+def _reader_left() -> None:
+    raise BrokenPipeError
+
+
 def db_option(help_text: str = "SQLAlchemy database URL.") -> Callable[[Any], Any]:
     """--db DBURL with the documented default ($GOVARCHIVE_DB, else ./data/govarchive.db)."""
     return click.option(
@@ -39,6 +56,20 @@ def db_option(help_text: str = "SQLAlchemy database URL.") -> Callable[[Any], An
         show_default=DB_DEFAULT_TEXT,
         help=help_text,
     )
+
+
+def output_option(help_text: str, *, stdout: bool = True) -> Callable[[Any], Any]:
+    """-o/--output FILE (with `stdout`, '-' and the default mean stdout): a file, never a directory, in
+    a directory that exists, checked before anything is read or written, so a mistyped path never
+    creates directories."""
+    return click.option("-o", "--output", "output", type=click.Path(dir_okay=False, allow_dash=stdout),
+                        default="-" if stdout else None, callback=_check_output, help=help_text)
+
+
+def _check_output(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value not in (None, "-") and not Path(value).absolute().parent.is_dir():
+        raise click.ClickException(f"cannot write {value}: the directory {Path(value).parent} does not exist")
+    return value
 
 
 @contextmanager

@@ -3,12 +3,18 @@
 Every command's failure leaves through `GovarchiveGroup.main`: one line on stderr (`Error: …`, naming
 the file, URL or offset concerned), exit 1 for failures, 2 for usage errors, 130 when interrupted.
 Tracebacks are for bug reports only: `-v` on any command, or `GOVARCHIVE_DEBUG=1`, prints them.
+
+A reader that leaves early (`govarchive search … | head -3`) ends a command quietly with 141, the
+status of a Unix tool killed by SIGPIPE; stderr only carries messages, so once its reader has left
+they go to /dev/null and the command (a crawl: its archive and its run record) carries on to its end.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import select
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -18,6 +24,7 @@ import click
 
 DEBUG_ENV = "GOVARCHIVE_DEBUG"
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+EXIT_READER_LEFT = 128 + signal.SIGPIPE  # 141, as the shell reports a tool that SIGPIPE ended
 _BACKGROUND = re.compile(r"\(Background on this error at: [^)]*\)")
 _verbose = False
 
@@ -84,22 +91,66 @@ class GovarchiveGroup(click.Group):
         _add_verbose(cmd)
         super().add_command(cmd, name)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """The command; its reader leaving (`export | head`) ends it with 141 and nothing more said
+        (click's own answer to a closed pipe would be exit 1, a failure)."""
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:
+            if not _stdout_reader_left():  # a socket's (a server that hung up): an error, said as one
+                raise click.ClickException(one_line(describe(exc))) from exc
+            _to_devnull(sys.stdout)
+            raise click.exceptions.Exit(EXIT_READER_LEFT) from None
+
     def main(  # type: ignore[override]
         self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any
     ) -> None:
         global _verbose
         _verbose = False
         extra.pop("standalone_mode", None)
-        code = run_handled(lambda: super(GovarchiveGroup, self).main(
-            args=args, prog_name=prog_name, standalone_mode=False, **extra
-        ), prog_name or "govarchive")
+        stderr = sys.stderr
+        sys.stderr = MessageStream(stderr)  # type: ignore[assignment]
+        try:
+            code = run_handled(lambda: super(GovarchiveGroup, self).main(
+                args=args, prog_name=prog_name, standalone_mode=False, **extra
+            ), prog_name or "govarchive")
+        finally:
+            sys.stderr = stderr
         sys.exit(code)
+
+
+class MessageStream:
+    """stderr, whose reader may leave (`crawl … 2>&1 | head -3`): from then on what is written goes to
+    /dev/null instead of raising, so no message (a progress line, a log record, the summary) can stop
+    a command half-way or leave a crawl's reactor hanging."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            _to_devnull(self._stream)
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            _to_devnull(self._stream)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def run_handled(call: Any, prog_name: str) -> int:
     """Run `call` (the click main in non-standalone mode); the exit code, errors printed as one line."""
     try:
         result = call()
+    except click.exceptions.NoArgsIsHelpError as exc:  # `govarchive`, `govarchive db`: the help, as is
+        exc.show()
+        return EXIT_USAGE
     except click.UsageError as exc:
         ctx = exc.ctx
         where = ctx.command_path if ctx is not None else prog_name
@@ -113,9 +164,6 @@ def run_handled(call: Any, prog_name: str) -> int:
     except (click.Abort, KeyboardInterrupt):
         click.echo("\ninterrupted", err=True)
         return EXIT_INTERRUPTED
-    except BrokenPipeError:  # `govarchive export | head`: the reader left; say nothing more
-        _silence_stdout()
-        return EXIT_FAILED
     except Exception as exc:
         if show_tracebacks():
             traceback.print_exception(exc, file=sys.stderr)
@@ -132,9 +180,24 @@ def _error(message: str) -> None:
     click.echo(f"Error: {message}", err=True)
 
 
-def _silence_stdout() -> None:
+def _stdout_reader_left() -> bool:
+    """Whether stdout is a pipe whose reader has gone (poll says POLLERR); a stream without a
+    descriptor (tests' capture) is taken at its word."""
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):
+        return True
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(events & select.POLLERR for _, events in poller.poll(0))
+
+
+def _to_devnull(stream: Any) -> None:
+    """Point the stream's file descriptor at /dev/null: its reader has left, and the interpreter's
+    final flush must not fail again (a stream without a descriptor, as in tests, is left alone)."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
     except (OSError, ValueError):
         pass

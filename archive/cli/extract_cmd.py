@@ -31,14 +31,21 @@ def extract_command(file: Path, url: str | None, encoding: str | None, any_page:
     page_url = url or file.resolve().as_uri()
     fetched = Fetched(page_url, 200, [], file.read_bytes())
     reading = read_page(fetched, PageContext(RECORD, force_detail=any_page, encoding=encoding))
+    if reading.kind == DETAIL and reading.report is not None and not reading.report.title and not any_page:
+        # a crawl has the list's record title to fall back on; a lone file without one is no document
+        text = len(reading.report.body_text or "")
+        raise click.ClickException(f"not a detail page: no title, and {text} characters of text "
+                                   f"(--any extracts it anyway): {file}")
     if reading.kind == DETAIL and reading.report is not None:
         reading.report.fetched_at = reading.report.status = None  # a file, not a fetch
         click.echo(reading.report.to_json())
         return
     if reading.kind == LIST:
         records = len(reading.links.records) if reading.links else 0
+        # against a file:// address its relative record links lead nowhere a crawl would go
+        hint = "; --url gives the address its links resolve against" if url is None and not records else ""
         raise click.ClickException(f"not a detail page: list page with {records} records "
-                                   f"(--any extracts it anyway): {file}")
+                                   f"(--any extracts it anyway{hint}): {file}")
     if reading.kind == FILE:  # its message already says what it is
         raise click.ClickException(f"{reading.message}: {file}")
     what = reading.message or reading.kind

@@ -11,7 +11,7 @@ from archive.cli.common import db_option, quiet_warcio, writing_store
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, metavar="WARC_OR_DIR...", type=click.Path(exists=True, path_type=Path))
 @db_option("SQLAlchemy database URL; created when it does not exist yet.")
 def reprocess(paths: tuple[Path, ...], db_url: str) -> None:
     """Turn the detail pages in WARC files (ours or another tool's) into reports.
@@ -22,7 +22,14 @@ def reprocess(paths: tuple[Path, ...], db_url: str) -> None:
     Example: govarchive reprocess data/warc --db sqlite:///rebuilt.db
     """
     from archive.reprocess import reprocess_warcs
+    from archive.warc.reader import iter_warc_files, looks_like_warc
 
+    for path in paths:  # before the database is created: a mistyped path must not leave one behind
+        if path.is_dir() and next(iter_warc_files([path]), None) is None:
+            raise click.ClickException(f"no WARC files (*.warc, *.warc.gz) under {path}")
+        if not path.is_dir() and not looks_like_warc(path):
+            raise click.ClickException(f"{path} is not a WARC file (it starts with neither a WARC record nor "
+                                       "gzip, and its name does not end in .warc or .warc.gz)")
     quiet_warcio()
     with writing_store(db_url) as store:
         summary = reprocess_warcs(paths, store, on_error=lambda msg: click.echo(f"warning: {msg}", err=True))

@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from archive.cli.common import db_option, reading_store
+from archive.cli.common import db_option, output_console, output_option, reading_store
 
 DB_OPTION = db_option()
 
@@ -68,6 +68,7 @@ def search_cmd(words: tuple[str, ...], db_url: str, as_json: bool, limit: int, d
 
     Example: govarchive search '财政 预算 -草案' --since 2024 --site www.example.gov.cn
     """
+    _no_mistyped_options(words)
     query = " ".join(words)
     from archive.store import QueryError
 
@@ -92,6 +93,16 @@ def search_cmd(words: tuple[str, ...], db_url: str, as_json: bool, limit: int, d
     _print_hits(hits, query)
 
 
+def _no_mistyped_options(words: tuple[str, ...]) -> None:
+    """Unknown options are let through for the query's `-word` (NOT), but `--anything` is no query word:
+    `--format json` searched for as words would look like "nothing matches"."""
+    ctx = click.get_current_context()
+    for word in words:
+        if word.startswith("--") and len(word) > 2:
+            options = [name for param in ctx.command.params for name in param.opts if name.startswith("--")]
+            raise click.NoSuchOption(word.split("=", 1)[0], possibilities=options, ctx=ctx)
+
+
 def _searched(query: str, filters) -> str:
     """What was searched, in words: the query and the filters given."""
     from dataclasses import fields
@@ -105,12 +116,11 @@ def _searched(query: str, filters) -> str:
 def _print_hits(hits, query: str) -> None:
     """Each hit as a short block that fits the terminal (80 columns when not a terminal): the id and
     the title (matches highlighted), date · issuer · site, the snippet, the URL whole on one line."""
-    from rich.console import Console
     from rich.text import Text
 
     from archive.store.search import match_spans
 
-    console = Console(highlight=False)
+    console = output_console(highlight=False)
     indent = 7
     width = max(console.width - indent, 20)
     for h in hits:
@@ -225,7 +235,6 @@ VERSION_COLUMNS = ("version", "fetched at", "status", "content hash", "title", "
 def _print_versions(versions) -> None:
     """A table on a terminal; plain aligned columns, never cut, when piped or redirected."""
     from rich.cells import cell_len
-    from rich.console import Console
     from rich.table import Table
 
     rows = [
@@ -239,7 +248,7 @@ def _print_versions(versions) -> None:
         )
         for v in versions
     ]
-    console = Console()
+    console = output_console()
     if console.is_terminal:
         table = Table()
         for name in VERSION_COLUMNS:
@@ -261,10 +270,9 @@ def _shown(db_url: str) -> str:
 
 
 def _print_record(rec) -> None:
-    from rich.console import Console
 
     r = rec.report
-    console = Console(highlight=False)
+    console = output_console(highlight=False)
     console.print(f"[bold]{r.title or '(no title)'}[/bold]", markup=True)
     state = f"withdrawn {rec.withdrawn_at} ({rec.withdrawn_reason})" if rec.withdrawn else "current"
     facts = [
@@ -305,29 +313,22 @@ def _print_record(rec) -> None:
 
 @click.command("export")
 @DB_OPTION
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, writable=True),
-    default="-",
-    help="Output file (default: stdout); its directory must exist.",
-)
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default=None,
+              help="Output format [default: csv for -o FILE.csv, else jsonl].")
+@output_option("Output file (default: stdout); its directory must exist.")
 @click.option("--bom", is_flag=True, help="CSV: start with a UTF-8 BOM so Excel shows Chinese correctly.")
 @click.option("--attachment-text", is_flag=True,
               help="Include the attachments' full text (their text status and length are always there).")
 @filter_options
-def export_cmd(db_url: str, fmt: str, output: str, bom: bool, attachment_text: bool, filters) -> None:
+def export_cmd(db_url: str, fmt: str | None, output: str, bom: bool, attachment_text: bool, filters) -> None:
     """Export reports as JSONL or CSV, streamed (constant memory for any number of reports).
 
     Example: govarchive export --format csv --bom -o reports.csv --since 2024-01-01
     """
-    from pathlib import Path
-
     from archive.store.export import export
 
-    if output != "-" and not Path(output).absolute().parent.is_dir():
-        raise click.ClickException(f"cannot write {output}: the directory {Path(output).parent} does not exist")
+    # `-o reports.csv` alone must not fill a .csv file with JSON lines
+    fmt = fmt or ("csv" if output.lower().endswith(".csv") else "jsonl")
     with reading_store(db_url) as store:
         records = store.iter_records(filters)
         if output == "-":

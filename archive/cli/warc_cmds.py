@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from archive.cli.common import quiet_warcio, reading_store
+from archive.cli.common import output_option, quiet_warcio, reading_store
 from archive.config import default_warc_dir
 
 REPLAY_HOST = "127.0.0.1"
@@ -26,10 +26,16 @@ warc_dir_option = click.option(
 )
 
 
-def _warc_dir(value: Path | None) -> Path:
+def _warc_dir(value: Path | None, *, with_warcs: bool = True) -> Path:
+    """The WARC directory, which must exist and (`with_warcs`) hold WARC files: an empty index, package
+    or replay of a mistyped directory would look like an empty archive."""
+    from archive.warc.reader import iter_warc_files
+
     path = value or default_warc_dir()
     if not path.is_dir():
         raise click.ClickException(f"WARC directory not found: {path}")
+    if with_warcs and next(iter_warc_files([path]), None) is None:
+        raise click.ClickException(f"no WARC files (*.warc, *.warc.gz) under {path}")
     return path
 
 
@@ -52,8 +58,8 @@ def warc_group() -> None:
 
 @warc_group.command("index")
 @warc_dir_option
-@click.option("-o", "--output", "out", default="-", help="CDXJ file to write [default: stdout].")
-def index_cmd(warc_dir: Path | None, out: str) -> None:
+@output_option("CDXJ file to write [default: stdout]; its directory must exist.")
+def index_cmd(warc_dir: Path | None, output: str) -> None:
     """Write a sorted CDXJ index (SURT keys) of every WARC in the directory.
 
     Example: govarchive warc index --warc-dir data/warc -o data/index.cdxj
@@ -62,25 +68,19 @@ def index_cmd(warc_dir: Path | None, out: str) -> None:
 
     directory = _warc_dir(warc_dir)
     with _readable_warcs("index"):
-        count = write_cdxj(directory, sys.stdout if out == "-" else Path(out))
-    if out != "-":
-        click.echo(f"{count} index lines written to {out}", err=True)
+        count = write_cdxj(directory, sys.stdout if output == "-" else Path(output))
+    if output != "-":
+        click.echo(f"{count} index lines written to {output}", err=True)
 
 
 @warc_group.command("pack")
 @warc_dir_option
-@click.option(
-    "-o",
-    "--output",
-    "out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="WACZ file to write [default: ./data/govarchive.wacz].",
-)
+@output_option("WACZ file to write; its directory must exist [default: govarchive.wacz beside the WARC "
+               "directory, ./data/govarchive.wacz].", stdout=False)
 @click.option("--db", "db_url", metavar="DBURL", default=None,
               help="Existing database whose reports (title, date) become the pages list [default: the WARCs' HTML pages].")
 @click.option("--title", default="", help="Title of the package shown by ReplayWeb.page [default: the file name].")
-def pack_cmd(warc_dir: Path | None, out: Path | None, db_url: str | None, title: str) -> None:
+def pack_cmd(warc_dir: Path | None, output: str | None, db_url: str | None, title: str) -> None:
     """Package the WARCs as a WACZ that ReplayWeb.page opens.
 
     The pages list (pages/pages.jsonl) holds the stored reports (title and date) when --db is
@@ -91,13 +91,10 @@ def pack_cmd(warc_dir: Path | None, out: Path | None, db_url: str | None, title:
     from archive.warc.wacz import write_wacz
 
     directory = _warc_dir(warc_dir)
-    out = out or directory.parent / "govarchive.wacz"
+    out = Path(output) if output else directory.parent / "govarchive.wacz"
     pages = _report_pages(db_url) if db_url else None
-    try:
-        with _readable_warcs("WACZ"):
-            path = write_wacz(directory, out, pages, title=title)
-    except FileNotFoundError as exc:
-        raise click.ClickException(str(exc)) from exc
+    with _readable_warcs("WACZ"):
+        path = write_wacz(directory, out, pages, title=title)
     click.echo(f"wrote {path}", err=True)
 
 
@@ -110,7 +107,7 @@ def repair_cmd(warc_dir: Path | None) -> None:
     """
     from archive.warc.repair import repair_directory
 
-    results = repair_directory(_warc_dir(warc_dir))
+    results = repair_directory(_warc_dir(warc_dir, with_warcs=False))
     for result in results:
         click.echo(result.describe())
     if not results:

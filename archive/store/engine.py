@@ -75,6 +75,9 @@ def make_engine(db_url: str, *, writer: bool = True, create: bool = True) -> Eng
     url = parse_db_url(db_url)
     if url.get_backend_name() == "sqlite":
         path = sqlite_file(url)
+        if path is not None and path.is_dir():
+            raise StoreError(f"{path} is a directory, not a database file: give the file, "
+                             f"e.g. sqlite:///{path / 'govarchive.db'}")
         if path is not None and not create and not path.is_file():
             raise StoreError(f"no database at {shown_url(url)}: {path} does not exist ({CREATORS})")
         if path is not None and create:

@@ -102,6 +102,14 @@ def iter_warc_files(paths: Iterable[str | Path] | str | Path) -> Iterator[Path]:
             yield path
 
 
+def looks_like_warc(path: Path) -> bool:
+    """A WARC file by its first bytes (a gzip member, a WARC record) or, those being damaged, its name:
+    what `reprocess` accepts before it creates a database (an HTML page given by mistake is refused)."""
+    with open(path, "rb") as fh:
+        head = fh.read(5)
+    return head[:2] == b"\x1f\x8b" or head == b"WARC/" or path.name.endswith(WARC_SUFFIXES)
+
+
 def iter_responses(
     paths: Iterable[str | Path] | str | Path, on_error: ErrorCallback | None = None
 ) -> Iterator[ArchivedResponse]:

@@ -24,6 +24,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.utils.asyncio import create_looping_call
 
+from archive.cli.errors import MessageStream
 from crawler.extensions.crawl_run import PAGES_STAT, WARC_FILES_STAT, crawl_run_finished
 
 if TYPE_CHECKING:
@@ -36,7 +37,9 @@ LOG_INTERVAL = 10.0  # seconds between progress log lines when stderr is not a t
 class ProgressExtension:
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
-        self.console = Console(file=sys.stderr, highlight=False)
+        # also under `scrapy crawl`, where no govarchive main wraps stderr: a closed pipe never stops the crawl
+        self.stream = MessageStream(sys.stderr)
+        self.console = Console(file=self.stream, highlight=False)
         self.live_enabled = live_wanted(settings.get("GOVARCHIVE_PROGRESS"), self.console)
         # "on" without a terminal: a line per interval instead of a redrawn line nobody sees
         self.log_enabled = self.live_enabled and not self.console.is_terminal
@@ -86,7 +89,7 @@ class ProgressExtension:
     def log_line(self) -> None:
         """One progress line for a log: time, then the live line's figures, without colour."""
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-        print(f"{stamp} progress: {self.render().plain}", file=sys.stderr, flush=True)
+        print(f"{stamp} progress: {self.render().plain}", file=self.stream, flush=True)
 
     def render(self) -> Text:
         get = self.stats.get_value
@@ -117,7 +120,9 @@ class ProgressExtension:
 
     def engine_stopped(self) -> None:
         if self.summary_enabled and self.summary is not None:
-            self.console.print(render_summary(self.summary, self.summary.get("run_id")))
+            # a log (cron, a pipe) keeps each line whole; a terminal wraps to its width
+            self.console.print(render_summary(self.summary, self.summary.get("run_id")),
+                               soft_wrap=not self.console.is_terminal)
 
     def _route_logging(self, real_stderr: Any, proxy: Any) -> None:
         """Scrapy's log handler holds the real stderr; point it at the Live proxy while it runs."""

@@ -366,9 +366,13 @@ class DisclosureSpider(scrapy.Spider):
     def errback(self, failure: Failure) -> Iterator[Any]:
         self._stat("requests/answered")
         request: Request = failure.request  # type: ignore[attr-defined]
+        items = list(self._failure_items(failure, request))
         if request.meta.get("role") == START and (outcome := self.starts.get(request.meta.get("start"))):
-            outcome.failure = failure.getErrorMessage() or failure.type.__name__
-        yield from self._failure_items(failure, request)
+            # the failure row's words ("HTTP 404"), not Scrapy's ("Ignoring non-200 response")
+            recorded = next((item for item in items if isinstance(item, FailureItem)), None)
+            outcome.failure = (f"{recorded.kind}: {recorded.detail}" if recorded
+                               else failure.getErrorMessage() or failure.type.__name__)
+        yield from items
         if request.meta.get("role") == SUBPAGE:
             yield from self._reports(self.articles.skip(request.url))
 

@@ -282,15 +282,18 @@ def setting_value_problem(name: str, value: str, default: Any) -> str | None:
             f"{name} is true or false (also True/False, 1/0)")
     if isinstance(default, int) and not (name.endswith(_SECONDS) or any(w in name for w in _SECONDS)):
         try:
-            int(text)
+            number = int(text)
         except ValueError:
             return f"{name} is a whole number"
-        return None
+        return f"{name} cannot be negative" if number < 0 and name.startswith("CONCURRENT_") else None
     if isinstance(default, int | float):
+        seconds = any(w in name for w in _SECONDS)
         try:
-            float(text)
+            number = float(text)
         except ValueError:
-            return f"{name} is a number" + (" of seconds" if any(w in name for w in _SECONDS) else "")
+            return f"{name} is a number" + (" of seconds" if seconds else "")
+        if number < 0 and (seconds or name.startswith("CONCURRENT_")):
+            return f"{name} cannot be negative"
     return None
 
 

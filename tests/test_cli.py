@@ -356,6 +356,9 @@ def test_crawl_of_an_ordinary_page_says_it_gave_nothing(tmp_path):
 @pytest.mark.parametrize("setting, first_line", [
     ("DOWNLOAD_DELAY=abc", "Error: -s DOWNLOAD_DELAY=abc: DOWNLOAD_DELAY is a number of seconds"),
     ("GOVARCHIVE_WARC_ENABLED=maybe", "Error: -s GOVARCHIVE_WARC_ENABLED=maybe: GOVARCHIVE_WARC_ENABLED is true or false"),
+    ("DOWNLOAD_DELAY=-1", "Error: -s DOWNLOAD_DELAY=-1: DOWNLOAD_DELAY cannot be negative"),
+    ("CONCURRENT_REQUESTS_PER_DOMAIN=-2", "Error: -s CONCURRENT_REQUESTS_PER_DOMAIN=-2: CONCURRENT_REQUESTS_PER_DOMAIN "
+                                          "cannot be negative"),
 ])
 def test_crawl_setting_of_the_wrong_type_names_it(setting, first_line, tmp_path):
     result = govarchive("crawl", "http://127.0.0.1:1/", "-s", setting, "--db", f"sqlite:///{tmp_path / 'g.db'}",
@@ -488,6 +491,12 @@ def test_output_into_a_directory_is_a_usage_error(verb, db, warcs, tmp_path):
     args = [a.format(db=db, warc=warcs["good"]) for a in OUTPUT_COMMANDS[verb]]
     result = govarchive(*args, "-o", str(tmp_path))
     assert_clean(result, 2, f"Error: Invalid value for '-o' / '--output': File '{tmp_path}' is a directory.")
+
+
+def test_warc_pack_to_stdout_is_a_usage_error_not_a_file_named_dash(warcs, tmp_path):
+    result = govarchive("warc", "pack", "--warc-dir", str(warcs["good"]), "-o", "-", cwd=tmp_path)
+    assert_clean(result, 2, "Error: Invalid value for '-o' / '--output': '-' (stdout) is not possible here")
+    assert not (tmp_path / "-").exists()
 
 
 @pytest.mark.parametrize("how", ["-v", "GOVARCHIVE_DEBUG=1"])

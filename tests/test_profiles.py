@@ -23,7 +23,13 @@ def test_example_profile_documents_every_field():
     assert profile.politeness == {"DOWNLOAD_DELAY": 2.0, "CONCURRENT_REQUESTS_PER_DOMAIN": 2,
                                   "AUTOTHROTTLE_ENABLED": True, "AUTOTHROTTLE_TARGET_CONCURRENCY": 1.0,
                                   "GOVARCHIVE_RECHECK_YOUNG_DAYS": 30, "GOVARCHIVE_RECHECK_OLD_EVERY_DAYS": 7}
-    assert profile.schedule == "30 2 * * *"
+    assert profile.schedule is None  # a placeholder: `schedule`'s default must never crawl it
+
+
+def test_schedule_by_default_runs_no_placeholder_profile():
+    from crawler.schedule import scheduled_profiles
+
+    assert [p.name for p in scheduled_profiles((), None)] == ["fixture"]
 
 
 def test_base_url_override_rewrites_relative_start_urls():

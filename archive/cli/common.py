@@ -67,6 +67,8 @@ def output_option(help_text: str, *, stdout: bool = True) -> Callable[[Any], Any
 
 
 def _check_output(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value == "-" and param.type is not None and not getattr(param.type, "allow_dash", True):
+        raise click.BadParameter("'-' (stdout) is not possible here: give a file name", ctx=ctx, param=param)
     if value not in (None, "-") and not Path(value).absolute().parent.is_dir():
         raise click.ClickException(f"cannot write {value}: the directory {Path(value).parent} does not exist")
     return value

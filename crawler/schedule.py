@@ -194,7 +194,8 @@ def schedule_cmd(sites: tuple[str, ...], once: bool, base_url: str | None, db_ur
 
     Example: govarchive schedule --site fixture --once --db sqlite:///data/govarchive.db
     """
-    from crawler.cli import crawl_settings, open_store_for_writing, parse_overrides
+    from archive.cli.common import open_store_for_writing
+    from crawler.overrides import crawl_settings, parse_overrides
 
     profiles = scheduled_profiles(sites, base_url)
     values = parse_overrides(overrides)

@@ -47,6 +47,8 @@ def check_overrides(values: dict[str, str], settings: Any) -> None:
     ours = {k: v for k, v in vars(import_module(SETTINGS_MODULE)).items() if k.isupper()}
     known = {**project_defaults, **ours, **{name: None for name in EXTRA_SETTING_NAMES}}
     for name, value in values.items():
+        if name not in known and name.isupper() and (deprecated := _deprecated_scrapy_default(name)) is not None:
+            known[name] = deprecated  # still honoured by Scrapy (CONCURRENT_REQUESTS_PER_IP), which warns itself
         if name not in known:
             close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.75)
             hint = f"; did you mean {close[0]}?" if close else ""
@@ -58,6 +60,20 @@ def check_overrides(values: dict[str, str], settings: Any) -> None:
             raise click.UsageError(f"-s {name}={value}: {problem}")
 
 
+def _deprecated_scrapy_default(name: str) -> Any:
+    """The default of a deprecated Scrapy setting its settings module still answers for, else None."""
+    import warnings
+
+    from scrapy.settings import default_settings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return getattr(default_settings, name)
+        except AttributeError:
+            return None
+
+
 def setting_value_problem(name: str, value: str, default: Any) -> str | None:
     """Why `value` cannot be the setting `name` (whose default is `default`), or None."""
     text = value.strip()
@@ -66,7 +82,7 @@ def setting_value_problem(name: str, value: str, default: Any) -> str | None:
     if name in CHOICE_SETTINGS:
         choices = CHOICE_SETTINGS[name]
         return None if text.lower() in choices else f"{name} is one of {', '.join(choices[:3])}"
-    if isinstance(default, bool):
+    if isinstance(default, bool) or name.endswith("_ENABLED"):  # Scrapy's flags may default to 1/0
         return None if text in _BOOL_VALUES or text in ("True", "False") else (
             f"{name} is true or false (also True/False, 1/0)")
     if isinstance(default, int) and not (name.endswith(_SECONDS) or any(w in name for w in _SECONDS)):

@@ -375,6 +375,13 @@ def test_crawl_unknown_setting_name_suggests_the_closest(tmp_path):
     assert result.returncode == 1 and "Traceback" not in result.output  # the crawl ran (port 1 refuses)
 
 
+def test_scrapy_flags_defaulting_to_1_and_deprecated_settings_are_accepted(tmp_path):
+    result = govarchive("crawl", "http://127.0.0.1:1/", "-s", "TELNETCONSOLE_ENABLED=False", "-s",
+                        "CONCURRENT_REQUESTS_PER_IP=0", "--db", f"sqlite:///{tmp_path / 'g.db'}", cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.output  # the crawl ran (port 1 refuses)
+    assert "neither a Scrapy nor a govarchive setting" not in result.stderr and "-s TELNET" not in result.stderr
+
+
 def test_crawl_broken_yaml_profile_is_one_line(tmp_path):
     profile = tmp_path / "broken.yaml"
     profile.write_text("name: broken\nstart_urls: [http://www.example.gov.cn/\n  bad: : :\n", encoding="utf-8")

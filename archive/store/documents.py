@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection, bindparam, case, delete, func, select, update
 
 from archive.identity import (
     SIMHASH_DISTANCE,
@@ -98,25 +98,40 @@ def _key_wrapped_files(conn: Connection, ids: Sequence[int]) -> set[int]:
     return {rid for rid, _ in new}
 
 
+def _assign_statements() -> tuple:
+    """The statements of `_assign`, built once (it runs for every report saved): the report's own hash
+    and document; every other report sharing a key with it, once (not once per shared SimHash band),
+    with whether all it shares are SimHash bands (then the whole hashes must be close)."""
+    R, K = ReportRow.__table__, DocumentKey.__table__
+    rid = bindparam("rid")
+    own = select(R.c.body_simhash, R.c.document_id).where(R.c.id == rid)
+    other = K.alias("other")
+    sim_only = func.min(case((other.c.key.like("sim%"), 1), else_=0)).label("sim_only")
+    shared = (select(other.c.report_id, R.c.body_simhash, R.c.document_id, sim_only)
+              .select_from(other.join(R, R.c.id == other.c.report_id))
+              .where(other.c.key.in_(select(K.c.key).where(K.c.report_id == rid)), other.c.report_id != rid)
+              .group_by(other.c.report_id, R.c.body_simhash, R.c.document_id))
+    assign = update(R).where(R.c.id == rid).values(document_id=bindparam("target"))
+    return own, shared, assign
+
+
+_OWN, _SHARED, _SET_DOCUMENT = _assign_statements()
+
+
 def _assign(conn: Connection, rid: int) -> None:
     """Join the report to the documents of every report it shares a key with (SimHash bands only when
     the whole hashes are within SIMHASH_DISTANCE bits), under the lowest document id among them."""
-    R, K = ReportRow.__table__, DocumentKey.__table__
-    mine = select(K.c.key).where(K.c.report_id == rid)
-    own = conn.execute(select(R.c.body_simhash, R.c.document_id).where(R.c.id == rid)).one()
-    other = K.alias("other")
-    q = (select(other.c.report_id, other.c.key, R.c.body_simhash, R.c.document_id)
-         .select_from(other.join(R, R.c.id == other.c.report_id))
-         .where(other.c.key.in_(mine), other.c.report_id != rid))
+    R = ReportRow.__table__
+    own = conn.execute(_OWN, {"rid": rid}).one()
+    mine = int(own.body_simhash, 16) if own.body_simhash is not None else None
     documents = {own.document_id or rid}
-    for row in conn.execute(q):
-        if row.key.startswith("sim"):
-            if own.body_simhash is None or row.body_simhash is None or \
-                    distance(int(own.body_simhash, 16), int(row.body_simhash, 16)) > SIMHASH_DISTANCE:
-                continue
+    for row in conn.execute(_SHARED, {"rid": rid}):
+        if row.sim_only and (mine is None or row.body_simhash is None
+                             or distance(mine, int(row.body_simhash, 16)) > SIMHASH_DISTANCE):
+            continue
         documents.add(row.document_id or row.report_id)
     target = min(documents)
-    conn.execute(update(R).where(R.c.id == rid).values(document_id=target))
+    conn.execute(_SET_DOCUMENT, {"rid": rid, "target": target})
     merged = sorted(documents - {target})
     if merged:
         conn.execute(update(R).where(R.c.document_id.in_(merged)).values(document_id=target))

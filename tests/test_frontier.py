@@ -249,6 +249,26 @@ def test_a_dead_workers_leases_go_back_to_the_queue(redis_prefix):
     client.close()
 
 
+def test_a_request_is_marked_seen_and_queued_in_one_step(redis_prefix):
+    """Seen and queued together or not at all: a worker killed between the two used to leave a request
+    seen and never queued, lost with every page it led to (a list page and its records, seen once in the kill test)."""
+    import redis
+
+    from crawler.frontier.state import Frontier
+
+    client = redis.Redis.from_url(REDIS_URL)
+    frontier = Frontier(client, redis_prefix, "abc123", "w1", 30.0)
+    frontier.join([])
+    assert frontier.push(b"list-page-2", 0, fingerprint="fp-2") is True
+    assert client.sismember(frontier.k("seen"), "fp-2") and frontier.queued() == 1
+    assert frontier.push(b"list-page-2 again", 0, fingerprint="fp-2") is False and frontier.queued() == 1
+    assert frontier.push(b"retry", 0) and frontier.push(b"retry", 1)  # dont_filter: no fingerprint
+    token, _ = frontier.pop()
+    assert frontier.push(b"redirect to a seen page", 0, replaces=token, fingerprint="fp-2") is False
+    assert client.hlen(frontier.k("inflight:w1")) == 0  # the lease it continued is released all the same
+    client.close()
+
+
 @pytest.mark.parametrize("url, words", [
     ("http://127.0.0.1:6379/0", "is not a Redis URL"),
     ("redis://127.0.0.1:99999/0", "port"),

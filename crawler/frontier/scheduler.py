@@ -4,7 +4,9 @@ leased pops (`state.Frontier`) so that a killed worker loses nothing.
 scrapy-redis 0.9.1 (verified with Scrapy 2.19: the scheduler interface, `Request.to_dict` /
 `request_from_dict` with the spider's callbacks, pickled meta) pops destructively; here `pop` moves the
 request into this worker's lease hash and the request carries the lease token in `request.meta`
-(`LEASE_KEY`) until `crawler.frontier.leases` acknowledges it. Requests marked `LOCAL_KEY` stay in this
+(`LEASE_KEY`) until `crawler.frontier.leases` acknowledges it. The duplicate filter's fingerprint is
+checked and the request queued in one Lua step (`Frontier.push`): scrapy-redis does the two apart, and a
+worker killed between them lost the request for good. Requests marked `LOCAL_KEY` stay in this
 process (an in-memory queue): pages 2..N of an article assembled here. The crawl ends for a worker when
 the shared queue is empty, its own local queue is empty and no other worker holds leases that may still
 yield requests.
@@ -58,9 +60,10 @@ class LeasedQueue(PriorityQueue):
         assert frontier is not None
         self.frontier = frontier
 
-    def push(self, request: Request) -> None:
+    def push(self, request: Request, fingerprint: str = "") -> bool:
+        """Queue `request` unless `fingerprint` was seen (one atomic step, see Frontier.push)."""
         replaces = request.meta.pop(LEASE_KEY, None)  # a retry or redirect continues the lease it came from
-        self.frontier.push(self._encode_request(request), -request.priority, replaces)
+        return self.frontier.push(self._encode_request(request), -request.priority, replaces, fingerprint)
 
     def pop(self, timeout: int = 0) -> Request | None:
         found = self.frontier.pop()
@@ -125,10 +128,10 @@ class FrontierScheduler(Scheduler):
             heapq.heappush(self._local, (-request.priority, next(self._order), request))
             self.stats.inc_value("scheduler/enqueued/local")
             return True
-        if not request.dont_filter and self.df.request_seen(request):
+        fingerprint = "" if request.dont_filter else self.df.request_fingerprint(request)
+        if not self.queue.push(request, fingerprint):
             self.df.log(request, self.spider)
             return False
-        self.queue.push(request)
         self.stats.inc_value("scheduler/enqueued/redis")
         return True
 

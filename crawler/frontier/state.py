@@ -62,6 +62,15 @@ end
 redis.call('DEL', KEYS[2])
 return n
 """
+_PUSH = """
+if ARGV[4] ~= '' and redis.call('SADD', KEYS[3], ARGV[4]) == 0 then
+  if ARGV[3] ~= '' then redis.call('HDEL', KEYS[2], ARGV[3]) end
+  return 0
+end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+if ARGV[3] ~= '' then redis.call('HDEL', KEYS[2], ARGV[3]) end
+return 1
+"""
 _LEAVE = """
 redis.call('SREM', KEYS[1], ARGV[1])
 if redis.call('SCARD', KEYS[1]) == 0 and redis.call('ZCARD', KEYS[2]) == 0 then
@@ -161,6 +170,7 @@ class Frontier:
         self._pop = client.register_script(_POP)
         self._requeue = client.register_script(_REQUEUE)
         self._leave = client.register_script(_LEAVE)
+        self._push = client.register_script(_PUSH)
         self._last_reclaim = 0.0
 
     def k(self, name: str) -> str:
@@ -236,13 +246,13 @@ class Frontier:
         token, data = found
         return token.decode(), data
 
-    def push(self, data: bytes, score: float, replaces: str | None = None) -> None:
-        """Queue a request; `replaces` is the lease it continues (a retry, a redirect): released with it."""
-        pipe = self.client.pipeline()
-        pipe.zadd(self.k("requests"), {data: score})
-        if replaces:
-            pipe.hdel(self.k(f"inflight:{self.worker}"), replaces)
-        pipe.execute()
+    def push(self, data: bytes, score: float, replaces: str | None = None, fingerprint: str = "") -> bool:
+        """Queue a request unless its `fingerprint` was seen (marked seen and queued in one step: a worker
+        killed between the two would leave a request seen and never queued, lost with all it leads to);
+        `replaces` is the lease it continues (a retry, a redirect), released either way. False for a
+        duplicate; an empty fingerprint (`dont_filter`) is never one."""
+        keys = [self.k("requests"), self.k(f"inflight:{self.worker}"), self.k("seen")]
+        return bool(int(self._push(keys=keys, args=[data, score, replaces or "", fingerprint])))
 
     def ack(self, token: str) -> None:
         """The page of this lease is handled: it will not be fetched again."""

@@ -6,7 +6,7 @@ import ipaddress
 import logging
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import click
@@ -15,6 +15,9 @@ from archive.cli import cli, main  # noqa: F401  (main is the console script)
 from archive.cli.common import db_option, open_store_for_writing
 from crawler.frontier.cli import frontier_group
 from crawler.overrides import check_overrides, crawl_settings, parse_overrides
+
+if TYPE_CHECKING:
+    from crawler.profiles import Profile
 
 SPIDER_NAME = "disclosure"
 # Loggers whose one-line message says it all (an unreachable robots.txt): no traceback for users.
@@ -69,7 +72,7 @@ def crawl_cmd(urls: tuple[str, ...], sites: tuple[str, ...], base_url: str | Non
         if not sites:
             raise click.UsageError("--base-url sets the base URL of --site profiles: give --site NAME too")
         check_start_url(base_url, option="--base-url")
-    check_profiles(sites, base_url)
+    profiles = check_profiles(sites, base_url)
     values = parse_overrides(overrides)
     if frontier_url is not None:
         values["GOVARCHIVE_FRONTIER"] = frontier_url
@@ -79,11 +82,13 @@ def crawl_cmd(urls: tuple[str, ...], sites: tuple[str, ...], base_url: str | Non
         check_frontier(settings)
     check_database(settings.get("GOVARCHIVE_DB"))
     if resume:
-        targets, site = resume_targets(list(urls), list(sites), base_url)
+        from crawler.profiles import site_name, start_targets
+
+        targets = start_targets(list(urls), profiles)
         if settings.get("GOVARCHIVE_FRONTIER"):
             frontier_resume_note(settings, targets)
         else:
-            resume_setting(settings, targets, site)
+            resume_setting(settings, targets, site_name(profiles))
     summary = run_crawl(list(urls), list(sites), settings, base_url=base_url)
     if summary is None:
         raise click.ClickException("the crawl could not start (see the messages above)")
@@ -97,15 +102,6 @@ def crawl_cmd(urls: tuple[str, ...], sites: tuple[str, ...], base_url: str | Non
     silent = summary.get("silent_starts") or []
     if silent:
         raise click.ClickException("; ".join(f"nothing from {s['url']}: {s['problem']}" for s in silent))
-
-
-def resume_targets(urls: list[str], sites: list[str], base_url: str | None) -> tuple[list[str], str | None]:
-    """The crawl's start URLs and site name, as the spider will have them."""
-    from crawler.profiles import load_profile, start_targets
-
-    names = [part.strip() for name in sites for part in name.split(",") if part.strip()]
-    profiles = [load_profile(name, base_url=base_url) for name in names]
-    return start_targets(urls, profiles), ",".join(p.name for p in profiles) or None
 
 
 def resume_setting(settings: Any, targets: list[str], site: str | None) -> None:
@@ -129,19 +125,18 @@ def resume_setting(settings: Any, targets: list[str], site: str | None) -> None:
 def frontier_resume_note(settings: Any, targets: list[str]) -> None:
     """With a frontier, the crawl's state in Redis is what carries on (any worker started with the same
     targets joins it, --resume or not); say whether there is one to carry on."""
-    from crawler.frontier.state import Frontier, connect, crawl_id
+    from crawler.frontier.state import connect, crawl_id, crawl_status
 
     url = settings["GOVARCHIVE_FRONTIER"]
     client = connect(url)
     try:
-        crawl = Frontier(client, settings["GOVARCHIVE_FRONTIER_PREFIX"], crawl_id(targets), "-", 30.0)
-        if not client.exists(crawl.k("info")):
-            click.echo(f"nothing to resume on the frontier {url}: no unfinished crawl of these start URLs; "
-                       "crawling afresh", err=True)
-            return
-        status = crawl.status()
+        status = crawl_status(client, settings["GOVARCHIVE_FRONTIER_PREFIX"], crawl_id(targets))
     finally:
         client.close()
+    if status is None:
+        click.echo(f"nothing to resume on the frontier {url}: no unfinished crawl of these start URLs; "
+                   "crawling afresh", err=True)
+        return
     click.echo(f"resuming the distributed crawl {status.key} (run {status.run_id}): {status.queued} requests "
                f"queued, {status.seen} seen", err=True)
 
@@ -209,19 +204,21 @@ def check_start_url(url: str, *, option: str = "URL") -> None:
         raise bad("is not a URL: give a column's address, such as http://www.example.gov.cn/xxgk/tzgg/")
 
 
-def check_profiles(sites: tuple[str, ...], base_url: str | None) -> None:
+def check_profiles(sites: tuple[str, ...], base_url: str | None) -> list[Profile]:
     """Load each --site profile before anything is created: a missing one is a usage error (2),
     a broken one a one-line error naming the file and field (1)."""
     from crawler.profiles import ProfileError, ProfileNotFound, load_profile
 
+    profiles = []
     for name in sites:
         for part in (p.strip() for p in name.split(",") if p.strip()):
             try:
-                load_profile(part, base_url=base_url)
+                profiles.append(load_profile(part, base_url=base_url))
             except ProfileNotFound as exc:
                 raise click.UsageError(str(exc)) from exc
             except ProfileError as exc:
                 raise click.ClickException(str(exc)) from exc
+    return profiles
 
 
 def check_database(db_url: str) -> None:

@@ -83,6 +83,11 @@ def start_targets(urls: list[str], profiles: list[Profile]) -> list[str]:
     return list(dict.fromkeys([*given, *(u for p in profiles for u in p.start_urls)]))
 
 
+def site_name(profiles: list[Profile]) -> str | None:
+    """The name a crawl of these profiles records its runs under (None for start URLs alone)."""
+    return ",".join(p.name for p in profiles) or None
+
+
 def available_profiles(directory: Path = SITES_DIR) -> list[str]:
     return sorted(p.stem for p in directory.glob("*.yaml"))
 

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ class Scheduled:
     argument: str
     name: str
     schedule: str
+    lock: str = ""  # the site lock a scheduler holds while crawling it (lock_name); the name when empty
 
 
 @dataclass
@@ -93,12 +94,12 @@ def lock_name(site: str, settings: Any) -> str:
 
 
 def crawl_if_due(store: Store, item: Scheduled, command_for: Callable[[str, bool], list[str]],
-                 lease: float, echo: Callable[[str], None], lock_of: Callable[[str], str] = str) -> int | None:
+                 lease: float, echo: Callable[[str], None]) -> int | None:
     """Take the site's lock, check again that it is due (another process may have just crawled it), and
     run its crawl while renewing the lease; the crawl's exit code, None when another process holds the
     lock, -1 when it is no longer due."""
     name = item.name
-    lock = lock_of(name)
+    lock = item.lock or name
     if not store.acquire_site_lock(lock, lease):
         return None
     try:
@@ -122,8 +123,7 @@ def crawl_if_due(store: Store, item: Scheduled, command_for: Callable[[str, bool
 
 
 def schedule_once(store: Store, profiles: list[Scheduled], *, lease: float, stale_seconds: float,
-                  command_for: Callable[[str, bool], list[str]], echo: Callable[[str], None],
-                  lock_of: Callable[[str], str] = str) -> tuple[int, list[Due]]:
+                  command_for: Callable[[str, bool], list[str]], echo: Callable[[str], None]) -> tuple[int, list[Due]]:
     """Crawl every due profile once; (worst exit code of the crawls, the state of each profile)."""
     for crashed in store.mark_crashed_runs(stale_seconds):  # so that their site is resumed
         echo(f"crawl run {crashed} ended without a record of its end: marked crashed")
@@ -135,7 +135,7 @@ def schedule_once(store: Store, profiles: list[Scheduled], *, lease: float, stal
         if not state.due:
             echo(f"{name}: not due (next at {state.next_at.isoformat(timespec='seconds')})")
         else:
-            code = crawl_if_due(store, item, command_for, lease, echo, lock_of)
+            code = crawl_if_due(store, item, command_for, lease, echo)
             if code is None:
                 echo(f"{name}: skipped, another process is crawling it")
             elif code == -1:
@@ -200,6 +200,7 @@ def schedule_cmd(sites: tuple[str, ...], once: bool, base_url: str | None, db_ur
     profiles = scheduled_profiles(sites, base_url)
     values = parse_overrides(overrides)
     settings = crawl_settings(values, db_url=db_url, warc_dir=warc_dir)
+    profiles = [replace(p, lock=lock_name(p.name, settings)) for p in profiles]
     lease = settings.getfloat("GOVARCHIVE_LOCK_LEASE")
     stale = settings.getfloat("GOVARCHIVE_RUN_STALE_SECONDS")
     store = open_store_for_writing(db_url)
@@ -214,7 +215,7 @@ def schedule_cmd(sites: tuple[str, ...], once: bool, base_url: str | None, db_ur
     try:
         while True:
             worst, checked = schedule_once(store, profiles, lease=lease, stale_seconds=stale, command_for=command_for,
-                                           echo=echo, lock_of=lambda site: lock_name(site, settings))
+                                           echo=echo)
             if once:
                 if worst:
                     raise SystemExit(worst)

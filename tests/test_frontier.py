@@ -19,10 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 from warcio.archiveiterator import ArchiveIterator
 
-from tests.clirun import BASE_ENV, FAST, command, govarchive
+from tests.clirun import BASE_ENV, FAST, command, govarchive, sql_rows
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -75,15 +74,6 @@ def finish(proc: subprocess.Popen) -> tuple[int, str]:
     return proc.returncode, err
 
 
-def rows(db: str, sql: str) -> list:
-    engine = create_engine(db)
-    try:
-        with engine.connect() as conn:
-            return list(conn.execute(text(sql)))
-    finally:
-        engine.dispose()
-
-
 def fetch_counts(site, since: int) -> Counter:
     """How often each page was fetched, robots.txt aside (each worker reads it once, as any crawler does)."""
     return Counter((m, t) for m, t, _ in site.requests[since:] if t != "/robots.txt")
@@ -120,13 +110,13 @@ def test_two_workers_store_every_report_once_and_fetch_every_page_once(slow_site
     results = [finish(p) for p in workers]
     assert [code for code, _ in results] == [0, 0], [err[-2000:] for _, err in results]
 
-    urls = [r[0] for r in rows(pg_url, "SELECT url FROM reports")]
+    urls = [r[0] for r in sql_rows(pg_url, "SELECT url FROM reports")]
     assert sorted(urls) == sorted(site.expected.detail_urls)
     counts = fetch_counts(site, before)
     twice = {page for page, n in counts.items() if n > 1}
     assert twice <= allowed_twice(site), f"fetched more than once: {sorted(twice)}"
 
-    (run,) = rows(pg_url, "SELECT id, summary FROM crawl_runs")
+    (run,) = sql_rows(pg_url, "SELECT id, summary FROM crawl_runs")
     summary = json.loads(run[1])
     assert summary["status"] == "finished" and summary["workers"] == ["w1", "w2"]
     assert summary["reports_new"] == len(site.expected.detail_urls)
@@ -184,7 +174,7 @@ def test_a_worker_killed_and_restarted_loses_nothing_and_refetches_only_its_in_f
     results = [finish(steady), finish(restarted)]
     assert [code for code, _ in results] == [0, 0], [err[-2000:] for _, err in results]
 
-    urls = [r[0] for r in rows(pg_url, "SELECT url FROM reports")]
+    urls = [r[0] for r in sql_rows(pg_url, "SELECT url FROM reports")]
     missing, extra = set(site.expected.detail_urls) - set(urls), set(urls) - set(site.expected.detail_urls)
     assert sorted(urls) == sorted(site.expected.detail_urls), f"lost {missing}, not expected {extra}, or twice"
     counts = fetch_counts(site, before)
@@ -194,12 +184,12 @@ def test_a_worker_killed_and_restarted_loses_nothing_and_refetches_only_its_in_f
     assert all(counts[("GET", u.removeprefix(site.url))] for u in site.expected.detail_urls)
 
     assert not list(warc_dir.glob("*.open")), "the killed worker's WARC file was not repaired on its restart"
-    (summary,) = [json.loads(r[0]) for r in rows(pg_url, "SELECT summary FROM crawl_runs")]
+    (summary,) = [json.loads(r[0]) for r in sql_rows(pg_url, "SELECT summary FROM crawl_runs")]
     assert summary["status"] == "finished" and summary["lost_workers"] == 1 and summary["silent_starts"] == []
     assert any("1 worker process(es) were killed" in err for _, err in results)
     files = sorted(warc_dir.glob("*.warc.gz"))
     assert warc_check(files).returncode == 0
-    (run,) = rows(pg_url, "SELECT summary FROM crawl_runs")
+    (run,) = sql_rows(pg_url, "SELECT summary FROM crawl_runs")
     summary = json.loads(run[0])
     assert summary["status"] == "finished"
     assert any(r["file"].startswith("govarchive-w2-") for r in summary["warc_repaired"])
@@ -295,9 +285,9 @@ def test_a_worker_stopped_by_its_budget_resumes_the_distributed_crawl_with_resum
     resumed = govarchive(*args, "--resume", cwd=tmp_path)
     assert resumed.exit_code == 0, resumed.stderr[-2000:]
     assert "resuming the distributed crawl" in resumed.stderr and "requests queued" in resumed.stderr
-    urls = [r[0] for r in rows(pg_url, "SELECT url FROM reports")]
+    urls = [r[0] for r in sql_rows(pg_url, "SELECT url FROM reports")]
     assert sorted(urls) == sorted(site.expected.detail_urls)
-    (run,) = rows(pg_url, "SELECT summary FROM crawl_runs")
+    (run,) = sql_rows(pg_url, "SELECT summary FROM crawl_runs")
     assert json.loads(run[0])["status"] == "finished"
 
 
@@ -368,7 +358,7 @@ def test_two_schedulers_with_a_frontier_each_start_a_worker_of_one_crawl(slow_si
     outputs = [p.communicate(timeout=240)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [out[-2000:] for out in outputs]
     assert all("cluster: due, crawling" in out for out in outputs), outputs
-    urls = [r[0] for r in rows(pg_url, "SELECT url FROM reports")]
+    urls = [r[0] for r in sql_rows(pg_url, "SELECT url FROM reports")]
     assert sorted(urls) == sorted(site.expected.detail_urls)
-    (run,) = rows(pg_url, "SELECT summary FROM crawl_runs")
+    (run,) = sql_rows(pg_url, "SELECT summary FROM crawl_runs")
     assert sorted(json.loads(run[0])["workers"]) == ["m1", "m2"]

@@ -74,6 +74,15 @@ def _check_output(ctx: click.Context, param: click.Parameter, value: str | None)
     return value
 
 
+def require_warc_files(directory: Path) -> None:
+    """A directory given for WARC files must hold some: an empty index, package, replay or reprocess of a
+    mistyped directory would look like an empty archive."""
+    from archive.warc.reader import iter_warc_files
+
+    if next(iter_warc_files([directory]), None) is None:
+        raise click.ClickException(f"no WARC files (*.warc, *.warc.gz) under {directory}")
+
+
 @contextmanager
 def reading_store(db_url: str) -> Iterator[Store]:
     """The Store of an existing govarchive database; a missing one is an error naming the URL."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from archive.cli.common import db_option, quiet_warcio, writing_store
+from archive.cli.common import db_option, quiet_warcio, require_warc_files, writing_store
 
 
 @click.command()
@@ -22,12 +22,12 @@ def reprocess(paths: tuple[Path, ...], db_url: str) -> None:
     Example: govarchive reprocess data/warc --db sqlite:///rebuilt.db
     """
     from archive.reprocess import reprocess_warcs
-    from archive.warc.reader import iter_warc_files, looks_like_warc
+    from archive.warc.reader import looks_like_warc
 
     for path in paths:  # before the database is created: a mistyped path must not leave one behind
-        if path.is_dir() and next(iter_warc_files([path]), None) is None:
-            raise click.ClickException(f"no WARC files (*.warc, *.warc.gz) under {path}")
-        if not path.is_dir() and not looks_like_warc(path):
+        if path.is_dir():
+            require_warc_files(path)
+        elif not looks_like_warc(path):
             raise click.ClickException(f"{path} is not a WARC file (it starts with neither a WARC record nor "
                                        "gzip, and its name does not end in .warc or .warc.gz)")
     quiet_warcio()

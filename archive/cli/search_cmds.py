@@ -270,7 +270,6 @@ def _shown(db_url: str) -> str:
 
 
 def _print_record(rec) -> None:
-
     r = rec.report
     console = output_console(highlight=False)
     console.print(f"[bold]{r.title or '(no title)'}[/bold]", markup=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from archive.cli.common import output_option, quiet_warcio, reading_store
+from archive.cli.common import output_option, quiet_warcio, reading_store, require_warc_files
 from archive.config import default_warc_dir
 
 REPLAY_HOST = "127.0.0.1"
@@ -27,15 +27,12 @@ warc_dir_option = click.option(
 
 
 def _warc_dir(value: Path | None, *, with_warcs: bool = True) -> Path:
-    """The WARC directory, which must exist and (`with_warcs`) hold WARC files: an empty index, package
-    or replay of a mistyped directory would look like an empty archive."""
-    from archive.warc.reader import iter_warc_files
-
+    """The WARC directory, which must exist and (`with_warcs`) hold WARC files."""
     path = value or default_warc_dir()
     if not path.is_dir():
         raise click.ClickException(f"WARC directory not found: {path}")
-    if with_warcs and next(iter_warc_files([path]), None) is None:
-        raise click.ClickException(f"no WARC files (*.warc, *.warc.gz) under {path}")
+    if with_warcs:
+        require_warc_files(path)
     return path
 
 

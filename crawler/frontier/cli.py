@@ -6,7 +6,7 @@ import json
 
 import click
 
-from crawler.frontier.state import CrawlStatus, Frontier, FrontierError, connect, crawls
+from crawler.frontier.state import CrawlStatus, FrontierError, connect, crawl_status, crawls
 
 
 @click.group("frontier")
@@ -33,7 +33,7 @@ def status_cmd(frontier_url: str, prefix: str, as_json: bool) -> None:
         if "is not a Redis URL" in message or "port" in message or "no host" in message or "number" in message:
             raise click.BadParameter(message, param_hint="--frontier") from None
         raise click.ClickException(message) from None
-    found = [Frontier(client, prefix, name, "-", 30.0).status() for name in crawls(client, prefix)]
+    found = [status for name in crawls(client, prefix) if (status := crawl_status(client, prefix, name))]
     if as_json:
         for crawl in found:
             click.echo(json.dumps(crawl.as_dict(), ensure_ascii=False))

@@ -348,6 +348,12 @@ class Frontier:
                            bool(client.exists(self.k("seeded"))), workers, rate)
 
 
+def crawl_status(client: redis.Redis, prefix: str, crawl: str) -> CrawlStatus | None:
+    """What the frontier holds of crawl `crawl` (seen from no worker), or None when it holds nothing."""
+    frontier = Frontier(client, prefix, crawl, "-", 30.0)
+    return frontier.status() if client.exists(frontier.k("info")) else None
+
+
 def crawls(client: redis.Redis, prefix: str) -> list[str]:
     """The crawl names with state under `prefix` on this Redis."""
     found = set()

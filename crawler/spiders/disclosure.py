@@ -63,7 +63,7 @@ from crawler.items import FailureItem, FileItem, ReportItem, WithdrawnItem
 from crawler.middlewares.conditional import NotDue
 from crawler.middlewares.page_reader import CONTEXT, READING, fetched_at
 from crawler.middlewares.warc_capture import WARC_REF_KEY
-from crawler.profiles import Profile, load_profile, start_targets
+from crawler.profiles import Profile, load_profile, site_name, start_targets
 from crawler.start_outcomes import STARTS_STAT, UNLINKED, StartOutcome
 
 logger = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ class DisclosureSpider(scrapy.Spider):
         self.start_urls = start_targets(_split(url), self.profiles)
         if not self.start_urls:
             raise ValueError("the disclosure spider needs column URLs (-a url=URL[,URL]) or a profile (-a site=NAME)")
-        self.site_name = ",".join(p.name for p in self.profiles) or None
+        self.site_name = site_name(self.profiles)
         extra_hosts = [h for p in self.profiles for h in p.hosts]
         ignore = [pat for p in self.profiles for pat in p.ignore_patterns]
         self.policy = link_policy.LinkPolicy.for_start_urls(self.start_urls, extra_hosts=extra_hosts, ignore=ignore)
